@@ -1,0 +1,55 @@
+# torchjob — build, test, run. `make run` and `make test` install what is missing first.
+CC      ?= cc
+CFLAGS  ?= -O2 -g
+CFLAGS  += -std=gnu11 -Wall -Wextra -Wno-unused-parameter -D_GNU_SOURCE -Isrc
+LDLIBS  := -luv -lhttp_parser -lssl -lcrypto -ljansson -lsqlite3 -lpthread -lm
+BUILD   ?= build
+SAN     :=
+
+SRCS    := $(filter-out src/main.c,$(wildcard src/*.c))
+OBJS    := $(patsubst src/%.c,$(BUILD)/obj/%.o,$(SRCS))
+UNITSRC := $(wildcard tests/unit/test_*.c)
+UNITBIN := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNITSRC))
+PYTHON  ?= /usr/bin/python3
+
+.PHONY: all deps run test unit e2e asan clean bench fmt
+all: $(BUILD)/torchjobd
+
+deps:
+	@bash scripts/install-deps.sh
+
+$(BUILD)/obj/%.o: src/%.c $(wildcard src/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(SAN) -c $< -o $@
+
+$(BUILD)/libtorchjob.a: $(OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/torchjobd: $(BUILD)/obj/main.o $(BUILD)/libtorchjob.a
+	$(CC) $(CFLAGS) $(SAN) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libtorchjob.a tests/unit/unit.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(SAN) -Itests/unit -o $@ $< $(BUILD)/libtorchjob.a $(LDLIBS) -lcmocka
+
+run: deps all
+	./$(BUILD)/torchjobd
+
+unit: $(UNITBIN)
+	@set -e; for t in $(UNITBIN); do echo "== $$t"; $$t; done
+
+e2e: all
+	$(PYTHON) -m pytest -q tests/e2e $(PYTEST_ARGS)
+
+test: deps
+	@$(MAKE) --no-print-directory all unit
+	@$(MAKE) --no-print-directory e2e
+
+# ASan/UBSan build of the daemon and unit tests, then the whole suite against it.
+asan:
+	$(MAKE) --no-print-directory BUILD=build-asan SAN="-fsanitize=address,undefined -fno-omit-frame-pointer" CFLAGS="-O1 -g" all unit
+	TORCHJOBD=build-asan/torchjobd ASAN_OPTIONS=detect_leaks=0 $(PYTHON) -m pytest -q tests/e2e $(PYTEST_ARGS)
+
+clean:
+	rm -rf build build-asan

@@ -1,0 +1,920 @@
+/* api — request entry point, routing, authentication, authorization, GET and LIST.
+ *
+ * Order of checks for every request (kube-apiserver's filter chain):
+ *   transport errors (400/413/431) → health → authentication (401) → discovery/openapi →
+ *   route (plain 404) → authorization (403) → verb handler (parse 400 → validate 422 →
+ *   lookup 404 → preconditions 409 → …).
+ */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <http_parser.h>
+#include <openssl/rand.h>
+#include "api.h"
+#include "discovery.h"
+#include "selector.h"
+#include "watch.h"
+
+/* ---- small shared helpers ------------------------------------------------------------------- */
+
+int api_query_bool(const char *v)
+{
+    if (!v)
+        return 0;
+    return !(strcmp(v, "0") == 0 || strcasecmp(v, "false") == 0);
+}
+
+/* Go's strconv.ParseBool: 1 true, 0 false, -1 not a bool. */
+static int go_parse_bool(const char *v)
+{
+    static const char *const t[] = {"1", "t", "T", "TRUE", "true", "True"};
+    static const char *const f[] = {"0", "f", "F", "FALSE", "false", "False"};
+    for (size_t i = 0; i < 6; i++) {
+        if (!strcmp(v, t[i]))
+            return 1;
+        if (!strcmp(v, f[i]))
+            return 0;
+    }
+    return -1;
+}
+
+int api_dry_run(char **vals, size_t n, int *dry, fielderrs *fe)
+{
+    *dry = 0;
+    if (!n)
+        return 0;
+    int bad = 0;
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(vals[i], "All"))
+            bad = 1;
+    if (!bad) {
+        *dry = 1;
+        return 0;
+    }
+    json_t *arr = json_array();
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(arr, json_string(vals[i]));
+    char *v = fe_json(arr);
+    json_decref(arr);
+    fe_add(fe, FE_NOT_SUPPORTED, "dryRun", v, "supported values: \"All\"");
+    free(v);
+    return -1;
+}
+
+char *api_now_rfc3339(void)
+{
+    char *s = malloc(32);
+    time_t t = time(NULL);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(s, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    return s;
+}
+
+void api_new_uid(char out[37])
+{
+    unsigned char b[16];
+    if (RAND_bytes(b, sizeof b) != 1)
+        abort();
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0],
+             b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14],
+             b[15]);
+}
+
+void api_key(char *buf, size_t cap, const resource *res, const char *ns, const char *name)
+{
+    snprintf(buf, cap, "%s/%s/%s", res->plural, res->namespaced ? ns : "", name ? name : "");
+}
+
+static const char JSON_CT[] = "application/json";
+
+void api_send_bytes(apireq *r, int code, const char *data, size_t len)
+{
+    if (!r->pretty) {
+        char *buf = malloc(len + 1);
+        memcpy(buf, data, len);
+        buf[len] = '\n';
+        http_respond(r->http, code, JSON_CT, buf, len + 1, NULL);
+        free(buf);
+        return;
+    }
+    json_t *o = json_loadb(data, len, 0, NULL);
+    api_send_json(r, code, o, 1);
+}
+
+void api_send_json(apireq *r, int code, json_t *obj, int sorted)
+{
+    size_t flags = r->pretty ? JSON_INDENT(2) : JSON_COMPACT;
+    if (sorted)
+        flags |= JSON_SORT_KEYS;
+    char *s = json_dumps(obj, flags);
+    size_t len = strlen(s);
+    s = realloc(s, len + 2);
+    s[len] = '\n';
+    http_respond(r->http, code, JSON_CT, s, len + 1, NULL);
+    free(s);
+    json_decref(obj);
+}
+
+void api_send_error(apireq *r, apierr *e)
+{
+    json_t *st = status_json(e);
+    int code = status_code(e->kind);
+    apierr_free(e);
+    api_send_json(r, code, st, 0);
+}
+
+static void send_plain_404(http_req *h)
+{
+    static const char msg[] = "404 page not found\n";
+    http_respond(h, 404, "text/plain; charset=utf-8", msg, sizeof msg - 1,
+                 "X-Content-Type-Options: nosniff\r\n");
+}
+
+/* ---- authorization ---------------------------------------------------------------------------- */
+
+/* The one authorization call: (user, verb, resource, subresource, namespace, name) → allow.
+ * Until RBAC objects exist, members of system:masters may do everything, others nothing. */
+static int authorize(const auth_user *u, const char *verb, const resource *res, const char *sub,
+                     const char *ns, const char *name)
+{
+    (void)verb; (void)res; (void)sub; (void)ns; (void)name;
+    return auth_user_in_group(u, "system:masters");
+}
+
+static void html_escape_into(char *out, size_t cap, const char *s)
+{
+    size_t o = 0;
+    for (; *s && o + 6 < cap; s++) {
+        const char *rep = NULL;
+        if (*s == '&') rep = "&amp;";
+        else if (*s == '<') rep = "&lt;";
+        else if (*s == '>') rep = "&gt;";
+        if (rep) {
+            size_t l = strlen(rep);
+            memcpy(out + o, rep, l);
+            o += l;
+        } else {
+            out[o++] = *s;
+        }
+    }
+    out[o] = 0;
+}
+
+static void forbidden(apireq *r, const char *verb)
+{
+    apierr e = {0};
+    char user[512];
+    html_escape_into(user, sizeof user, r->user->name);
+    char resname[128];
+    if (r->sub)
+        snprintf(resname, sizeof resname, "%s/%s", r->res->plural, r->sub);
+    else
+        snprintf(resname, sizeof resname, "%s", r->res->plural);
+    char scope[300];
+    if (r->ns && *r->ns)
+        snprintf(scope, sizeof scope, "in the namespace \"%s\"", r->ns);
+    else
+        snprintf(scope, sizeof scope, "at the cluster scope");
+    if (r->name)
+        apierr_set(&e, ST_FORBIDDEN, "%s \"%s\" is forbidden: User \"%s\" cannot %s resource \"%s\" in API group \"%s\" %s",
+                   resource_gr(r->res), r->name, user, verb, resname, r->res->group, scope);
+    else
+        apierr_set(&e, ST_FORBIDDEN, "%s is forbidden: User \"%s\" cannot %s resource \"%s\" in API group \"%s\" %s",
+                   resource_gr(r->res), user, verb, resname, r->res->group, scope);
+    apierr_details(&e, r->name, r->res->group, r->res->plural, NULL);
+    api_send_error(r, &e);
+}
+
+/* ---- namespaces ------------------------------------------------------------------------------- */
+
+int api_check_namespace(apireq *r, const char *verb_for_msg, apierr *e)
+{
+    if (!r->res->namespaced)
+        return 0;
+    const resource *nsres = resource_find("", "v1", "namespaces");
+    char key[512];
+    api_key(key, sizeof key, nsres, "", r->ns);
+    const store_rec *ns = store_latest(r->api->store, key);
+    if (!ns) {
+        apierr_not_found(e, "namespaces", "", "namespaces", r->ns);
+        return -1;
+    }
+    json_t *o = json_loadb(ns->data, ns->len, 0, NULL);
+    int terminating = o && json_object_get(json_object_get(o, "metadata"), "deletionTimestamp");
+    json_decref(o);
+    if (terminating && verb_for_msg) {
+        apierr_set(e, ST_FORBIDDEN,
+                   "%s \"%s\" is forbidden: unable to create new content in namespace %s because it is being terminated",
+                   resource_gr(r->res), r->name ? r->name : "", r->ns);
+        apierr_details(e, r->name, r->res->group, r->res->plural, NULL);
+        return -1;
+    }
+    return 0;
+}
+
+/* ---- body decoding ------------------------------------------------------------------------------ */
+
+static int media_is(const char *ct, const char *want)
+{
+    size_t n = strlen(want);
+    while (*ct == ' ')
+        ct++;
+    return !strncasecmp(ct, want, n) && (ct[n] == 0 || ct[n] == ';' || ct[n] == ' ');
+}
+
+int api_decode_body(apireq *r, json_t **out, apierr *e, int for_patch)
+{
+    const char *ct = http_header_get(r->http, "content-type");
+    if (!for_patch && ct && *ct && !media_is(ct, "application/json") && !media_is(ct, "application/yaml") &&
+        !media_is(ct, "*/*")) {
+        apierr_set(e, ST_UNSUPPORTED_MEDIA,
+                   "the body of the request was in an unknown format - accepted media types include: application/json, application/yaml");
+        return -1;
+    }
+    json_error_t je;
+    json_t *o = json_loadb(r->http->body, r->http->body_len, JSON_REJECT_DUPLICATES, &je);
+    if (!o) {
+        if (r->res)
+            apierr_set(e, ST_BAD_REQUEST,
+                       "the object provided is unrecognized (must be of type %s): couldn't get version/kind; json parse error: %s",
+                       r->res->kind, je.text);
+        else
+            apierr_set(e, ST_BAD_REQUEST, "json parse error: %s", je.text);
+        return -1;
+    }
+    *out = o;
+    return 0;
+}
+
+/* ---- GET -------------------------------------------------------------------------------------- */
+
+void api_get(apireq *r)
+{
+    char key[1024];
+    api_key(key, sizeof key, r->res, r->ns, r->name);
+    const store_rec *rec = store_get(r->api->store, key);
+    if (!rec) {
+        apierr e = {0};
+        apierr_not_found(&e, resource_gr(r->res), r->res->group, r->res->plural, r->name);
+        api_send_error(r, &e);
+        return;
+    }
+    api_send_bytes(r, 200, rec->data, rec->len);
+}
+
+/* ---- LIST ------------------------------------------------------------------------------------- */
+
+/* Continue tokens are kube's: base64url (no padding) of {"v":"meta.k8s.io/v1","rv":N,"start":"<key>"}
+ * where start is the last returned key relative to the list prefix. */
+static const char b64u[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+static char *b64url_encode(const char *in, size_t n)
+{
+    char *o = malloc(n * 4 / 3 + 4), *p = o;
+    size_t i = 0;
+    for (; i + 2 < n; i += 3) {
+        unsigned v = (unsigned char)in[i] << 16 | (unsigned char)in[i + 1] << 8 | (unsigned char)in[i + 2];
+        *p++ = b64u[v >> 18]; *p++ = b64u[(v >> 12) & 63]; *p++ = b64u[(v >> 6) & 63]; *p++ = b64u[v & 63];
+    }
+    if (n - i == 1) {
+        unsigned v = (unsigned char)in[i] << 16;
+        *p++ = b64u[v >> 18]; *p++ = b64u[(v >> 12) & 63];
+    } else if (n - i == 2) {
+        unsigned v = (unsigned char)in[i] << 16 | (unsigned char)in[i + 1] << 8;
+        *p++ = b64u[v >> 18]; *p++ = b64u[(v >> 12) & 63]; *p++ = b64u[(v >> 6) & 63];
+    }
+    *p = 0;
+    return o;
+}
+
+static char *b64url_decode(const char *in, size_t *outlen, size_t *bad_at)
+{
+    size_t n = strlen(in);
+    char *o = malloc(n + 1);
+    size_t len = 0;
+    unsigned acc = 0;
+    int bits = 0;
+    for (size_t i = 0; i < n; i++) {
+        const char *p = in[i] ? strchr(b64u, in[i]) : NULL;
+        if (!p) {
+            *bad_at = i;
+            free(o);
+            return NULL;
+        }
+        acc = acc << 6 | (unsigned)(p - b64u);
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            o[len++] = (char)(acc >> bits & 0xff);
+        }
+    }
+    if (n % 4 == 1) {
+        *bad_at = n - 1;
+        free(o);
+        return NULL;
+    }
+    o[len] = 0;
+    *outlen = len;
+    return o;
+}
+
+static char *make_continue(uint64_t rv, const char *start)
+{
+    json_t *t = json_pack("{s:s, s:I, s:s}", "v", "meta.k8s.io/v1", "rv", (json_int_t)rv, "start", start);
+    char *s = json_dumps(t, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    json_decref(t);
+    char *enc = b64url_encode(s, strlen(s));
+    free(s);
+    return enc;
+}
+
+static int parse_continue(const char *tok, uint64_t *rv, char **start, apierr *e)
+{
+    size_t len = 0, bad = 0;
+    char *raw = b64url_decode(tok, &len, &bad);
+    if (!raw) {
+        apierr_set(e, ST_BAD_REQUEST, "invalid continue token: continue key is not valid: illegal base64 data at input byte %zu", bad);
+        return -1;
+    }
+    json_t *o = json_loadb(raw, len, 0, NULL);
+    free(raw);
+    json_t *v = json_object_get(o, "v"), *jrv = json_object_get(o, "rv"), *st = json_object_get(o, "start");
+    if (!o || !json_is_string(v) || strcmp(json_string_value(v), "meta.k8s.io/v1")) {
+        apierr_set(e, ST_BAD_REQUEST, "invalid continue token: continue key is not valid: incorrect encoded start resourceVersion (version meta.k8s.io/v1)");
+        json_decref(o);
+        return -1;
+    }
+    if (!json_is_integer(jrv) || json_integer_value(jrv) <= 0 || !json_is_string(st) ||
+        !*json_string_value(st) || strstr(json_string_value(st), "..")) {
+        apierr_set(e, ST_BAD_REQUEST, "invalid continue token: continue key is not valid: %s",
+                   !json_is_integer(jrv) || json_integer_value(jrv) <= 0 ? "incorrect encoded start resourceVersion (version meta.k8s.io/v1)" : "continue key must not be empty");
+        json_decref(o);
+        return -1;
+    }
+    *rv = (uint64_t)json_integer_value(jrv);
+    *start = strdup(json_string_value(st));
+    json_decref(o);
+    return 0;
+}
+
+void api_listopts_free(listopts *o)
+{
+    labelsel_free(o->ls);
+    fieldsel_free(o->fs);
+    free(o->cont);
+    free(o->rv);
+    free(o->rvmatch);
+    memset(o, 0, sizeof *o);
+}
+
+int api_listopts_parse(apireq *r, listopts *o, apierr *e)
+{
+    memset(o, 0, sizeof *o);
+    http_req *h = r->http;
+    char *err = NULL;
+    char *v = http_query_get(h, "labelSelector");
+    int rc = labelsel_parse(v, &o->ls, &err);
+    free(v);
+    if (rc < 0) {
+        apierr_set(e, ST_BAD_REQUEST, "%s", err ? err : "invalid label selector");
+        free(err);
+        return -1;
+    }
+    v = http_query_get(h, "fieldSelector");
+    rc = fieldsel_parse(v, r->res->field_labels, &o->fs, &err);
+    free(v);
+    if (rc < 0) {
+        apierr_set(e, ST_BAD_REQUEST, "%s", err ? err : "invalid field selector");
+        free(err);
+        return -1;
+    }
+    if (r->name) { /* a collection verb never has a name; kept for the legacy watch path */
+        const char *fv = fieldsel_exact(o->fs, "metadata.name");
+        if (fv && strcmp(fv, r->name)) {
+            apierr_set(e, ST_BAD_REQUEST, "fieldSelector metadata.name doesn't match requested name");
+            return -1;
+        }
+    }
+    v = http_query_get(h, "limit");
+    if (v && *v) {
+        char *end;
+        o->limit = strtoll(v, &end, 10);
+        if (*end) {
+            apierr_set(e, ST_BAD_REQUEST, "strconv.ParseInt: parsing \"%s\": invalid syntax", v);
+            free(v);
+            return -1;
+        }
+    }
+    free(v);
+    o->cont = http_query_get(h, "continue");
+    if (o->cont && !*o->cont) { free(o->cont); o->cont = NULL; }
+    o->rv = http_query_get(h, "resourceVersion");
+    if (o->rv && !*o->rv) { free(o->rv); o->rv = NULL; }
+    o->rvmatch = http_query_get(h, "resourceVersionMatch");
+    if (o->rvmatch && !*o->rvmatch) { free(o->rvmatch); o->rvmatch = NULL; }
+    o->watch = api_query_bool(v = http_query_get(h, "watch"));
+    free(v);
+    char *sie = http_query_get(h, "sendInitialEvents");
+    if (o->rv) {
+        for (const char *p = o->rv; *p; p++)
+            if (!isdigit((unsigned char)*p)) {
+                apierr_set(e, ST_BAD_REQUEST, "invalid resource version: strconv.ParseUint: parsing \"%s\": invalid syntax", o->rv);
+                free(sie);
+                return -1;
+            }
+    }
+    fielderrs fe = {0};
+    if (o->rvmatch) {
+        if (!o->rv)
+            fe_add(&fe, FE_FORBIDDEN, "resourceVersionMatch", NULL, "resourceVersionMatch is forbidden unless resourceVersion is provided");
+        if (strcmp(o->rvmatch, "Exact") && strcmp(o->rvmatch, "NotOlderThan")) {
+            char *q = fe_str(o->rvmatch);
+            fe_add(&fe, FE_NOT_SUPPORTED, "resourceVersionMatch", q, "supported values: \"Exact\", \"NotOlderThan\", \"\"");
+            free(q);
+        } else if (!strcmp(o->rvmatch, "Exact") && o->rv && !strcmp(o->rv, "0")) {
+            fe_add(&fe, FE_FORBIDDEN, "resourceVersionMatch", NULL, "resourceVersionMatch \"exact\" is forbidden for resourceVersion \"0\"");
+        }
+        if (o->cont)
+            fe_add(&fe, FE_FORBIDDEN, "resourceVersionMatch", NULL, "resourceVersionMatch is forbidden when continue is provided");
+        if (o->watch && !(sie && api_query_bool(sie)))
+            fe_add(&fe, FE_FORBIDDEN, "resourceVersionMatch", NULL, "resourceVersionMatch is forbidden for watch unless sendInitialEvents is provided");
+    }
+    if (sie && !o->watch)
+        fe_add(&fe, FE_FORBIDDEN, "sendInitialEvents", NULL, "sendInitialEvents is forbidden for list");
+    else if (sie && api_query_bool(sie) && (!o->rvmatch || strcmp(o->rvmatch, "NotOlderThan")))
+        fe_add(&fe, FE_FORBIDDEN, "resourceVersionMatch", NULL, "sendInitialEvents requires setting resourceVersionMatch to NotOlderThan");
+    free(sie);
+    if (fe.n) {
+        apierr_invalid(e, "ListOptions.meta.k8s.io", "", "meta.k8s.io", "ListOptions", &fe);
+        fe_free(&fe);
+        return -1;
+    }
+    if (o->cont && o->rv && strcmp(o->rv, "0")) {
+        apierr_set(e, ST_BAD_REQUEST, "specifying resource version is not allowed when using continue");
+        return -1;
+    }
+    return 0;
+}
+
+typedef struct listbuf {
+    char *buf;
+    size_t len, cap;
+    size_t count;
+    long long limit;
+    const char *prefix;
+    size_t prefix_len;
+    const char *last_key;
+    int more;
+    const listopts *o;
+} listbuf;
+
+static void lb_put(listbuf *b, const char *s, size_t n)
+{
+    if (b->len + n + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap : 65536;
+        while (cap < b->len + n + 1)
+            cap *= 2;
+        b->buf = realloc(b->buf, cap);
+        if (!b->buf)
+            abort();
+        b->cap = cap;
+    }
+    memcpy(b->buf + b->len, s, n);
+    b->len += n;
+}
+
+/* Does a stored record pass the list's selectors? Field selectors need the parsed object. */
+int api_rec_matches(const store_rec *rec, const labelsel *ls, const fieldsel *fs)
+{
+    if (ls && !labelsel_empty(ls) && !labelsel_match(ls, rec->labels))
+        return 0;
+    if (fs && !fieldsel_empty(fs)) {
+        json_t *o = json_loadb(rec->data, rec->len, 0, NULL);
+        int ok = fieldsel_match(fs, o);
+        json_decref(o);
+        if (!ok)
+            return 0;
+    }
+    return 1;
+}
+
+static int list_item(void *arg, const store_rec *rec)
+{
+    listbuf *b = arg;
+    if (!api_rec_matches(rec, b->o->ls, b->o->fs))
+        return 0;
+    if (b->limit > 0 && (long long)b->count == b->limit) {
+        b->more = 1;
+        return 1;
+    }
+    if (b->count)
+        lb_put(b, ",", 1);
+    lb_put(b, rec->data, rec->len);
+    b->count++;
+    b->last_key = rec->key;
+    return 0;
+}
+
+void api_list(apireq *r)
+{
+    apierr e = {0};
+    listopts o;
+    if (api_listopts_parse(r, &o, &e) < 0) {
+        api_listopts_free(&o);
+        api_send_error(r, &e);
+        return;
+    }
+    if (o.watch) {
+        watch_start(r->api->watch, r, o.ls, o.fs, o.rv);
+        o.ls = NULL;
+        o.fs = NULL;
+        api_listopts_free(&o);
+        return;
+    }
+    store_t *st = r->api->store;
+    char prefix[600];
+    if (r->res->namespaced && *r->ns)
+        snprintf(prefix, sizeof prefix, "%s/%s/", r->res->plural, r->ns);
+    else
+        snprintf(prefix, sizeof prefix, "%s/", r->res->plural);
+    uint64_t at = 0;
+    char *start = NULL;
+    if (o.cont) {
+        if (parse_continue(o.cont, &at, &start, &e) < 0)
+            goto fail;
+    } else if (o.rv && o.rvmatch && !strcmp(o.rvmatch, "Exact")) {
+        at = strtoull(o.rv, NULL, 10);
+    }
+    if (o.rv && strcmp(o.rv, "0")) {
+        uint64_t want = strtoull(o.rv, NULL, 10), cur = store_rev(st);
+        if (want > cur) {
+            apierr_set(&e, ST_TIMEOUT, "Timeout: Too large resource version: %llu, current: %llu",
+                       (unsigned long long)want, (unsigned long long)cur);
+            apierr_details(&e, NULL, NULL, NULL, NULL);
+            e.causes = json_pack("[{s:s,s:s}]", "reason", "ResourceVersionTooLarge", "message",
+                                 "Too large resource version");
+            e.retry_after = 1;
+            goto fail;
+        }
+    }
+    if (at == store_rev(st))
+        at = 0;
+    listbuf b = {0};
+    b.o = &o;
+    b.limit = o.limit;
+    b.prefix = prefix;
+    b.prefix_len = strlen(prefix);
+    char start_key[1200];
+    if (start)
+        snprintf(start_key, sizeof start_key, "%s%s", prefix, start);
+    uint64_t list_rv = at ? at : store_rev(st);
+    const resource *res = r->res;
+    char head[256];
+    int hl;
+    if (res->is_cr)
+        hl = snprintf(head, sizeof head, "{\"apiVersion\":\"%s/%s\",\"items\":[", res->group, res->version);
+    else
+        hl = snprintf(head, sizeof head, "{\"kind\":\"%s\",\"apiVersion\":\"%s\",\"items\":[", res->list_kind, res->version);
+    lb_put(&b, head, (size_t)hl);
+    size_t items_at = b.len;
+    int rc = store_list(st, prefix, start ? start_key : NULL, at, list_item, &b);
+    if (rc == STORE_ERR_COMPACTED) {
+        free(b.buf);
+        if (o.cont) {
+            char *tok = make_continue(store_rev(st), start);
+            apierr_set(&e, ST_EXPIRED,
+                       "The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter, or use the continue token in this response to retrieve the remainder of the results. Continuing with the provided token results in an inconsistent list - objects that were created, modified, or deleted between the time the first chunk was returned and now may show up in the list.");
+            e.continue_tok = tok;
+        } else {
+            apierr_set(&e, ST_EXPIRED, "The resourceVersion for the provided list is too old.");
+        }
+        goto fail;
+    }
+    (void)items_at;
+    char *tok = NULL;
+    if (b.more && b.last_key)
+        tok = make_continue(list_rv, b.last_key + b.prefix_len);
+    char tail[1024];
+    if (res->is_cr)
+        hl = snprintf(tail, sizeof tail, "],\"kind\":\"%s\",\"metadata\":{%s%s%s\"resourceVersion\":\"%llu\"}}",
+                      res->list_kind, tok ? "\"continue\":\"" : "", tok ? tok : "", tok ? "\"," : "",
+                      (unsigned long long)list_rv);
+    else
+        hl = snprintf(tail, sizeof tail, "],\"metadata\":{%s%s%s\"resourceVersion\":\"%llu\"}}",
+                      tok ? "\"continue\":\"" : "", tok ? tok : "", tok ? "\"," : "",
+                      (unsigned long long)list_rv);
+    free(tok);
+    lb_put(&b, tail, (size_t)hl);
+    if (!res->is_cr) {
+        /* typed list: kind, apiVersion first; the body is otherwise the same bytes */
+    }
+    api_send_bytes(r, 200, b.buf, b.len);
+    free(b.buf);
+    free(start);
+    api_listopts_free(&o);
+    return;
+fail:
+    free(start);
+    api_listopts_free(&o);
+    api_send_error(r, &e);
+}
+
+/* ---- routing ------------------------------------------------------------------------------------ */
+
+static char *dupn(const char *s, size_t n)
+{
+    char *o = malloc(n + 1);
+    memcpy(o, s, n);
+    o[n] = 0;
+    return o;
+}
+
+/* Split path into at most 16 segments (no empty ones except a trailing slash → fail). */
+static int split_path(const char *path, char **seg, int max)
+{
+    int n = 0;
+    const char *p = path;
+    if (*p != '/')
+        return -1;
+    p++;
+    while (*p) {
+        const char *s = strchr(p, '/');
+        size_t len = s ? (size_t)(s - p) : strlen(p);
+        if (len == 0 || n == max)
+            return -1;
+        seg[n++] = dupn(p, len);
+        p += len;
+        if (*p == '/')
+            p++;
+        if (s && !*p)
+            return -1; /* trailing slash */
+    }
+    return n;
+}
+
+static void apireq_free(apireq *r)
+{
+    free(r->ns);
+    free(r->name);
+    free(r->sub);
+    free(r);
+}
+
+static int want_pretty(http_req *h)
+{
+    char *p = http_query_get(h, "pretty");
+    if (p) {
+        int b = go_parse_bool(p);
+        free(p);
+        if (b >= 0)
+            return b;
+    }
+    const char *ua = http_header_get(h, "user-agent");
+    if (ua && (!strncmp(ua, "curl", 4) || !strncmp(ua, "Wget", 4) || !strncmp(ua, "Mozilla/5.0", 11)))
+        return 1;
+    return 0;
+}
+
+static void early_error(http_req *h)
+{
+    apireq r = {.http = h, .pretty = 0};
+    apierr e = {0};
+    switch (h->status) {
+    case 413:
+        apierr_set(&e, ST_TOO_LARGE, "Request entity too large: limit is 3145728");
+        break;
+    case 431:
+        apierr_set(&e, ST_HEADERS_TOO_LARGE, "request header fields too large");
+        break;
+    default:
+        apierr_set(&e, ST_BAD_REQUEST, "malformed HTTP request");
+    }
+    api_send_error(&r, &e);
+}
+
+static void health(http_req *h, const char *path)
+{
+    static const char ok[] = "ok";
+    char *verbose = http_query_get(h, "verbose");
+    if (verbose) {
+        free(verbose);
+        char buf[256];
+        const char *name = path + 1;
+        int n = snprintf(buf, sizeof buf, "[+]ping ok\n[+]log ok\n[+]store ok\n%s check passed\n", name);
+        http_respond(h, 200, "text/plain; charset=utf-8", buf, (size_t)n, "X-Content-Type-Options: nosniff\r\n");
+        return;
+    }
+    http_respond(h, 200, "text/plain; charset=utf-8", ok, 2, "X-Content-Type-Options: nosniff\r\n");
+}
+
+static unsigned method_verb(int method, int collection, int watch)
+{
+    switch (method) {
+    case HTTP_GET:
+    case HTTP_HEAD:
+        return collection ? (watch ? VERB_WATCH : VERB_LIST) : VERB_GET;
+    case HTTP_POST: return VERB_CREATE;
+    case HTTP_PUT: return VERB_UPDATE;
+    case HTTP_PATCH: return VERB_PATCH;
+    case HTTP_DELETE: return collection ? VERB_DELETECOLLECTION : VERB_DELETE;
+    }
+    return 0;
+}
+
+void api_handle(void *ctx, http_req *h)
+{
+    api_t *api = ctx;
+    api->requests++;
+    if (h->status) { /* transport-level error found while reading the request */
+        early_error(h);
+        return;
+    }
+    const char *path = h->path;
+    if (!strcmp(path, "/readyz") || !strcmp(path, "/livez") || !strcmp(path, "/healthz") ||
+        !strncmp(path, "/readyz/", 8) || !strncmp(path, "/livez/", 7) || !strncmp(path, "/healthz/", 9)) {
+        health(h, path);
+        return;
+    }
+    const auth_user *user = NULL;
+    if (authn_authenticate(api->authn, http_header_get(h, "authorization"), &user) < 0) {
+        apireq r = {.api = api, .http = h};
+        apierr e = {0};
+        apierr_set(&e, ST_UNAUTHORIZED, "Unauthorized");
+        api_send_error(&r, &e);
+        return;
+    }
+    int pretty = want_pretty(h);
+    discovery_doc doc;
+    if (discovery_lookup(path, http_header_get(h, "accept"), &doc)) {
+        int public = !strcmp(path, "/version");
+        if (!public && !auth_user_in_group(user, "system:authenticated")) {
+            apireq r = {.api = api, .http = h, .pretty = pretty};
+            apierr e = {0};
+            apierr_set(&e, ST_FORBIDDEN, "forbidden: User \"%s\" cannot get path \"%s\"", user->name, path);
+            apierr_details(&e, NULL, NULL, NULL, NULL);
+            api_send_error(&r, &e);
+            return;
+        }
+        http_respond(h, doc.status, doc.ctype, doc.body, doc.len, NULL);
+        return;
+    }
+
+    char *seg[16];
+    int n = split_path(path, seg, 16);
+    const char *group = NULL, *version = NULL;
+    int i = 0, legacy_watch = 0;
+    apireq *r = calloc(1, sizeof *r);
+    r->api = api;
+    r->http = h;
+    r->user = user;
+    r->pretty = pretty;
+    if (n >= 2 && !strcmp(seg[0], "api")) {
+        group = "";
+        version = seg[1];
+        i = 2;
+    } else if (n >= 3 && !strcmp(seg[0], "apis")) {
+        group = seg[1];
+        version = seg[2];
+        i = 3;
+    }
+    if (group && i < n && !strcmp(seg[i], "watch")) {
+        legacy_watch = 1;
+        i++;
+    }
+    const char *resname = NULL;
+    if (group && i < n) {
+        if (!strcmp(seg[i], "namespaces") && n - i >= 3) {
+            r->ns = strdup(seg[i + 1]);
+            resname = seg[i + 2];
+            i += 3;
+        } else if (!strcmp(seg[i], "namespaces") && n - i == 2) {
+            resname = seg[i];
+            r->ns = strdup(seg[i + 1]);
+            i += 1;
+        } else {
+            resname = seg[i];
+            i += 1;
+        }
+    }
+    const resource *res = resname ? resource_find(group, version, resname) : NULL;
+    int ok = res != NULL && n >= 0;
+    if (ok) {
+        r->res = res;
+        int rest = n - i;
+        if (res->namespaced) {
+            if (!r->ns && rest > 0)
+                ok = 0; /* only list/watch without a namespace */
+        } else {
+            /* cluster-scoped: /namespaces/{name} put the name in ns */
+            if (r->ns && !strcmp(resname, "namespaces") && rest >= 0) {
+                r->name = r->ns;
+                r->ns = strdup(r->name);
+                if (rest > 1)
+                    ok = 0;
+                else if (rest == 1)
+                    r->sub = strdup(seg[i]);
+            } else if (r->ns) {
+                ok = 0;
+            } else if (rest >= 1) {
+                r->name = strdup(seg[i]);
+                if (rest == 2)
+                    r->sub = strdup(seg[i + 1]);
+                else if (rest > 2)
+                    ok = 0;
+            }
+        }
+        if (ok && res->namespaced && r->ns) {
+            if (rest >= 1)
+                r->name = strdup(seg[i]);
+            if (rest == 2)
+                r->sub = strdup(seg[i + 1]);
+            if (rest > 2)
+                ok = 0;
+        }
+        if (!r->ns)
+            r->ns = strdup("");
+    }
+    for (int k = 0; k < n; k++)
+        free(seg[k]);
+    char *wv = http_query_get(h, "watch");
+    int watch = legacy_watch || api_query_bool(wv);
+    free(wv);
+    unsigned verb = ok ? method_verb(h->method, r->name == NULL, watch) : 0;
+    if (ok && res->namespaced && !*r->ns && verb != VERB_LIST && verb != VERB_WATCH)
+        ok = 0;
+    if (ok && legacy_watch && h->method != HTTP_GET)
+        ok = 0;
+    if (!ok || !verb) {
+        if (ok && !verb) {
+            apierr e = {0};
+            apierr_method_not_allowed(&e, h->method_name, resource_gr(res), res->group, res->plural);
+            api_send_error(r, &e);
+        } else {
+            send_plain_404(h);
+        }
+        apireq_free(r);
+        return;
+    }
+    if (legacy_watch && r->name) {
+        /* /watch/.../name is a watch of one object: a field selector on the name */
+        verb = VERB_WATCH;
+    }
+    r->verb = verb;
+    apierr e = {0};
+    if (r->sub) {
+        const subresource *sr = NULL;
+        for (const subresource *s = res->subresources; s && s->name; s++)
+            if (!strcmp(s->name, r->sub))
+                sr = s;
+        if (!sr) {
+            apierr_not_found(&e, resource_gr(res), res->group, res->plural, r->name);
+            api_send_error(r, &e);
+            apireq_free(r);
+            return;
+        }
+        if (!(sr->verbs & verb)) {
+            apierr_method_not_allowed(&e, verb_name(verb), resource_gr(res), res->group, res->plural);
+            api_send_error(r, &e);
+            apireq_free(r);
+            return;
+        }
+    } else if (!(res->verbs & verb)) {
+        apierr_method_not_allowed(&e, verb_name(verb), resource_gr(res), res->group, res->plural);
+        api_send_error(r, &e);
+        apireq_free(r);
+        return;
+    }
+    if (!authorize(user, verb_name(verb), res, r->sub, r->ns, r->name)) {
+        forbidden(r, verb_name(verb));
+        apireq_free(r);
+        return;
+    }
+    if (h->method == HTTP_POST && r->name && !r->sub) {
+        apierr_method_not_allowed(&e, "create", resource_gr(res), res->group, res->plural);
+        api_send_error(r, &e);
+        apireq_free(r);
+        return;
+    }
+    switch (verb) {
+    case VERB_GET: api_get(r); break;
+    case VERB_LIST: api_list(r); break;
+    case VERB_WATCH:
+        if (r->name) { /* legacy single-object watch path */
+            free(h->query ? NULL : NULL);
+        }
+        api_list(r);
+        break;
+    case VERB_CREATE: api_create(r); break;
+    case VERB_UPDATE: api_update(r); break;
+    case VERB_PATCH: api_patch(r); break;
+    case VERB_DELETE: api_delete(r); break;
+    case VERB_DELETECOLLECTION: api_deletecollection(r); break;
+    }
+    /* Verb handlers that answer later keep their own copy of what they need; apireq is ours. */
+    apireq_free(r);
+}

@@ -1,0 +1,107 @@
+/* api — the Kubernetes API verbs over the store: the request entry point, routing, authn/authz,
+ * get/list (api.c), create/update/patch (api_write.c), delete/deletecollection (api_delete.c).
+ * Everything runs on the loop thread. */
+#ifndef TJ_API_H
+#define TJ_API_H
+#include <stdint.h>
+#include <jansson.h>
+#include "http.h"
+#include "store.h"
+#include "auth.h"
+#include "resource.h"
+#include "status.h"
+#include "selector.h"
+
+typedef struct watch_hub watch_hub;
+typedef struct gc gc_t;
+
+typedef struct api {
+    uv_loop_t *loop;
+    store_t *store;
+    authn *authn;
+    watch_hub *watch;
+    gc_t *gc;
+    uint64_t requests;
+} api_t;
+
+/* One parsed API request (after routing). */
+typedef struct apireq {
+    api_t *api;
+    http_req *http;
+    const auth_user *user;
+    const resource *res;
+    char *ns;             /* "" when none */
+    char *name;           /* NULL for collections */
+    char *sub;            /* subresource or NULL */
+    unsigned verb;        /* VERB_* */
+    int pretty;           /* pretty=true/false or User-Agent rule */
+} apireq;
+
+/* The http handler: api_t is ctx. */
+void api_handle(void *ctx, http_req *req);
+
+/* --- shared between the api_*.c files --- */
+void api_send_json(apireq *r, int code, json_t *obj, int sorted);   /* steals obj */
+void api_send_bytes(apireq *r, int code, const char *data, size_t len); /* stored JSON bytes */
+void api_send_error(apireq *r, apierr *e);                         /* frees e */
+void api_key(char *buf, size_t cap, const resource *res, const char *ns, const char *name);
+int api_query_bool(const char *v);  /* kube truthiness: absent=0, ""=1, "0"/"false"=0, else 1 */
+/* dryRun values: 0 ok (*dry = 1 when All), -1 invalid (fills fielderrs). */
+int api_dry_run(char **vals, size_t n, int *dry, fielderrs *fe);
+char *api_now_rfc3339(void);
+void api_new_uid(char out[37]);
+/* Parse a request body as a JSON object for create/update; 0 or -1 with e set (400/415). */
+int api_decode_body(apireq *r, json_t **out, apierr *e, int for_patch);
+/* Is the namespace present and not terminating? 0 ok; -1 sets 404/403 into e. */
+int api_check_namespace(apireq *r, const char *verb_for_msg, apierr *e);
+
+void api_get(apireq *r);
+void api_list(apireq *r);
+void api_create(apireq *r);
+void api_update(apireq *r);
+void api_patch(apireq *r);
+void api_delete(apireq *r);
+void api_deletecollection(apireq *r);
+
+/* The single-object delete algorithm (spec §3.3), shared by delete, deletecollection, gc. */
+typedef struct delopts {
+    int has_grace; int64_t grace;
+    int has_orphan; int orphan;
+    int has_policy; char policy[16];
+    int dry_run;
+    char *pre_uid, *pre_rv;
+} delopts;
+
+/* Write obj (stolen; NULL = delete) under key and answer once it is durable: with the stored
+ * bytes (reply NULL) or with reply (stolen). code: HTTP status of the answer. Returns the revision. */
+uint64_t api_write_respond(apireq *r, const char *key, json_t *obj, int code, json_t *reply, int reply_sorted);
+/* The stored object of a record, parsed; new reference. */
+json_t *api_rec_json(const store_rec *rec);
+/* Create obj (stolen) in r's collection: the POST algorithm, shared with apply-on-missing. */
+void api_do_create(apireq *r, json_t *obj, int dry);
+/* The update algorithm shared by PUT, PATCH and the status subresource: new_obj (stolen) is the
+ * desired object; old the current record. */
+void api_do_update(apireq *r, const store_rec *old, json_t *new_obj, int dry, int rv_required);
+
+/* ListOptions shared by LIST, WATCH and DELETECOLLECTION (validated as kube's). */
+typedef struct listopts {
+    labelsel *ls;
+    fieldsel *fs;
+    long long limit;
+    char *cont;
+    char *rv;
+    char *rvmatch;
+    int watch;
+} listopts;
+int api_listopts_parse(apireq *r, listopts *o, apierr *e);
+void api_listopts_free(listopts *o);
+int api_rec_matches(const store_rec *rec, const labelsel *ls, const fieldsel *fs);
+
+int api_delopts_parse(apireq *r, delopts *o, apierr *e);
+void api_delopts_free(delopts *o);
+enum { DEL_NOTHING, DEL_UPDATE, DEL_REMOVE };
+/* Decide what deleting rec with o means (spec §3.3): *obj = the object to answer with (new
+ * reference), *write = DEL_*. Returns 0, or -1 with e (409 preconditions). */
+int api_delete_decide(const resource *res, const store_rec *rec, const delopts *o, json_t **obj,
+                      int *write, apierr *e);
+#endif

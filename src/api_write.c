@@ -1,0 +1,716 @@
+/* api_write — create (POST), update (PUT), patch (merge, json, apply) and the status
+ * subresource, with kube-apiserver's rules for server-owned metadata, generation,
+ * resourceVersion preconditions, finalizers on terminating objects and no-op writes. */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "api.h"
+#include "patch.h"
+#include "validate.h"
+
+/* ---- answering after the commit --------------------------------------------------------------- */
+
+typedef struct wwait {
+    http_req *http;
+    int pretty, code, sorted;
+    json_t *reply;
+} wwait;
+
+static void on_written(void *arg, int err, const store_rec *rec)
+{
+    wwait *w = arg;
+    apireq r = {.http = w->http, .pretty = w->pretty};
+    if (err < 0) {
+        apierr e = {0};
+        apierr_internal(&e, "the write could not be committed to the store");
+        api_send_error(&r, &e);
+        json_decref(w->reply);
+    } else if (w->reply) {
+        api_send_json(&r, w->code, w->reply, w->sorted);
+    } else {
+        api_send_bytes(&r, w->code, rec->data, rec->len);
+    }
+    free(w);
+}
+
+uint64_t api_write_respond(apireq *r, const char *key, json_t *obj, int code, json_t *reply, int reply_sorted)
+{
+    wwait *w = calloc(1, sizeof *w);
+    w->http = r->http;
+    w->pretty = r->pretty;
+    w->code = code;
+    w->reply = reply;
+    w->sorted = reply_sorted;
+    uint64_t rv = store_write(r->api->store, key, obj, on_written, w, NULL);
+    if (!rv) {
+        apierr e = {0};
+        apierr_not_found(&e, resource_gr(r->res), r->res->group, r->res->plural, r->name ? r->name : "");
+        json_decref(reply);
+        free(w);
+        api_send_error(r, &e);
+    }
+    return rv;
+}
+
+json_t *api_rec_json(const store_rec *rec)
+{
+    return json_loadb(rec->data, rec->len, 0, NULL);
+}
+
+/* ---- helpers ------------------------------------------------------------------------------------ */
+
+static json_t *meta_of(json_t *o)
+{
+    json_t *m = json_object_get(o, "metadata");
+    if (!json_is_object(m)) {
+        m = json_object();
+        json_object_set_new(o, "metadata", m);
+    }
+    return m;
+}
+
+static const char *str_at(const json_t *o, const char *k)
+{
+    return json_string_value(json_object_get(o, k));
+}
+
+static void send_invalid(apireq *r, const char *name, fielderrs *fe)
+{
+    apierr e = {0};
+    apierr_invalid(&e, resource_gk(r->res), name, r->res->group, r->res->kind, fe);
+    fe_free(fe);
+    api_send_error(r, &e);
+}
+
+static int query_dry_run(apireq *r, const char *optkind, int *dry)
+{
+    char **v;
+    size_t n = http_query_all(r->http, "dryRun", &v);
+    fielderrs fe = {0};
+    int rc = api_dry_run(v, n, dry, &fe);
+    http_strv_free(v, n);
+    if (rc < 0) {
+        apierr e = {0};
+        apierr_invalid(&e, optkind, "", "meta.k8s.io", strchr(optkind, '.') ? "" : optkind, &fe);
+        /* details.kind is the options kind, without the group suffix */
+        free(e.dkind);
+        e.dkind = strndup(optkind, (size_t)(strchr(optkind, '.') - optkind));
+        fe_free(&fe);
+        api_send_error(r, &e);
+        return -1;
+    }
+    return 0;
+}
+
+/* fieldManager ≤ 128 printable characters. */
+static int check_field_manager(apireq *r, const char *optkind, int required)
+{
+    char *fm = http_query_get(r->http, "fieldManager");
+    fielderrs fe = {0};
+    if (required && (!fm || !*fm))
+        fe_add(&fe, FE_REQUIRED, "fieldManager", NULL, "is required for apply patch");
+    else if (fm && strlen(fm) > 128) {
+        char *v = fe_str(fm);
+        fe_add(&fe, FE_TOO_LONG, "fieldManager", v, "may not be more than 128 bytes");
+        free(v);
+    } else if (fm) {
+        for (const char *p = fm; *p; p++)
+            if (!isprint((unsigned char)*p)) {
+                char *v = fe_str(fm);
+                fe_add(&fe, FE_INVALID, "fieldManager", v, "must consist of printable characters");
+                free(v);
+                break;
+            }
+    }
+    free(fm);
+    if (fe.n) {
+        apierr e = {0};
+        apierr_invalid(&e, optkind, "", "meta.k8s.io", "", &fe);
+        free(e.dkind);
+        e.dkind = strndup(optkind, (size_t)(strchr(optkind, '.') - optkind));
+        fe_free(&fe);
+        api_send_error(r, &e);
+        return -1;
+    }
+    return 0;
+}
+
+static int check_field_validation(apireq *r)
+{
+    char *fv = http_query_get(r->http, "fieldValidation");
+    int ok = !fv || !*fv || !strcmp(fv, "Ignore") || !strcmp(fv, "Warn") || !strcmp(fv, "Strict");
+    if (!ok) {
+        apierr e = {0};
+        apierr_set(&e, ST_BAD_REQUEST, "fieldValidation must be one of \"Ignore\", \"Warn\", or \"Strict\"; got \"%s\"", fv);
+        free(fv);
+        api_send_error(r, &e);
+        return -1;
+    }
+    free(fv);
+    return 0;
+}
+
+/* Validation of a whole object (create or update of the main resource). Returns 0, or -1 after
+ * answering (422 for the schema, 403 for the PyTorchJob admission webhook). */
+static int validate_object(apireq *r, const json_t *obj, const char *name)
+{
+    fielderrs fe = {0};
+    validate_object_meta(&fe, json_object_get(obj, "metadata"), r->res->is_cr);
+    if (!strcmp(r->res->plural, "pytorchjobs"))
+        validate_pytorchjob_schema(&fe, obj);
+    if (fe.n) {
+        send_invalid(r, name, &fe);
+        return -1;
+    }
+    if (!strcmp(r->res->plural, "pytorchjobs")) {
+        json_t *warn = NULL;
+        validate_pytorchjob_webhook(&fe, obj, &warn);
+        json_decref(warn);
+        if (fe.n) {
+            char *agg = fe_aggregate(&fe);
+            apierr e = {0};
+            apierr_set(&e, ST_FORBIDDEN,
+                       "admission webhook \"validator.pytorchjob.training-operator.kubeflow.org\" denied the request: %s", agg);
+            free(agg);
+            fe_free(&fe);
+            api_send_error(r, &e);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* Type check of apiVersion/kind in a body. */
+static int check_type(apireq *r, json_t *obj)
+{
+    apierr e = {0};
+    char want_av[96];
+    if (r->res->group[0])
+        snprintf(want_av, sizeof want_av, "%s/%s", r->res->group, r->res->version);
+    else
+        snprintf(want_av, sizeof want_av, "%s", r->res->version);
+    if (!json_is_object(obj)) {
+        apierr_set(&e, ST_BAD_REQUEST, "the object provided is unrecognized (must be of type %s): couldn't get version/kind; json parse error: json: cannot unmarshal %s into Go value of type struct { APIVersion string \"json:\\\"apiVersion,omitempty\\\"\"; Kind string \"json:\\\"kind,omitempty\\\"\" }",
+                   r->res->kind, json_is_array(obj) ? "array" : "non-object");
+        api_send_error(r, &e);
+        return -1;
+    }
+    const char *kind = str_at(obj, "kind"), *av = str_at(obj, "apiVersion");
+    if (!kind || !*kind) {
+        char *body = strndup(r->http->body, 200);
+        apierr_set(&e, ST_BAD_REQUEST, "Object 'Kind' is missing in '%s'", body);
+        free(body);
+        api_send_error(r, &e);
+        return -1;
+    }
+    if (!av || strcmp(av, want_av)) {
+        apierr_set(&e, ST_BAD_REQUEST, "the API version in the data (%s) does not match the expected API version (%s)",
+                   av ? av : "", want_av);
+        api_send_error(r, &e);
+        return -1;
+    }
+    if (strcmp(kind, r->res->kind)) {
+        fielderrs fe = {0};
+        char *v = fe_str(kind);
+        fe_add(&fe, FE_INVALID, "kind", v, "must be %s", r->res->kind);
+        free(v);
+        send_invalid(r, str_at(json_object_get(obj, "metadata"), "name"), &fe);
+        return -1;
+    }
+    return 0;
+}
+
+/* ---- create -------------------------------------------------------------------------------------- */
+
+static const char gen_alphabet[] = "bcdfghjklmnpqrstvwxz2456789";
+
+static void gen_suffix(char out[6])
+{
+    unsigned char b[5];
+    extern int RAND_bytes(unsigned char *, int);
+    RAND_bytes(b, 5);
+    for (int i = 0; i < 5; i++)
+        out[i] = gen_alphabet[b[i] % (sizeof gen_alphabet - 1)];
+    out[5] = 0;
+}
+
+void api_do_create(apireq *r, json_t *obj, int dry)
+{
+    apierr e = {0};
+    json_t *md = meta_of(obj);
+    const char *bns = str_at(md, "namespace");
+    if (r->res->namespaced) {
+        if (bns && *bns && strcmp(bns, r->ns)) {
+            apierr_set(&e, ST_BAD_REQUEST, "the namespace of the provided object does not match the namespace sent on the request");
+            goto fail;
+        }
+        json_object_set_new(md, "namespace", json_string(r->ns));
+    } else {
+        json_object_del(md, "namespace");
+    }
+    const char *rv = str_at(md, "resourceVersion");
+    if (rv && *rv) {
+        int numeric = 1;
+        for (const char *p = rv; *p; p++)
+            numeric &= isdigit((unsigned char)*p) != 0;
+        if (numeric) {
+            apierr_set(&e, ST_UNKNOWN, "resourceVersion should not be set on objects to be created");
+            goto fail;
+        }
+    }
+    static const char *const wiped[] = {"uid", "creationTimestamp", "deletionTimestamp",
+                                        "deletionGracePeriodSeconds", "selfLink", "resourceVersion",
+                                        "generation"};
+    for (size_t i = 0; i < sizeof wiped / sizeof *wiped; i++)
+        json_object_del(md, wiped[i]);
+    if (!strcmp(r->res->plural, "namespaces")) {
+        json_object_set_new(obj, "status", json_pack("{s:s}", "phase", "Active"));
+        json_t *spec = json_object_get(obj, "spec");
+        if (!json_is_object(spec))
+            json_object_set_new(obj, "spec", json_pack("{s:[s]}", "finalizers", "kubernetes"));
+    } else {
+        json_object_del(obj, "status");
+    }
+    if (api_check_namespace(r, "create", &e) < 0)
+        goto fail;
+    const char *name = str_at(md, "name");
+    const char *gen = str_at(md, "generateName");
+    int generated = 0;
+    char namebuf[300];
+    if ((!name || !*name) && gen && *gen) {
+        char suffix[6];
+        gen_suffix(suffix);
+        snprintf(namebuf, sizeof namebuf, "%.58s%s", gen, suffix);
+        json_object_set_new(md, "name", json_string(namebuf));
+        generated = 1;
+    }
+    name = str_at(md, "name");
+    if (validate_object(r, obj, name ? name : "") < 0) {
+        json_decref(obj);
+        return;
+    }
+    char key[1024];
+    const store_rec *cur = NULL;
+    for (int attempt = 0; attempt < 8; attempt++) {
+        api_key(key, sizeof key, r->res, r->ns, str_at(md, "name"));
+        cur = store_latest(r->api->store, key);
+        if (!cur || !generated)
+            break;
+        char suffix[6];
+        gen_suffix(suffix);
+        snprintf(namebuf, sizeof namebuf, "%.58s%s", gen, suffix);
+        json_object_set_new(md, "name", json_string(namebuf));
+    }
+    name = str_at(md, "name");
+    if (cur) {
+        json_t *o = api_rec_json(cur);
+        int terminating = json_object_get(json_object_get(o, "metadata"), "deletionTimestamp") != NULL;
+        json_decref(o);
+        if (generated) {
+            apierr_set(&e, ST_ALREADY_EXISTS,
+                       "%s \"%s\" already exists, the server was not able to generate a unique name for the object",
+                       resource_gr(r->res), name);
+            apierr_details(&e, name, r->res->group, r->res->plural, NULL);
+            e.retry_after = 1;
+        } else {
+            apierr_already_exists(&e, resource_gr(r->res), r->res->group, r->res->plural, name, terminating);
+        }
+        goto fail;
+    }
+    char uid[37];
+    api_new_uid(uid);
+    json_object_set_new(md, "uid", json_string(uid));
+    char *now = api_now_rfc3339();
+    json_object_set_new(md, "creationTimestamp", json_string(now));
+    free(now);
+    if (r->res->is_cr)
+        json_object_set_new(md, "generation", json_integer(1));
+    if (dry) {
+        api_send_json(r, 201, obj, r->res->is_cr);
+        return;
+    }
+    api_write_respond(r, key, obj, 201, NULL, 0);
+    return;
+fail:
+    json_decref(obj);
+    api_send_error(r, &e);
+}
+
+void api_create(apireq *r)
+{
+    int dry = 0;
+    if (query_dry_run(r, "CreateOptions.meta.k8s.io", &dry) < 0 ||
+        check_field_manager(r, "CreateOptions.meta.k8s.io", 0) < 0 || check_field_validation(r) < 0)
+        return;
+    json_t *obj;
+    apierr e = {0};
+    if (api_decode_body(r, &obj, &e, 0) < 0) {
+        api_send_error(r, &e);
+        return;
+    }
+    if (check_type(r, obj) < 0) {
+        json_decref(obj);
+        return;
+    }
+    api_do_create(r, obj, dry);
+}
+
+/* ---- update ---------------------------------------------------------------------------------------- */
+
+/* Everything but metadata and status: a change here bumps generation. */
+static int spec_changed(const json_t *a, const json_t *b)
+{
+    json_t *ca = json_deep_copy(a), *cb = json_deep_copy(b);
+    static const char *const skip[] = {"metadata", "status", "apiVersion", "kind"};
+    for (size_t i = 0; i < 4; i++) {
+        json_object_del(ca, skip[i]);
+        json_object_del(cb, skip[i]);
+    }
+    int changed = !json_equal(ca, cb);
+    json_decref(ca);
+    json_decref(cb);
+    return changed;
+}
+
+static int str_in_array(const json_t *arr, const char *s)
+{
+    size_t i;
+    json_t *v;
+    json_array_foreach(arr, i, v)
+        if (json_is_string(v) && !strcmp(json_string_value(v), s))
+            return 1;
+    return 0;
+}
+
+static void copy_key(json_t *dst, const json_t *src, const char *k)
+{
+    json_t *v = json_object_get(src, k);
+    if (v)
+        json_object_set(dst, k, v);
+    else
+        json_object_del(dst, k);
+}
+
+void api_do_update(apireq *r, const store_rec *old, json_t *nobj, int dry, int rv_required)
+{
+    apierr e = {0};
+    const char *gr = resource_gr(r->res);
+    json_t *oobj = api_rec_json(old);
+    json_t *om = meta_of(oobj), *nm = meta_of(nobj);
+    int is_status = r->sub && !strcmp(r->sub, "status");
+    const char *nname = str_at(nm, "name");
+    if (nname && *nname && strcmp(nname, r->name)) {
+        apierr_set(&e, ST_BAD_REQUEST, "the name of the object (%s) does not match the name on the URL (%s)", nname, r->name);
+        goto fail;
+    }
+    const char *nns = str_at(nm, "namespace");
+    if (r->res->namespaced && nns && *nns && strcmp(nns, r->ns)) {
+        apierr_set(&e, ST_BAD_REQUEST, "the namespace of the object (%s) does not match the namespace on the request (%s)", nns, r->ns);
+        goto fail;
+    }
+    const char *nrv = str_at(nm, "resourceVersion");
+    if ((!nrv || !*nrv) && rv_required) {
+        fielderrs fe = {0};
+        fe_add(&fe, FE_INVALID, "metadata.resourceVersion", "0", "must be specified for an update");
+        apierr_invalid(&e, gr, r->name, r->res->group, r->res->plural, &fe);
+        fe_free(&fe);
+        goto fail;
+    }
+    if (nrv && *nrv && strcmp(nrv, str_at(om, "resourceVersion"))) {
+        apierr_conflict_modified(&e, gr, r->res->group, r->res->plural, r->name);
+        goto fail;
+    }
+    const char *nuid = str_at(nm, "uid"), *ouid = str_at(om, "uid");
+    if (nuid && *nuid && strcmp(nuid, ouid)) {
+        apierr_set(&e, ST_CONFLICT,
+                   "Operation cannot be fulfilled on %s \"%s\": StorageError: invalid object, Code: 4, Key: /registry/%s%s%s/%s/%s, ResourceVersion: 0, AdditionalErrorMsg: Precondition failed: UID in precondition: %s, UID in object meta: %s",
+                   gr, r->name, r->res->group, *r->res->group ? "/" : "", r->res->plural, r->ns, r->name, nuid, ouid);
+        apierr_details(&e, r->name, r->res->group, r->res->plural, NULL);
+        goto fail;
+    }
+    json_t *res;
+    if (is_status) {
+        res = json_deep_copy(oobj);
+        copy_key(res, nobj, "status");
+        json_decref(nobj);
+    } else {
+        res = nobj;
+        copy_key(res, oobj, "status");
+        json_t *rm = meta_of(res);
+        static const char *const owned[] = {"uid", "creationTimestamp", "deletionTimestamp",
+                                            "deletionGracePeriodSeconds"};
+        for (size_t i = 0; i < 4; i++)
+            copy_key(rm, om, owned[i]);
+        json_object_del(rm, "selfLink");
+        json_object_set_new(rm, "name", json_string(r->name));
+        if (r->res->namespaced)
+            json_object_set_new(rm, "namespace", json_string(r->ns));
+        else
+            json_object_del(rm, "namespace");
+        if (r->res->is_cr) {
+            json_int_t g = json_integer_value(json_object_get(om, "generation"));
+            json_object_set_new(rm, "generation", json_integer(spec_changed(oobj, res) ? g + 1 : g));
+        } else {
+            json_object_del(rm, "generation");
+        }
+        if (!json_object_get(res, "apiVersion"))
+            json_object_set(res, "apiVersion", json_object_get(oobj, "apiVersion"));
+        if (!json_object_get(res, "kind"))
+            json_object_set(res, "kind", json_object_get(oobj, "kind"));
+    }
+    nobj = NULL;
+    json_t *rm = meta_of(res);
+    json_object_set(rm, "resourceVersion", json_object_get(om, "resourceVersion"));
+    /* No new finalizers once deletion started. */
+    if (json_object_get(om, "deletionTimestamp")) {
+        json_t *of = json_object_get(om, "finalizers"), *nf = json_object_get(rm, "finalizers");
+        size_t i;
+        json_t *v;
+        char list[2048];
+        size_t ll = 0;
+        int added = 0;
+        json_array_foreach(nf, i, v) {
+            if (json_is_string(v) && !str_in_array(of, json_string_value(v))) {
+                ll += (size_t)snprintf(list + ll, sizeof list - ll, "%s\"%s\"", added ? ", " : "",
+                                       json_string_value(v));
+                if (ll >= sizeof list)
+                    ll = sizeof list - 1;
+                added++;
+            }
+        }
+        if (added) {
+            fielderrs fe = {0};
+            fe_add(&fe, FE_FORBIDDEN, "metadata.finalizers", NULL,
+                   "no new finalizers can be added if the object is being deleted, found new finalizers []string{%s}", list);
+            apierr_invalid(&e, resource_gk(r->res), r->name, r->res->group, r->res->kind, &fe);
+            fe_free(&fe);
+            json_decref(res);
+            goto fail;
+        }
+    }
+    if (!is_status) {
+        fielderrs fe = {0};
+        json_t *f = json_object_get(rm, "finalizers");
+        if (str_in_array(f, "orphan") && str_in_array(f, "foregroundDeletion")) {
+            fe_add(&fe, FE_INVALID, "metadata.finalizers", NULL, "finalizer orphan and foregroundDeletion cannot be both set");
+            send_invalid(r, r->name, &fe);
+            json_decref(res);
+            json_decref(oobj);
+            return;
+        }
+        if (validate_object(r, res, r->name) < 0) {
+            json_decref(res);
+            json_decref(oobj);
+            return;
+        }
+    }
+    char key[1024];
+    api_key(key, sizeof key, r->res, r->ns, r->name);
+    if (json_equal(res, oobj)) { /* a no-op write keeps the resourceVersion and sends no event */
+        json_decref(res);
+        json_decref(oobj);
+        api_send_bytes(r, 200, old->data, old->len);
+        return;
+    }
+    json_t *dts = json_object_get(rm, "deletionTimestamp");
+    json_t *fins = json_object_get(rm, "finalizers");
+    json_int_t dgp = json_integer_value(json_object_get(rm, "deletionGracePeriodSeconds"));
+    json_decref(oobj);
+    if (dts && json_array_size(fins) == 0 && dgp == 0) {
+        /* The last finalizer went away: the object is deleted instead of updated. */
+        if (dry) {
+            api_send_json(r, 200, res, r->res->is_cr);
+            return;
+        }
+        api_write_respond(r, key, NULL, 200, res, r->res->is_cr);
+        return;
+    }
+    if (dry) {
+        api_send_json(r, 200, res, r->res->is_cr);
+        return;
+    }
+    api_write_respond(r, key, res, 200, NULL, 0);
+    return;
+fail:
+    json_decref(nobj);
+    json_decref(oobj);
+    api_send_error(r, &e);
+}
+
+static const store_rec *load_or_404(apireq *r)
+{
+    char key[1024];
+    api_key(key, sizeof key, r->res, r->ns, r->name);
+    const store_rec *old = store_latest(r->api->store, key);
+    if (!old) {
+        apierr e = {0};
+        apierr_not_found(&e, resource_gr(r->res), r->res->group, r->res->plural, r->name);
+        api_send_error(r, &e);
+    }
+    return old;
+}
+
+void api_update(apireq *r)
+{
+    int dry = 0;
+    if (query_dry_run(r, "UpdateOptions.meta.k8s.io", &dry) < 0 ||
+        check_field_manager(r, "UpdateOptions.meta.k8s.io", 0) < 0 || check_field_validation(r) < 0)
+        return;
+    json_t *obj;
+    apierr e = {0};
+    if (api_decode_body(r, &obj, &e, 0) < 0) {
+        api_send_error(r, &e);
+        return;
+    }
+    if (check_type(r, obj) < 0) {
+        json_decref(obj);
+        return;
+    }
+    const store_rec *old = load_or_404(r);
+    if (!old) {
+        json_decref(obj);
+        return;
+    }
+    api_do_update(r, old, obj, dry, 1);
+}
+
+/* ---- patch ----------------------------------------------------------------------------------------- */
+
+enum { P_MERGE, P_JSON, P_APPLY };
+
+static int media_is(const char *ct, const char *want)
+{
+    size_t n = strlen(want);
+    while (*ct == ' ')
+        ct++;
+    return !strncasecmp(ct, want, n) && (ct[n] == 0 || ct[n] == ';' || ct[n] == ' ');
+}
+
+void api_patch(apireq *r)
+{
+    apierr e = {0};
+    const char *ct = http_header_get(r->http, "content-type");
+    int type;
+    if (ct && media_is(ct, "application/merge-patch+json"))
+        type = P_MERGE;
+    else if (ct && media_is(ct, "application/json-patch+json"))
+        type = P_JSON;
+    else if (ct && media_is(ct, "application/apply-patch+yaml"))
+        type = P_APPLY;
+    else if (ct && media_is(ct, "application/strategic-merge-patch+json") && !r->res->is_cr)
+        type = P_MERGE; /* core kinds: the strategic subset we need is a merge patch */
+    else {
+        apierr_unsupported_patch(&e);
+        api_send_error(r, &e);
+        return;
+    }
+    if (!r->name) {
+        apierr_set(&e, ST_BAD_REQUEST, "name must be provided");
+        api_send_error(r, &e);
+        return;
+    }
+    int dry = 0;
+    if (query_dry_run(r, "PatchOptions.meta.k8s.io", &dry) < 0 ||
+        check_field_manager(r, "PatchOptions.meta.k8s.io", type == P_APPLY) < 0 ||
+        check_field_validation(r) < 0)
+        return;
+    char *force = http_query_get(r->http, "force");
+    if (force && type != P_APPLY) {
+        free(force);
+        fielderrs fe = {0};
+        fe_add(&fe, FE_FORBIDDEN, "force", NULL, "may not be specified for non-apply patch");
+        apierr_invalid(&e, "PatchOptions.meta.k8s.io", "", "meta.k8s.io", "PatchOptions", &fe);
+        fe_free(&fe);
+        api_send_error(r, &e);
+        return;
+    }
+    free(force);
+    json_t *p;
+    if (api_decode_body(r, &p, &e, 1) < 0) {
+        free(e.message);
+        e.message = NULL;
+        apierr_set(&e, ST_BAD_REQUEST, "error decoding patch: invalid JSON in the request body");
+        api_send_error(r, &e);
+        return;
+    }
+    char key[1024];
+    api_key(key, sizeof key, r->res, r->ns, r->name);
+    const store_rec *old = store_latest(r->api->store, key);
+    if (!old && type == P_APPLY && !r->sub) {
+        if (check_type(r, p) < 0) {
+            json_decref(p);
+            return;
+        }
+        json_t *md = json_object_get(p, "metadata");
+        const char *bn = str_at(md, "name");
+        if (bn && strcmp(bn, r->name)) {
+            apierr_set(&e, ST_BAD_REQUEST, "the name of the object (%s) does not match the name on the URL (%s)", bn, r->name);
+            json_decref(p);
+            api_send_error(r, &e);
+            return;
+        }
+        if (!json_is_object(md))
+            json_object_set_new(p, "metadata", md = json_object());
+        json_object_set_new(md, "name", json_string(r->name));
+        api_do_create(r, p, dry);
+        return;
+    }
+    if (!old) {
+        json_decref(p);
+        apierr_not_found(&e, resource_gr(r->res), r->res->group, r->res->plural, r->name);
+        api_send_error(r, &e);
+        return;
+    }
+    json_t *cur = api_rec_json(old), *result = NULL;
+    if (type == P_JSON) {
+        char *err = NULL;
+        int rc = patch_json(cur, p, &result, &err);
+        if (rc == PATCH_ERR_MALFORMED)
+            apierr_set(&e, ST_BAD_REQUEST, "%s", err ? err : "malformed JSON patch");
+        else if (rc == PATCH_ERR_TOO_MANY)
+            apierr_set(&e, ST_TOO_LARGE, "Request entity too large: The allowed maximum operations in a JSON patch is %d, got %zu",
+                       PATCH_MAX_OPS, json_array_size(p));
+        else if (rc < 0) {
+            apierr_set(&e, ST_INVALID, "the server rejected our request due to an error in our request");
+            apierr_details(&e, NULL, NULL, NULL, NULL);
+        }
+        free(err);
+        if (rc < 0) {
+            json_decref(cur);
+            json_decref(p);
+            api_send_error(r, &e);
+            return;
+        }
+    } else {
+        if (!json_is_object(p)) {
+            json_decref(cur);
+            json_decref(p);
+            apierr_set(&e, ST_INVALID, "the server rejected our request due to an error in our request");
+            apierr_details(&e, NULL, NULL, NULL, NULL);
+            api_send_error(r, &e);
+            return;
+        }
+        if (type == P_APPLY) {
+            /* Apply as "merge the full intent": fields it names win, lists replace. The apply
+             * configuration carries no resourceVersion precondition unless it sets one. */
+            json_object_del(json_object_get(p, "metadata"), "managedFields");
+        }
+        result = patch_merge(cur, p);
+    }
+    json_decref(p);
+    json_decref(cur);
+    if (!json_is_object(result)) {
+        json_decref(result);
+        apierr_set(&e, ST_INVALID, "the server rejected our request due to an error in our request");
+        apierr_details(&e, NULL, NULL, NULL, NULL);
+        api_send_error(r, &e);
+        return;
+    }
+    /* kind/apiVersion changed by a patch are a type error as in an update */
+    if (!r->sub && check_type(r, result) < 0) {
+        json_decref(result);
+        return;
+    }
+    api_do_update(r, old, result, dry, 0);
+}

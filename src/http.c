@@ -1,0 +1,845 @@
+/* http — HTTP/1.1 over TLS (memory BIOs) on libuv. See http.h for the contract.
+ *
+ * A connection's life:
+ *
+ *   OPEN ──bytes──► (parse) ──message complete──► HANDLING ──answered──► OPEN (keep-alive)
+ *    │                                                │                    │
+ *    │ timeout, TLS/parse error, EOF                  │ client gone        │ Connection: close
+ *    ▼                                                ▼                    ▼
+ *   CLOSING ◄─────────────────────────────────────────┴────────────────────┘
+ *    │ both handles closed and no request holds the connection
+ *    ▼
+ *   FREED
+ *
+ * Invariants:
+ *  1. At most one request per connection is being answered; parsing is paused meanwhile and
+ *     bytes that arrive wait in `pending` (capped: past the cap the socket stops reading).
+ *  2. The request timer runs only while no request is being answered: a request must arrive
+ *     whole within request_timeout_ms of the connection's previous answer (slowloris-proof).
+ *  3. A connection is freed only from a close callback, once refs == 0 (handles + request).
+ *  4. Every error before dispatch (bad request, 413, 431) is still dispatched to the handler as
+ *     a request with early_error set, so the API layer renders the Status; then the connection
+ *     closes.
+ */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <http_parser.h>
+#include <openssl/err.h>
+#include "http.h"
+
+enum { C_OPEN, C_HANDLING, C_CLOSING };
+
+struct http_server {
+    uv_loop_t *loop;
+    uv_tcp_t listener;
+    SSL_CTX *ssl_ctx;
+    http_limits lim;
+    http_handler_fn fn;
+    void *ctx;
+    http_conn *conns;     /* doubly linked list of live connections */
+    size_t nconns;
+    uint64_t next_id;
+    int stopping;
+};
+
+struct http_conn {
+    uv_tcp_t tcp;
+    uv_timer_t timer;
+    http_server *srv;
+    http_conn *prev, *next;
+    int state;
+    int refs;             /* open handles + 1 while a request is being answered */
+    SSL *ssl;
+    BIO *rbio, *wbio;
+    http_parser parser;
+    /* request being parsed */
+    char *url; size_t url_len;
+    http_header *hdrs; size_t nhdrs, hdrs_cap;
+    int in_value;
+    size_t header_bytes;
+    char *body; size_t body_len, body_cap;
+    int early_error;      /* 400, 413, 431 */
+    int message_done;
+    int keep_alive;
+    /* bytes received while a request is being answered */
+    char *pending; size_t pending_len, pending_cap;
+    int reading_stopped;
+    int draining;
+    http_req req;
+    int req_active;
+    http_gone_fn gone_fn; void *gone_arg;
+    size_t queued;        /* bytes handed to uv_write, not yet written */
+    int close_after_write;
+};
+
+typedef struct wreq { uv_write_t w; http_conn *c; size_t len; char data[]; } wreq;
+
+static void conn_close(http_conn *c);
+static void conn_drain(http_conn *c);
+static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf);
+static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf);
+
+const char *http_status_text(int s)
+{
+    switch (s) {
+    case 100: return "Continue";
+    case 200: return "OK";
+    case 201: return "Created";
+    case 202: return "Accepted";
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 406: return "Not Acceptable";
+    case 408: return "Request Timeout";
+    case 409: return "Conflict";
+    case 410: return "Gone";
+    case 413: return "Request Entity Too Large";
+    case 415: return "Unsupported Media Type";
+    case 422: return "Unprocessable Entity";
+    case 429: return "Too Many Requests";
+    case 431: return "Request Header Fields Too Large";
+    case 500: return "Internal Server Error";
+    case 503: return "Service Unavailable";
+    case 504: return "Gateway Timeout";
+    }
+    return "Unknown";
+}
+
+/* ---- output ---------------------------------------------------------------------------- */
+
+static void on_write(uv_write_t *w, int status)
+{
+    wreq *r = (wreq *)w;
+    http_conn *c = r->c;
+    c->queued -= r->len;
+    free(r);
+    if (status < 0 && c->state != C_CLOSING)
+        conn_close(c);
+    else if (c->close_after_write && c->queued == 0 && c->state != C_CLOSING)
+        conn_close(c);
+}
+
+static void raw_write(http_conn *c, const char *data, size_t len)
+{
+    if (c->state == C_CLOSING || len == 0)
+        return;
+    wreq *r = malloc(sizeof *r + len);
+    if (!r)
+        abort();
+    memcpy(r->data, data, len);
+    r->c = c;
+    r->len = len;
+    uv_buf_t b = uv_buf_init(r->data, (unsigned)len);
+    c->queued += len;
+    if (uv_write(&r->w, (uv_stream_t *)&c->tcp, &b, 1, on_write) < 0) {
+        c->queued -= len;
+        free(r);
+        conn_close(c);
+    }
+}
+
+/* Move whatever TLS produced into the socket. */
+static void tls_flush(http_conn *c)
+{
+    char buf[16384];
+    int n;
+    while ((n = BIO_read(c->wbio, buf, sizeof buf)) > 0)
+        raw_write(c, buf, (size_t)n);
+}
+
+static void conn_send(http_conn *c, const char *data, size_t len)
+{
+    if (c->state == C_CLOSING || len == 0)
+        return;
+    if (!c->ssl) {
+        raw_write(c, data, len);
+        return;
+    }
+    while (len > 0) {
+        int chunk = len > (1u << 30) ? (1 << 30) : (int)len;
+        int n = SSL_write(c->ssl, data, chunk);
+        if (n <= 0) {
+            ERR_clear_error();
+            conn_close(c);
+            return;
+        }
+        data += n;
+        len -= (size_t)n;
+        tls_flush(c);
+    }
+}
+
+/* ---- request state ----------------------------------------------------------------------- */
+
+static void reset_parse_state(http_conn *c)
+{
+    free(c->url);
+    c->url = NULL;
+    c->url_len = 0;
+    for (size_t i = 0; i < c->nhdrs; i++) {
+        free(c->hdrs[i].name);
+        free(c->hdrs[i].value);
+    }
+    c->nhdrs = 0;
+    c->in_value = 0;
+    c->header_bytes = 0;
+    free(c->body);
+    c->body = NULL;
+    c->body_len = c->body_cap = 0;
+    c->early_error = 0;
+    c->message_done = 0;
+}
+
+static void free_req(http_req *r)
+{
+    free(r->path);
+    free(r->query);
+    for (size_t i = 0; i < r->nheaders; i++) {
+        free(r->headers[i].name);
+        free(r->headers[i].value);
+    }
+    free(r->headers);
+    free(r->body);
+    memset(r, 0, sizeof *r);
+}
+
+static void conn_unref(http_conn *c)
+{
+    if (--c->refs > 0)
+        return;
+    free_req(&c->req);
+    reset_parse_state(c);
+    free(c->hdrs);
+    free(c->pending);
+    if (c->ssl)
+        SSL_free(c->ssl);
+    free(c);
+}
+
+static void on_handle_closed(uv_handle_t *h)
+{
+    conn_unref(h->data);
+}
+
+static void conn_close(http_conn *c)
+{
+    if (c->state == C_CLOSING)
+        return;
+    c->state = C_CLOSING;
+    http_server *s = c->srv;
+    if (c->prev) c->prev->next = c->next; else s->conns = c->next;
+    if (c->next) c->next->prev = c->prev;
+    c->prev = c->next = NULL;
+    s->nconns--;
+    uv_close((uv_handle_t *)&c->timer, on_handle_closed);
+    uv_close((uv_handle_t *)&c->tcp, on_handle_closed);
+    if (c->req_active && !c->req.responded && c->gone_fn) {
+        http_gone_fn fn = c->gone_fn;
+        c->gone_fn = NULL;
+        fn(c->gone_arg, &c->req);
+    }
+}
+
+static void on_timeout(uv_timer_t *t)
+{
+    http_conn *c = t->data;
+    if (!c->req_active)
+        conn_close(c);
+}
+
+static void arm_timer(http_conn *c)
+{
+    if (c->srv->lim.request_timeout_ms)
+        uv_timer_start(&c->timer, on_timeout, c->srv->lim.request_timeout_ms, 0);
+}
+
+static int hex(int ch)
+{
+    if (ch >= '0' && ch <= '9') return ch - '0';
+    if (ch >= 'a' && ch <= 'f') return ch - 'a' + 10;
+    if (ch >= 'A' && ch <= 'F') return ch - 'A' + 10;
+    return -1;
+}
+
+/* Percent-decode n bytes of s; '+' is kept (paths) unless plus_space (query values). */
+static char *pct_decode(const char *s, size_t n, int plus_space)
+{
+    char *o = malloc(n + 1), *p = o;
+    if (!o)
+        abort();
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] == '%' && i + 2 < n && hex(s[i + 1]) >= 0 && hex(s[i + 2]) >= 0) {
+            *p++ = (char)(hex(s[i + 1]) * 16 + hex(s[i + 2]));
+            i += 2;
+        } else if (plus_space && s[i] == '+') {
+            *p++ = ' ';
+        } else {
+            *p++ = s[i];
+        }
+    }
+    *p = 0;
+    return o;
+}
+
+static void dispatch(http_conn *c)
+{
+    http_req *r = &c->req;
+    free_req(r);
+    r->conn = c;
+    r->id = ++c->srv->next_id;
+    r->method = c->parser.method;
+    r->method_name = http_method_str(c->parser.method);
+    const char *u = c->url ? c->url : "/";
+    size_t ulen = c->url ? c->url_len : 1;
+    const char *q = memchr(u, '?', ulen);
+    size_t plen = q ? (size_t)(q - u) : ulen;
+    r->path = pct_decode(u, plen, 0);
+    if (q)
+        r->query = strndup(q + 1, ulen - plen - 1);
+    r->headers = c->hdrs;
+    r->nheaders = c->nhdrs;
+    c->hdrs = NULL;
+    c->nhdrs = c->hdrs_cap = 0;
+    r->body = c->body ? c->body : strdup("");
+    r->body_len = c->body_len;
+    c->body = NULL;
+    c->body_len = c->body_cap = 0;
+    r->start_ns = uv_hrtime();
+    r->status = c->early_error; /* the handler sees early errors here */
+    c->keep_alive = !c->early_error && http_should_keep_alive(&c->parser);
+    c->early_error = 0;
+    c->message_done = 0;
+    free(c->url);
+    c->url = NULL;
+    c->url_len = 0;
+    c->header_bytes = 0;
+    c->in_value = 0;
+    c->req_active = 1;
+    c->refs++;
+    c->state = C_HANDLING;
+    c->gone_fn = NULL;
+    uv_timer_stop(&c->timer);
+    c->srv->fn(c->srv->ctx, r);
+}
+
+/* The request was answered: resume reading the next one. */
+static void finish_req(http_req *r)
+{
+    http_conn *c = r->conn;
+    c->req_active = 0;
+    c->gone_fn = NULL;
+    if (c->state == C_CLOSING) {
+        conn_unref(c);
+        return;
+    }
+    c->state = C_OPEN;
+    if (!c->keep_alive) {
+        c->close_after_write = 1;
+        if (c->queued == 0)
+            conn_close(c);
+        conn_unref(c);
+        return;
+    }
+    arm_timer(c);
+    http_parser_pause(&c->parser, 0);
+    conn_unref(c);
+    conn_drain(c);
+}
+
+/* ---- parser callbacks ----------------------------------------------------------------------- */
+
+static int over_headers(http_conn *c, size_t add)
+{
+    c->header_bytes += add;
+    if (c->header_bytes > c->srv->lim.max_header_bytes) {
+        c->early_error = 431;
+        return 1;
+    }
+    return 0;
+}
+
+static char *append(char *s, size_t *len, const char *at, size_t n)
+{
+    char *o = realloc(s, *len + n + 1);
+    if (!o)
+        abort();
+    memcpy(o + *len, at, n);
+    *len += n;
+    o[*len] = 0;
+    return o;
+}
+
+static int on_message_begin(http_parser *p)
+{
+    http_conn *c = p->data;
+    reset_parse_state(c);
+    uv_timer_stop(&c->timer);
+    arm_timer(c); /* the whole request within the timeout, from its first byte */
+    return 0;
+}
+
+static int on_url(http_parser *p, const char *at, size_t n)
+{
+    http_conn *c = p->data;
+    if (over_headers(c, n))
+        return 1;
+    c->url = append(c->url, &c->url_len, at, n);
+    return 0;
+}
+
+static int on_header_field(http_parser *p, const char *at, size_t n)
+{
+    http_conn *c = p->data;
+    if (over_headers(c, n + 4))
+        return 1;
+    if (c->in_value || c->nhdrs == 0) {
+        if (c->nhdrs == c->hdrs_cap) {
+            c->hdrs_cap = c->hdrs_cap ? c->hdrs_cap * 2 : 16;
+            c->hdrs = realloc(c->hdrs, c->hdrs_cap * sizeof *c->hdrs);
+            if (!c->hdrs)
+                abort();
+        }
+        c->hdrs[c->nhdrs].name = NULL;
+        c->hdrs[c->nhdrs].value = strdup("");
+        c->nhdrs++;
+        c->in_value = 0;
+    }
+    http_header *h = &c->hdrs[c->nhdrs - 1];
+    size_t len = h->name ? strlen(h->name) : 0;
+    h->name = append(h->name, &len, at, n);
+    for (char *s = h->name; *s; s++)
+        *s = (char)tolower((unsigned char)*s);
+    return 0;
+}
+
+static int on_header_value(http_parser *p, const char *at, size_t n)
+{
+    http_conn *c = p->data;
+    if (over_headers(c, n))
+        return 1;
+    if (c->nhdrs == 0)
+        return 0;
+    c->in_value = 1;
+    http_header *h = &c->hdrs[c->nhdrs - 1];
+    size_t len = strlen(h->value);
+    h->value = append(h->value, &len, at, n);
+    return 0;
+}
+
+static int on_headers_complete(http_parser *p)
+{
+    http_conn *c = p->data;
+    if (p->content_length != ULLONG_MAX && p->content_length > c->srv->lim.max_body_bytes) {
+        c->early_error = 413;
+        return 2; /* no body expected: we will answer and close */
+    }
+    for (size_t i = 0; i < c->nhdrs; i++)
+        if (!strcmp(c->hdrs[i].name ? c->hdrs[i].name : "", "expect") &&
+            !strcasecmp(c->hdrs[i].value, "100-continue")) {
+            static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
+            conn_send(c, cont, sizeof cont - 1);
+        }
+    return 0;
+}
+
+static int on_body(http_parser *p, const char *at, size_t n)
+{
+    http_conn *c = p->data;
+    if (c->body_len + n > c->srv->lim.max_body_bytes) {
+        c->early_error = 413;
+        return 1;
+    }
+    if (c->body_len + n + 1 > c->body_cap) {
+        size_t cap = c->body_cap ? c->body_cap : 4096;
+        while (cap < c->body_len + n + 1)
+            cap *= 2;
+        c->body = realloc(c->body, cap);
+        if (!c->body)
+            abort();
+        c->body_cap = cap;
+    }
+    memcpy(c->body + c->body_len, at, n);
+    c->body_len += n;
+    c->body[c->body_len] = 0;
+    return 0;
+}
+
+static int on_message_complete(http_parser *p)
+{
+    http_conn *c = p->data;
+    c->message_done = 1;
+    http_parser_pause(p, 1);
+    return 0;
+}
+
+static const http_parser_settings settings = {
+    .on_message_begin = on_message_begin,
+    .on_url = on_url,
+    .on_header_field = on_header_field,
+    .on_header_value = on_header_value,
+    .on_headers_complete = on_headers_complete,
+    .on_body = on_body,
+    .on_message_complete = on_message_complete,
+};
+
+static void hold(http_conn *c, const char *data, size_t len)
+{
+    if (c->pending_len + len > c->pending_cap) {
+        size_t cap = c->pending_cap ? c->pending_cap : 4096;
+        while (cap < c->pending_len + len)
+            cap *= 2;
+        c->pending = realloc(c->pending, cap);
+        if (!c->pending)
+            abort();
+        c->pending_cap = cap;
+    }
+    memcpy(c->pending + c->pending_len, data, len);
+    c->pending_len += len;
+    /* Backpressure: a client that pipelines without reading answers stops being read. */
+    if (c->pending_len > c->srv->lim.max_header_bytes + c->srv->lim.max_body_bytes &&
+        !c->reading_stopped) {
+        uv_read_stop((uv_stream_t *)&c->tcp);
+        c->reading_stopped = 1;
+    }
+}
+
+/* Parse plaintext; dispatches at most one request, keeps the rest in `pending`. */
+static void feed(http_conn *c, const char *data, size_t len)
+{
+    if (c->state == C_CLOSING)
+        return;
+    if (c->req_active) {
+        hold(c, data, len);
+        return;
+    }
+    size_t n = http_parser_execute(&c->parser, &settings, data, len);
+    enum http_errno e = HTTP_PARSER_ERRNO(&c->parser);
+    if (c->message_done) {
+        if (n < len) /* pipelined bytes wait for the answer */
+            hold(c, data + n, len - n);
+        dispatch(c);
+        return;
+    }
+    if (e != HPE_OK) {
+        if (!c->early_error)
+            c->early_error = 400;
+        /* Answer the error as a request, then close. */
+        if (!c->url)
+            c->url = strdup("/"), c->url_len = 1;
+        dispatch(c);
+    }
+}
+
+static void conn_drain(http_conn *c)
+{
+    if (c->draining)
+        return;
+    c->draining = 1;
+    while (c->state == C_OPEN && !c->req_active && c->pending_len) {
+        char *buf = c->pending;
+        size_t len = c->pending_len;
+        c->pending = NULL;
+        c->pending_len = c->pending_cap = 0;
+        feed(c, buf, len);
+        free(buf);
+    }
+    if (c->state == C_OPEN && c->reading_stopped && !c->req_active) {
+        c->reading_stopped = 0;
+        uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
+    }
+    c->draining = 0;
+}
+
+/* ---- socket input ---------------------------------------------------------------------------- */
+
+static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+    static char slab[65536]; /* one loop thread: one read at a time */
+    (void)h;
+    (void)suggested;
+    *buf = uv_buf_init(slab, sizeof slab);
+}
+
+static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+{
+    http_conn *c = s->data;
+    if (nread < 0) {
+        conn_close(c);
+        return;
+    }
+    if (nread == 0)
+        return;
+    if (!c->ssl) {
+        feed(c, buf->base, (size_t)nread);
+        return;
+    }
+    BIO_write(c->rbio, buf->base, (int)nread);
+    if (!SSL_is_init_finished(c->ssl)) {
+        int r = SSL_do_handshake(c->ssl);
+        tls_flush(c);
+        if (r <= 0) {
+            int e = SSL_get_error(c->ssl, r);
+            ERR_clear_error();
+            if (e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE)
+                conn_close(c);
+            return;
+        }
+    }
+    char plain[16384];
+    for (;;) {
+        if (c->state == C_CLOSING)
+            return;
+        int n = SSL_read(c->ssl, plain, sizeof plain);
+        if (n > 0) {
+            feed(c, plain, (size_t)n);
+            continue;
+        }
+        int e = SSL_get_error(c->ssl, n);
+        ERR_clear_error();
+        tls_flush(c);
+        if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE)
+            return;
+        conn_close(c); /* close_notify or a TLS error */
+        return;
+    }
+}
+
+static void on_connection(uv_stream_t *l, int status)
+{
+    http_server *s = l->data;
+    if (status < 0 || s->stopping)
+        return;
+    http_conn *c = calloc(1, sizeof *c);
+    if (!c)
+        abort();
+    c->srv = s;
+    uv_tcp_init(s->loop, &c->tcp);
+    uv_timer_init(s->loop, &c->timer);
+    c->tcp.data = c->timer.data = c;
+    c->refs = 2;
+    c->state = C_OPEN;
+    c->next = s->conns;
+    if (s->conns)
+        s->conns->prev = c;
+    s->conns = c;
+    s->nconns++;
+    if (uv_accept(l, (uv_stream_t *)&c->tcp) < 0) {
+        conn_close(c);
+        return;
+    }
+    uv_tcp_nodelay(&c->tcp, 1);
+    if (s->ssl_ctx) {
+        c->ssl = SSL_new(s->ssl_ctx);
+        c->rbio = BIO_new(BIO_s_mem());
+        c->wbio = BIO_new(BIO_s_mem());
+        BIO_set_mem_eof_return(c->rbio, -1);
+        BIO_set_mem_eof_return(c->wbio, -1);
+        SSL_set_bio(c->ssl, c->rbio, c->wbio);
+        SSL_set_accept_state(c->ssl);
+    }
+    http_parser_init(&c->parser, HTTP_REQUEST);
+    c->parser.data = c;
+    arm_timer(c);
+    uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
+}
+
+int http_server_start(uv_loop_t *loop, const char *addr, int port, SSL_CTX *ssl_ctx,
+                      const http_limits *lim, http_handler_fn fn, void *ctx, http_server **out,
+                      char **err)
+{
+    http_server *s = calloc(1, sizeof *s);
+    if (!s)
+        abort();
+    s->loop = loop;
+    s->ssl_ctx = ssl_ctx;
+    s->lim = *lim;
+    s->fn = fn;
+    s->ctx = ctx;
+    struct sockaddr_storage sa;
+    int r;
+    if (strchr(addr, ':'))
+        r = uv_ip6_addr(addr, port, (struct sockaddr_in6 *)&sa);
+    else
+        r = uv_ip4_addr(addr, port, (struct sockaddr_in *)&sa);
+    if (r == 0) {
+        uv_tcp_init(loop, &s->listener);
+        s->listener.data = s;
+        r = uv_tcp_bind(&s->listener, (struct sockaddr *)&sa, 0);
+        if (r == 0)
+            r = uv_listen((uv_stream_t *)&s->listener, 1024, on_connection);
+        if (r < 0)
+            uv_close((uv_handle_t *)&s->listener, (uv_close_cb)free), s = NULL;
+    } else {
+        free(s);
+        s = NULL;
+    }
+    if (r < 0) {
+        if (asprintf(err, "listen on %s:%d: %s", addr, port, uv_strerror(r)) < 0)
+            *err = NULL;
+        return -1;
+    }
+    *out = s;
+    return 0;
+}
+
+void http_server_stop(http_server *s)
+{
+    s->stopping = 1;
+    while (s->conns)
+        conn_close(s->conns);
+    uv_close((uv_handle_t *)&s->listener, (uv_close_cb)free);
+}
+
+size_t http_server_conns(const http_server *s) { return s->nconns; }
+
+/* ---- request accessors ----------------------------------------------------------------------- */
+
+const char *http_header_get(const http_req *r, const char *name)
+{
+    for (size_t i = 0; i < r->nheaders; i++)
+        if (r->headers[i].name && !strcmp(r->headers[i].name, name))
+            return r->headers[i].value;
+    return NULL;
+}
+
+size_t http_query_all(const http_req *r, const char *name, char ***vals)
+{
+    size_t n = 0, nlen = strlen(name);
+    *vals = NULL;
+    if (!r->query)
+        return 0;
+    const char *p = r->query;
+    while (*p) {
+        const char *amp = strchr(p, '&');
+        size_t len = amp ? (size_t)(amp - p) : strlen(p);
+        const char *eq = memchr(p, '=', len);
+        size_t klen = eq ? (size_t)(eq - p) : len;
+        char *k = pct_decode(p, klen, 1);
+        if (!strcmp(k, name) || (klen == nlen && !memcmp(p, name, nlen))) {
+            *vals = realloc(*vals, (n + 1) * sizeof **vals);
+            (*vals)[n++] = eq ? pct_decode(eq + 1, len - klen - 1, 1) : strdup("");
+        }
+        free(k);
+        p += len;
+        if (*p == '&')
+            p++;
+    }
+    return n;
+}
+
+char *http_query_get(const http_req *r, const char *name)
+{
+    char **v;
+    size_t n = http_query_all(r, name, &v);
+    if (!n)
+        return NULL;
+    char *first = v[0];
+    for (size_t i = 1; i < n; i++)
+        free(v[i]);
+    free(v);
+    return first;
+}
+
+void http_strv_free(char **v, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(v[i]);
+    free(v);
+}
+
+/* ---- answers ---------------------------------------------------------------------------------- */
+
+void http_respond(http_req *r, int status, const char *ctype, const char *body, size_t len,
+                  const char *extra)
+{
+    http_conn *c = r->conn;
+    if (r->responded)
+        return;
+    r->responded = 1;
+    r->status = status;
+    if (c->state != C_CLOSING) {
+        char head[1024];
+        int hl = snprintf(head, sizeof head,
+                          "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
+                          "Cache-Control: no-cache, private\r\n%s%s\r\n",
+                          status, http_status_text(status), ctype, len, extra ? extra : "",
+                          c->keep_alive ? "" : "Connection: close\r\n");
+        if (hl < 0 || (size_t)hl >= sizeof head)
+            hl = snprintf(head, sizeof head, "HTTP/1.1 %d %s\r\nContent-Length: %zu\r\n\r\n",
+                          status, http_status_text(status), len);
+        if (r->method == HTTP_HEAD)
+            len = 0;
+        /* One TLS record for small answers: copy head and body together. */
+        if ((size_t)hl + len <= 65536) {
+            char *buf = malloc((size_t)hl + len);
+            if (!buf)
+                abort();
+            memcpy(buf, head, (size_t)hl);
+            if (len)
+                memcpy(buf + hl, body, len);
+            conn_send(c, buf, (size_t)hl + len);
+            free(buf);
+        } else {
+            conn_send(c, head, (size_t)hl);
+            conn_send(c, body, len);
+        }
+        r->bytes_out = (size_t)hl + len;
+    }
+    finish_req(r);
+}
+
+void http_stream_begin(http_req *r, int status, const char *ctype)
+{
+    http_conn *c = r->conn;
+    r->streaming = 1;
+    r->status = status;
+    char head[512];
+    int hl = snprintf(head, sizeof head,
+                      "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nTransfer-Encoding: chunked\r\n"
+                      "Cache-Control: no-cache, private\r\n\r\n",
+                      status, http_status_text(status), ctype);
+    conn_send(c, head, (size_t)hl);
+}
+
+int http_stream_write(http_req *r, const char *data, size_t len)
+{
+    http_conn *c = r->conn;
+    if (c->state == C_CLOSING || r->responded)
+        return -1;
+    if (c->queued > c->srv->lim.max_conn_queue)
+        return -1;
+    if (len == 0)
+        return 0;
+    char *buf = malloc(len + 32);
+    if (!buf)
+        abort();
+    int hl = snprintf(buf, 32, "%zx\r\n", len);
+    memcpy(buf + hl, data, len);
+    memcpy(buf + hl + len, "\r\n", 2);
+    conn_send(c, buf, (size_t)hl + len + 2);
+    free(buf);
+    r->bytes_out += len;
+    return c->state == C_CLOSING ? -1 : 0;
+}
+
+void http_stream_end(http_req *r)
+{
+    if (r->responded)
+        return;
+    r->responded = 1;
+    conn_send(r->conn, "0\r\n\r\n", 5);
+    finish_req(r);
+}
+
+void http_req_on_gone(http_req *r, http_gone_fn fn, void *arg)
+{
+    r->conn->gone_fn = fn;
+    r->conn->gone_arg = arg;
+}
+
+int http_req_gone(const http_req *r) { return r->conn->state == C_CLOSING; }
+size_t http_req_queued(const http_req *r) { return r->conn->queued; }

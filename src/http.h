@@ -1,0 +1,79 @@
+/* http — HTTP/1.1 over TLS on libuv: connections, request parsing (http-parser), limits,
+ * fixed and chunked responses. Knows nothing about Kubernetes.
+ *
+ * A connection serves one request at a time (parsing pauses while a request is being
+ * answered; pipelined bytes wait in the connection's input buffer). A request is answered
+ * exactly once: http_respond(), or http_stream_begin() … http_stream_end(). The answer may
+ * come later, from another callback; if the client leaves first, the request is marked gone
+ * (http_req_gone) and the late answer is dropped. */
+#ifndef TJ_HTTP_H
+#define TJ_HTTP_H
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+#include <openssl/ssl.h>
+
+typedef struct http_conn http_conn;
+typedef struct http_server http_server;
+
+typedef struct http_header { char *name; char *value; } http_header; /* name lower-cased */
+
+typedef struct http_req {
+    http_conn *conn;
+    uint64_t id;
+    int method;               /* http_parser's enum http_method (HTTP_GET, ...) */
+    const char *method_name;  /* "GET" */
+    char *path;               /* percent-decoded path, without the query */
+    char *query;              /* raw query string (after '?'), or NULL */
+    http_header *headers;
+    size_t nheaders;
+    char *body;               /* NUL-terminated */
+    size_t body_len;
+    uint64_t start_ns;        /* uv_hrtime at dispatch */
+    int responded;
+    int streaming;
+    int status;               /* status sent */
+    size_t bytes_out;
+} http_req;
+
+typedef struct http_limits {
+    size_t max_header_bytes;  /* request line + headers; over → 431 */
+    size_t max_body_bytes;    /* over → 413 */
+    unsigned request_timeout_ms; /* a request must arrive whole within this, idle keep-alive too */
+    size_t max_conn_queue;    /* bytes queued to a client before a stream write fails */
+} http_limits;
+
+typedef void (*http_handler_fn)(void *ctx, http_req *req);
+/* Called once when a request's client goes away before the request was answered. */
+typedef void (*http_gone_fn)(void *arg, http_req *req);
+
+/* Listen on addr:port (IPv4 or IPv6 literal). ssl_ctx may be NULL for plain HTTP. */
+int http_server_start(uv_loop_t *loop, const char *addr, int port, SSL_CTX *ssl_ctx,
+                      const http_limits *lim, http_handler_fn fn, void *ctx, http_server **out,
+                      char **err);
+/* Stop accepting and close every connection. */
+void http_server_stop(http_server *srv);
+size_t http_server_conns(const http_server *srv);
+
+const char *http_header_get(const http_req *req, const char *lower_name);
+/* Query parameter lookup on the raw query: returns the first value (decoded, malloc'ed; "" for
+ * `?k` or `?k=`), or NULL when absent. */
+char *http_query_get(const http_req *req, const char *name);
+/* Every value of a repeated parameter; returns count, *vals malloc'ed array of malloc'ed strings. */
+size_t http_query_all(const http_req *req, const char *name, char ***vals);
+void http_strv_free(char **v, size_t n);
+
+/* A complete answer. extra_headers: "Name: value\r\n..." or NULL. Copies body. */
+void http_respond(http_req *req, int status, const char *ctype, const char *body, size_t len,
+                  const char *extra_headers);
+/* Chunked streaming answer (watch, logs -f). */
+void http_stream_begin(http_req *req, int status, const char *ctype);
+/* Returns 0, or -1 when the client is gone or its queue passed max_conn_queue (caller should end
+ * the stream). */
+int http_stream_write(http_req *req, const char *data, size_t len);
+void http_stream_end(http_req *req);
+void http_req_on_gone(http_req *req, http_gone_fn fn, void *arg);
+int http_req_gone(const http_req *req);
+size_t http_req_queued(const http_req *req);
+const char *http_status_text(int status);
+#endif

@@ -1,0 +1,280 @@
+/* main — flags → config, first-start set-up of DIR, wiring of the modules, the loop, and an
+ * ordered shutdown on SIGTERM/SIGINT. Owns every singleton; no module reaches up. */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include "api.h"
+#include "auth.h"
+#include "discovery.h"
+#include "gc.h"
+#include "http.h"
+#include "pki.h"
+#include "store.h"
+#include "watch.h"
+
+typedef struct config {
+    const char *data_dir;
+    char listen_addr[256];
+    int port;
+    const char *tls_cert, *tls_key;
+    unsigned request_timeout_s;
+} config;
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: torchjobd [flags]\n"
+            "\n"
+            "Serves the Kubeflow PyTorchJob API (kubeflow.org/v1) over HTTPS and runs the jobs.\n"
+            "\n"
+            "flags:\n"
+            "  --data-dir DIR           everything lives here: store, certificates, tokens, kubeconfig\n"
+            "                           (default ./var)\n"
+            "  --listen ADDR:PORT       address to serve HTTPS on (default 127.0.0.1:6443;\n"
+            "                           IPv6 as [::1]:6443)\n"
+            "  --tls-cert FILE          serve this certificate instead of DIR/server.crt\n"
+            "  --tls-key FILE           the key of --tls-cert\n"
+            "  --request-timeout SECS   a request must arrive whole within SECS, idle keep-alive\n"
+            "                           connections close after it (default 60)\n"
+            "  -h, --help               this text\n"
+            "\n"
+            "At first start DIR gets ca.crt, server.crt/.key, tokens.csv (the admin bearer token) and\n"
+            "kubeconfig: KUBECONFIG=DIR/kubeconfig kubectl get pytorchjobs\n");
+}
+
+static int parse_listen(const char *s, config *c)
+{
+    const char *colon;
+    if (s[0] == '[') {
+        const char *end = strchr(s, ']');
+        if (!end || end[1] != ':')
+            return -1;
+        size_t n = (size_t)(end - s - 1);
+        if (n >= sizeof c->listen_addr)
+            return -1;
+        memcpy(c->listen_addr, s + 1, n);
+        c->listen_addr[n] = 0;
+        colon = end + 1;
+    } else {
+        colon = strrchr(s, ':');
+        if (!colon || colon == s || (size_t)(colon - s) >= sizeof c->listen_addr)
+            return -1;
+        memcpy(c->listen_addr, s, (size_t)(colon - s));
+        c->listen_addr[colon - s] = 0;
+        if (strchr(c->listen_addr, ':'))
+            return -1;
+    }
+    char *end;
+    long p = strtol(colon + 1, &end, 10);
+    if (!colon[1] || *end || p < 0 || p > 65535)
+        return -1;
+    c->port = (int)p;
+    return 0;
+}
+
+static int parse_flags(int argc, char **argv, config *c)
+{
+    static const struct option opts[] = {
+        {"data-dir", required_argument, 0, 'd'},
+        {"listen", required_argument, 0, 'l'},
+        {"tls-cert", required_argument, 0, 'c'},
+        {"tls-key", required_argument, 0, 'k'},
+        {"request-timeout", required_argument, 0, 't'},
+        {"help", no_argument, 0, 'h'},
+        {0, 0, 0, 0},
+    };
+    c->data_dir = "./var";
+    snprintf(c->listen_addr, sizeof c->listen_addr, "127.0.0.1");
+    c->port = 6443;
+    c->request_timeout_s = 60;
+    opterr = 0;
+    int ch;
+    while ((ch = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
+        switch (ch) {
+        case 'd':
+            if (!*optarg) {
+                fprintf(stderr, "torchjobd: --data-dir needs a directory\n");
+                return -1;
+            }
+            c->data_dir = optarg;
+            break;
+        case 'l':
+            if (parse_listen(optarg, c) < 0) {
+                fprintf(stderr, "torchjobd: invalid --listen %s: want ADDR:PORT, e.g. 127.0.0.1:6443\n", optarg);
+                return -1;
+            }
+            break;
+        case 'c': c->tls_cert = optarg; break;
+        case 'k': c->tls_key = optarg; break;
+        case 't': {
+            char *end;
+            long v = strtol(optarg, &end, 10);
+            if (!*optarg || *end || v <= 0 || v > 86400) {
+                fprintf(stderr, "torchjobd: invalid --request-timeout %s: want seconds, 1..86400\n", optarg);
+                return -1;
+            }
+            c->request_timeout_s = (unsigned)v;
+            break;
+        }
+        case 'h':
+            usage(stdout);
+            exit(0);
+        case ':':
+            fprintf(stderr, "torchjobd: flag %s needs a value\n", argv[optind - 1]);
+            return -1;
+        default:
+            fprintf(stderr, "torchjobd: unknown flag %s (see --help)\n", argv[optind - 1]);
+            return -1;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "torchjobd: unexpected argument %s (see --help)\n", argv[optind]);
+        return -1;
+    }
+    if (!!c->tls_cert != !!c->tls_key) {
+        fprintf(stderr, "torchjobd: --tls-cert and --tls-key go together\n");
+        return -1;
+    }
+    return 0;
+}
+
+/* ---- first start --------------------------------------------------------------------------- */
+
+static void ensure_namespace(api_t *api, const char *name)
+{
+    char key[300];
+    snprintf(key, sizeof key, "namespaces//%s", name);
+    if (store_latest(api->store, key))
+        return;
+    char uid[37];
+    api_new_uid(uid);
+    char *now = api_now_rfc3339();
+    json_t *o = json_pack("{s:s, s:s, s:{s:s, s:s, s:s, s:{s:s}}, s:{s:[s]}, s:{s:s}}", "apiVersion", "v1",
+                          "kind", "Namespace", "metadata", "name", name, "uid", uid, "creationTimestamp", now,
+                          "labels", "kubernetes.io/metadata.name", name, "spec", "finalizers", "kubernetes",
+                          "status", "phase", "Active");
+    free(now);
+    store_write(api->store, key, o, NULL, NULL, NULL);
+}
+
+/* ---- shutdown ------------------------------------------------------------------------------- */
+
+typedef struct daemon {
+    uv_loop_t *loop;
+    uv_signal_t sigterm, sigint;
+    http_server *http;
+    api_t api;
+    int stopping;
+} daemon_t;
+
+static void on_signal(uv_signal_t *s, int signum)
+{
+    daemon_t *d = s->data;
+    if (d->stopping)
+        return;
+    d->stopping = 1;
+    fprintf(stderr, "torchjobd: signal %d, stopping\n", signum);
+    http_server_stop(d->http);
+    watch_hub_free(d->api.watch);
+    d->api.watch = NULL;
+    gc_free(d->api.gc);
+    d->api.gc = NULL;
+    uv_close((uv_handle_t *)&d->sigterm, NULL);
+    uv_close((uv_handle_t *)&d->sigint, NULL);
+}
+
+int main(int argc, char **argv)
+{
+    config cfg;
+    if (parse_flags(argc, argv, &cfg) < 0)
+        return 2;
+    signal(SIGPIPE, SIG_IGN);
+    srand((unsigned)time(NULL) ^ (unsigned)getpid());
+    if (mkdir(cfg.data_dir, 0700) < 0 && errno != EEXIST) {
+        fprintf(stderr, "torchjobd: cannot create data dir %s: %s\n", cfg.data_dir, strerror(errno));
+        return 1;
+    }
+    char *err = NULL, *token = NULL;
+    char path[4096], cert[4096], keyf[4096], ca[4096];
+    if (!cfg.tls_cert && pki_ensure_certs(cfg.data_dir, &err) < 0) {
+        fprintf(stderr, "torchjobd: certificates: %s\n", err);
+        return 1;
+    }
+    if (pki_ensure_tokens(cfg.data_dir, &token, &err) < 0) {
+        fprintf(stderr, "torchjobd: tokens: %s\n", err);
+        return 1;
+    }
+    snprintf(cert, sizeof cert, "%s/server.crt", cfg.data_dir);
+    snprintf(keyf, sizeof keyf, "%s/server.key", cfg.data_dir);
+    snprintf(ca, sizeof ca, "%s/ca.crt", cfg.data_dir);
+    SSL_CTX *ssl = pki_server_ctx(cfg.tls_cert ? cfg.tls_cert : cert, cfg.tls_key ? cfg.tls_key : keyf, &err);
+    if (!ssl) {
+        fprintf(stderr, "torchjobd: tls: %s\n", err);
+        return 1;
+    }
+    daemon_t d = {0};
+    d.loop = uv_default_loop();
+    d.api.loop = d.loop;
+    snprintf(path, sizeof path, "%s/tokens.csv", cfg.data_dir);
+    if (authn_load(path, &d.api.authn, &err) < 0) {
+        fprintf(stderr, "torchjobd: %s\n", err);
+        return 1;
+    }
+    snprintf(path, sizeof path, "%s/store.db", cfg.data_dir);
+    store_opts so = {0};
+    if (store_open(d.loop, path, &so, &d.api.store, &err) < 0) {
+        fprintf(stderr, "torchjobd: store %s: %s\n", path, err);
+        return 1;
+    }
+    ensure_namespace(&d.api, "default");
+    ensure_namespace(&d.api, "kube-system");
+    d.api.watch = watch_hub_new(&d.api);
+    d.api.gc = gc_new(&d.api);
+
+    http_limits lim = {
+        .max_header_bytes = 1 << 20,
+        .max_body_bytes = 3 << 20,
+        .request_timeout_ms = cfg.request_timeout_s * 1000,
+        .max_conn_queue = 16 << 20,
+    };
+    if (http_server_start(d.loop, cfg.listen_addr, cfg.port, ssl, &lim, api_handle, &d.api, &d.http, &err) < 0) {
+        fprintf(stderr, "torchjobd: %s\n", err);
+        return 1;
+    }
+    char addr[300], url[400];
+    const char *host = !strcmp(cfg.listen_addr, "0.0.0.0") ? "127.0.0.1" : !strcmp(cfg.listen_addr, "::") ? "::1" : cfg.listen_addr;
+    if (strchr(host, ':'))
+        snprintf(addr, sizeof addr, "[%s]:%d", host, cfg.port);
+    else
+        snprintf(addr, sizeof addr, "%s:%d", host, cfg.port);
+    snprintf(url, sizeof url, "https://%s", addr);
+    discovery_init(addr);
+    if (pki_write_kubeconfig(cfg.data_dir, url, ca, token, &err) < 0) {
+        fprintf(stderr, "torchjobd: kubeconfig: %s\n", err);
+        return 1;
+    }
+    uv_signal_init(d.loop, &d.sigterm);
+    uv_signal_init(d.loop, &d.sigint);
+    d.sigterm.data = d.sigint.data = &d;
+    uv_signal_start(&d.sigterm, on_signal, SIGTERM);
+    uv_signal_start(&d.sigint, on_signal, SIGINT);
+    fprintf(stderr, "torchjobd: serving %s (data dir %s); KUBECONFIG=%s/kubeconfig\n", url, cfg.data_dir, cfg.data_dir);
+
+    uv_run(d.loop, UV_RUN_DEFAULT);
+
+    store_close(d.api.store);
+    uv_run(d.loop, UV_RUN_DEFAULT);
+    authn_free(d.api.authn);
+    discovery_free();
+    SSL_CTX_free(ssl);
+    free(token);
+    uv_loop_close(d.loop);
+    fprintf(stderr, "torchjobd: stopped\n");
+    return 0;
+}

@@ -1,0 +1,74 @@
+/* resource — the table of served resources (see resource.h). */
+#include <stdio.h>
+#include <string.h>
+#include "resource.h"
+
+static const subresource pj_sub[] = {{"status", VERB_GET | VERB_UPDATE | VERB_PATCH}, {NULL, 0}};
+static const subresource ns_sub[] = {{"status", VERB_GET | VERB_UPDATE | VERB_PATCH}, {NULL, 0}};
+static const char *const meta_fields[] = {"metadata.name", "metadata.namespace", NULL};
+static const char *const ns_fields[] = {"metadata.name", "status.phase", NULL};
+
+#define ALL_VERBS (VERB_GET | VERB_LIST | VERB_WATCH | VERB_CREATE | VERB_UPDATE | VERB_PATCH | \
+                   VERB_DELETE | VERB_DELETECOLLECTION)
+
+const resource resources[] = {
+    {"kubeflow.org", "v1", "pytorchjobs", "pytorchjob", "PyTorchJob", "PyTorchJobList", 1, ALL_VERBS,
+     pj_sub, NULL, NULL, meta_fields, 1},
+    {"", "v1", "namespaces", "namespace", "Namespace", "NamespaceList", 0,
+     VERB_GET | VERB_LIST | VERB_WATCH | VERB_CREATE | VERB_UPDATE | VERB_PATCH | VERB_DELETE,
+     ns_sub, (const char *const[]){"ns", NULL}, NULL, ns_fields, 0},
+};
+const size_t nresources = sizeof(resources) / sizeof(resources[0]);
+
+const resource *resource_find(const char *group, const char *version, const char *plural)
+{
+    for (size_t i = 0; i < nresources; i++) {
+        const resource *r = &resources[i];
+        if (!strcmp(r->group, group) && !strcmp(r->version, version) && !strcmp(r->plural, plural))
+            return r;
+    }
+    return NULL;
+}
+
+/* The GR/GK strings are fixed per table entry, so they are built once into static slots. */
+static char gr_buf[sizeof(resources) / sizeof(resources[0])][96];
+static char gk_buf[sizeof(resources) / sizeof(resources[0])][96];
+
+const char *resource_gr(const resource *r)
+{
+    size_t i = (size_t)(r - resources);
+    if (!gr_buf[i][0]) {
+        if (r->group[0])
+            snprintf(gr_buf[i], sizeof gr_buf[i], "%s.%s", r->plural, r->group);
+        else
+            snprintf(gr_buf[i], sizeof gr_buf[i], "%s", r->plural);
+    }
+    return gr_buf[i];
+}
+
+const char *resource_gk(const resource *r)
+{
+    size_t i = (size_t)(r - resources);
+    if (!gk_buf[i][0]) {
+        if (r->group[0])
+            snprintf(gk_buf[i], sizeof gk_buf[i], "%s.%s", r->kind, r->group);
+        else
+            snprintf(gk_buf[i], sizeof gk_buf[i], "%s", r->kind);
+    }
+    return gk_buf[i];
+}
+
+const char *verb_name(unsigned verb)
+{
+    switch (verb) {
+    case VERB_GET: return "get";
+    case VERB_LIST: return "list";
+    case VERB_WATCH: return "watch";
+    case VERB_CREATE: return "create";
+    case VERB_UPDATE: return "update";
+    case VERB_PATCH: return "patch";
+    case VERB_DELETE: return "delete";
+    case VERB_DELETECOLLECTION: return "deletecollection";
+    }
+    return "unknown";
+}

@@ -1,0 +1,43 @@
+/* resource — the static table of served resources. It feeds the router, discovery, openapi
+ * and authorization alike (routes are data). */
+#ifndef TJ_RESOURCE_H
+#define TJ_RESOURCE_H
+#include <stddef.h>
+
+enum {
+    VERB_GET = 1u << 0, VERB_LIST = 1u << 1, VERB_WATCH = 1u << 2, VERB_CREATE = 1u << 3,
+    VERB_UPDATE = 1u << 4, VERB_PATCH = 1u << 5, VERB_DELETE = 1u << 6,
+    VERB_DELETECOLLECTION = 1u << 7,
+};
+
+typedef struct subresource {
+    const char *name;     /* "status", "log" */
+    unsigned verbs;
+} subresource;
+
+typedef struct resource {
+    const char *group;    /* "" for core */
+    const char *version;  /* "v1" */
+    const char *plural;   /* "pytorchjobs" */
+    const char *singular; /* "pytorchjob" */
+    const char *kind;     /* "PyTorchJob" */
+    const char *list_kind;/* "PyTorchJobList" */
+    int namespaced;
+    unsigned verbs;
+    const subresource *subresources;  /* terminated by {NULL, 0} */
+    const char *const *short_names;   /* NULL-terminated or NULL */
+    const char *const *categories;    /* NULL-terminated or NULL */
+    const char *const *field_labels;  /* supported fieldSelector fields, NULL-terminated */
+    int is_cr;            /* custom resource: sorted keys, Status details with group */
+} resource;
+
+extern const resource resources[];
+extern const size_t nresources;
+
+const resource *resource_find(const char *group, const char *version, const char *plural);
+/* "pytorchjobs.kubeflow.org" or "namespaces" (GroupResource string); static buffer per resource. */
+const char *resource_gr(const resource *r);
+/* "PyTorchJob.kubeflow.org" or "Namespace" (GroupKind string). */
+const char *resource_gk(const resource *r);
+const char *verb_name(unsigned verb);  /* "get", "deletecollection", ... */
+#endif

@@ -1,0 +1,1009 @@
+/* store — the durable object log with an in-memory MVCC index (contract: store.h).
+ *
+ * Memory layout
+ *
+ *   skip list (byte order of key)          entry.head ─► newest ─prev─► older ─prev─► ... ─► NULL
+ *   ┌──────┐   ┌──────┐   ┌──────┐                     [pending ... pending][committed ... committed]
+ *   │ head │──►│ a/.. │──►│ b/.. │──► ...
+ *   └──────┘   └──────┘   └──────┘        ring: committed records with rv > compact_rev, rv order
+ *
+ * A record's life (one per store_write):
+ *
+ *   store_write ──► QUEUED ──start_batch──► IN FLIGHT ──COMMIT ok──► COMMITTED ──compact──► dropped
+ *   (chain head,      │   (s->queue)           │     (s->inflight)  (ring, callbacks,
+ *    rev_assigned++)  │                        │                      listeners)
+ *                     └────────────────────────┴──COMMIT failed──► ROLLED BACK (popped off its chain,
+ *                                                                  cb(STORE_ERR_IO), rev reset)
+ * The writer:
+ *
+ *   IDLE ──write/compact──► KICKED (uv_idle, fires next turn) ──► IN FLIGHT (uv_queue_work)
+ *    ▲                                                               │ after_work: finish()
+ *    └──────────── nothing queued ◄──── start_batch(queue) ◄─────────┘
+ *
+ * Invariants (beyond store.h):
+ *  1. At most one batch is in flight; only its worker touches s->db while it is (store_open and
+ *     store_close use the connection only when none is).
+ *  2. rev <= rev_assigned; records with rv <= rev are committed, the others pending. All pending
+ *     records sit above all committed ones in every chain, newest first.
+ *  3. References: an entry owns its head, a record owns its prev, the ring owns each of its
+ *     records, a queued/in-flight op owns its record. A record held from outside keeps its older
+ *     versions alive even after compaction unlinked them.
+ *  4. Compaction to C (C <= rev) keeps, per key, every version with rv > C plus the newest version
+ *     with rv <= C unless it is a tombstone; the ring keeps rv > C. Hence a list at R is exact iff
+ *     R >= compact_rev, and changes after A are complete iff A >= compact_rev.
+ *  5. SQLite holds the same history: the SQL compaction (superseded rows and tombstones with
+ *     id <= C, plus meta.compact_rev = C) runs in its own transaction on the writer, after the
+ *     batch's records; it may lag the in-memory compaction (then a restart keeps more history).
+ *  6. After a restart rev = max(MAX(id), meta.compact_rev), so revisions never go back even when
+ *     compaction emptied the log.
+ *  7. No entry is unlinked while user code runs from store_list/store_changes_since/finish:
+ *     compaction requested there is deferred (s->busy) until it returns.
+ */
+#include <assert.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sqlite3.h>
+#include "store.h"
+
+#define SL_MAXLVL 24
+#define DEFAULT_RETAIN 10000
+#define DEFAULT_COMPACT_MS 60000
+#define BUSY_TIMEOUT_MS 5000
+
+typedef struct entry {
+    store_rec *head;          /* newest version, pending or committed; never NULL while linked */
+    const char *key;          /* inside this allocation */
+    int level;
+    struct entry *next[];     /* level forward pointers */
+} entry;
+
+typedef struct op {
+    store_rec *rec;           /* one reference */
+    uint64_t prev_rv;         /* rv of the version it replaced (0 = none); computed on the loop */
+    store_write_cb cb;
+    void *arg;
+} op;
+
+typedef struct opvec {
+    op *v;
+    size_t n, cap;
+} opvec;
+
+typedef struct batch {
+    uv_work_t req;            /* first: the request is the batch */
+    store_t *s;
+    opvec ops;                /* records to insert, rv order */
+    uint64_t cmp_from, cmp_to;/* SQL compaction of (cmp_from, cmp_to]; none when cmp_to == 0 */
+    int rc, cmp_rc;           /* SQLite result codes of the two transactions */
+    double secs;
+    char err[200];
+    int done;                 /* worker finished; under s->mu */
+    int orphaned;             /* store_close finished it; after_work only frees */
+} batch;
+
+typedef struct listener {
+    store_commit_fn fn;
+    void *arg;
+} listener;
+
+struct store {
+    uv_loop_t *loop;
+    sqlite3 *db;
+    sqlite3_stmt *st_begin, *st_commit, *st_rollback, *st_ins, *st_cdel_prev, *st_cdel_tomb,
+        *st_meta;
+
+    entry *sl;                /* skip list head sentinel (SL_MAXLVL levels, no key) */
+    int sl_level;
+    uint64_t rng;
+
+    uint64_t rev;             /* last committed revision */
+    uint64_t rev_assigned;    /* last assigned revision (pending included) */
+    uint64_t compact_rev;     /* in memory */
+    uint64_t sql_compact_rev; /* in SQLite (meta) */
+    uint64_t sql_compact_want;/* target for the next SQL compaction */
+    uint64_t deferred_compact;
+
+    store_rec **ring;         /* circular; committed records with rv > compact_rev */
+    size_t ring_head, ring_len, ring_cap;
+
+    opvec queue;              /* written, not yet in a batch */
+    batch *inflight;
+    uv_idle_t *kick;          /* starts a batch on the next loop turn */
+    uv_timer_t *timer;        /* automatic compaction, unref'ed */
+    uv_mutex_t mu;            /* with cv: store_close waits for the worker */
+    uv_cond_t cv;
+
+    listener *lis;
+    size_t nlis;
+    uint64_t retain;
+    int busy;                 /* depth of user callbacks run from the store */
+    int closing;
+    uint64_t live;            /* committed live keys */
+    store_stats st;
+};
+
+static void start_batch(store_t *s);
+static void kick_cb(uv_idle_t *h);
+
+static char *fmt(const char *f, ...)
+{
+    va_list ap;
+    char *out = NULL;
+    va_start(ap, f);
+    if (vasprintf(&out, f, ap) < 0)
+        out = NULL;
+    va_end(ap);
+    return out;
+}
+
+/* ---- records ---------------------------------------------------------------------------- */
+
+/* New record with refs = 1; takes data (malloc'ed) and labels' reference. */
+static store_rec *rec_new(const char *key, char *data, size_t len, json_t *labels, int deleted,
+                          uint64_t rv)
+{
+    size_t klen = strlen(key);
+    store_rec *r = malloc(sizeof *r + klen + 1);
+    if (!r) {
+        free(data);
+        json_decref(labels);
+        return NULL;
+    }
+    r->refs = 1;
+    r->rv = rv;
+    r->deleted = deleted;
+    r->committed = 0;
+    r->key = (char *)(r + 1);
+    memcpy(r->key, key, klen + 1);
+    r->data = data;
+    r->len = len;
+    r->labels = labels;
+    r->prev = NULL;
+    return r;
+}
+
+void store_rec_ref(const store_rec *r)
+{
+    if (r)
+        ((store_rec *)r)->refs++;
+}
+
+/* Iterative: dropping the last reference to a long chain must not recurse. */
+void store_rec_unref(const store_rec *cr)
+{
+    store_rec *r = (store_rec *)cr;
+    while (r) {
+        assert(r->refs > 0);
+        if (--r->refs > 0)
+            return;
+        store_rec *p = r->prev;
+        json_decref(r->labels);
+        free(r->data);
+        free(r);
+        r = p;
+    }
+}
+
+/* The previous version as the listeners see it: live, or NULL (create, or after a tombstone). */
+static const store_rec *live_prev(const store_rec *r)
+{
+    return r->prev && !r->prev->deleted ? r->prev : NULL;
+}
+
+/* ---- skip list -------------------------------------------------------------------------- */
+
+static int sl_level_rand(store_t *s)
+{
+    uint64_t x = s->rng;
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    s->rng = x;
+    int lvl = 1;
+    while (lvl < SL_MAXLVL && (x & 3) == 0) { /* p = 1/4 */
+        lvl++;
+        x >>= 2;
+    }
+    return lvl;
+}
+
+/* First entry with key >= key; update[] (optional) gets the last entry < key on each level. */
+static entry *sl_search(store_t *s, const char *key, entry **update)
+{
+    entry *x = s->sl;
+    for (int i = s->sl_level - 1; i >= 0; i--) {
+        while (x->next[i] && strcmp(x->next[i]->key, key) < 0)
+            x = x->next[i];
+        if (update)
+            update[i] = x;
+    }
+    return x->next[0];
+}
+
+static entry *sl_find(store_t *s, const char *key)
+{
+    entry *e = sl_search(s, key, NULL);
+    return e && !strcmp(e->key, key) ? e : NULL;
+}
+
+/* Entry for key, created (empty head) if absent; NULL on allocation failure. */
+static entry *sl_get_or_insert(store_t *s, const char *key)
+{
+    entry *update[SL_MAXLVL];
+    entry *e = sl_search(s, key, update);
+    if (e && !strcmp(e->key, key))
+        return e;
+    int lvl = sl_level_rand(s);
+    size_t klen = strlen(key);
+    e = malloc(sizeof *e + (size_t)lvl * sizeof(entry *) + klen + 1);
+    if (!e)
+        return NULL;
+    char *k = (char *)&e->next[lvl];
+    memcpy(k, key, klen + 1);
+    e->key = k;
+    e->head = NULL;
+    e->level = lvl;
+    for (int i = s->sl_level; i < lvl; i++)
+        update[i] = s->sl;
+    if (lvl > s->sl_level)
+        s->sl_level = lvl;
+    for (int i = 0; i < lvl; i++) {
+        e->next[i] = update[i]->next[i];
+        update[i]->next[i] = e;
+    }
+    return e;
+}
+
+/* Unlink and free e; its chain must already be empty. */
+static void sl_remove(store_t *s, entry *e)
+{
+    entry *update[SL_MAXLVL];
+    entry *x = sl_search(s, e->key, update);
+    assert(x == e && !e->head);
+    (void)x;
+    for (int i = 0; i < e->level; i++)
+        if (update[i]->next[i] == e)
+            update[i]->next[i] = e->next[i];
+    while (s->sl_level > 1 && !s->sl->next[s->sl_level - 1])
+        s->sl_level--;
+    free(e);
+}
+
+/* ---- history ring ----------------------------------------------------------------------- */
+
+static store_rec *ring_at(const store_t *s, size_t i)
+{
+    return s->ring[(s->ring_head + i) % s->ring_cap];
+}
+
+static int ring_push(store_t *s, store_rec *r)
+{
+    if (s->ring_len == s->ring_cap) {
+        size_t cap = s->ring_cap ? s->ring_cap * 2 : 1024;
+        store_rec **n = malloc(cap * sizeof *n);
+        if (!n)
+            return -1;
+        for (size_t i = 0; i < s->ring_len; i++)
+            n[i] = ring_at(s, i);
+        free(s->ring);
+        s->ring = n;
+        s->ring_cap = cap;
+        s->ring_head = 0;
+    }
+    s->ring[(s->ring_head + s->ring_len++) % s->ring_cap] = r;
+    store_rec_ref(r);
+    return 0;
+}
+
+/* Index of the first ring record with rv > after (ring_len if none). */
+static size_t ring_find_after(const store_t *s, uint64_t after)
+{
+    size_t lo = 0, hi = s->ring_len;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (ring_at(s, mid)->rv <= after)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+/* ---- compaction in memory --------------------------------------------------------------- */
+
+/* Drop e's versions superseded at or below c, and its newest version <= c if a tombstone. */
+static void chain_truncate(store_t *s, entry *e, uint64_t c)
+{
+    store_rec **link = &e->head;
+    while (*link && (*link)->rv > c)
+        link = &(*link)->prev;
+    store_rec *b = *link;
+    if (!b)
+        return;
+    if (b->deleted) {
+        *link = NULL;              /* the link's reference to b (and b's to its prev) go */
+        store_rec_unref(b);
+    } else if (b->prev) {
+        store_rec *p = b->prev;
+        b->prev = NULL;
+        store_rec_unref(p);
+    }
+    if (!e->head)
+        sl_remove(s, e);
+}
+
+/* Only keys written after the previous compaction can hold droppable versions: those are the
+ * ring's records up to c. */
+static void compact_mem(store_t *s, uint64_t c)
+{
+    assert(c <= s->rev && !s->busy);
+    while (s->ring_len && ring_at(s, 0)->rv <= c) {
+        store_rec *r = ring_at(s, 0);
+        s->ring_head = (s->ring_head + 1) % s->ring_cap;
+        s->ring_len--;
+        entry *e = sl_find(s, r->key);
+        if (e)
+            chain_truncate(s, e, c);
+        store_rec_unref(r);
+    }
+    if (c > s->compact_rev)
+        s->compact_rev = c;
+}
+
+static void kick(store_t *s)
+{
+    if (!s->inflight && !s->closing && !uv_is_active((uv_handle_t *)s->kick))
+        uv_idle_start(s->kick, kick_cb);
+}
+
+void store_compact(store_t *s, uint64_t rv)
+{
+    if (s->closing)
+        return;
+    if (rv > s->rev)
+        rv = s->rev;
+    if (s->busy) {
+        if (rv > s->deferred_compact)
+            s->deferred_compact = rv;
+        return;
+    }
+    if (rv <= s->compact_rev)
+        return;
+    compact_mem(s, rv);
+    if (rv > s->sql_compact_want)
+        s->sql_compact_want = rv;
+    kick(s);
+}
+
+/* Leave a section that ran user code; run the compaction it asked for. */
+static void leave(store_t *s)
+{
+    assert(s->busy > 0);
+    if (--s->busy == 0 && s->deferred_compact) {
+        uint64_t c = s->deferred_compact;
+        s->deferred_compact = 0;
+        store_compact(s, c);
+    }
+}
+
+static void timer_cb(uv_timer_t *t)
+{
+    store_t *s = t->data;
+    if (s->rev > s->retain)
+        store_compact(s, s->rev - s->retain);
+}
+
+/* ---- the writer ------------------------------------------------------------------------- */
+
+static int opvec_push(opvec *v, op o)
+{
+    if (v->n == v->cap) {
+        size_t cap = v->cap ? v->cap * 2 : 64;
+        op *n = realloc(v->v, cap * sizeof *n);
+        if (!n)
+            return -1;
+        v->v = n;
+        v->cap = cap;
+    }
+    v->v[v->n++] = o;
+    return 0;
+}
+
+static void opvec_release(opvec *v)
+{
+    for (size_t i = 0; i < v->n; i++)
+        store_rec_unref(v->v[i].rec);
+    free(v->v);
+    v->v = NULL;
+    v->n = v->cap = 0;
+}
+
+/* sqlite3_step to completion and reset; SQLITE_OK or the error. */
+static int run_stmt(sqlite3_stmt *st)
+{
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE || rc == SQLITE_ROW ? SQLITE_OK : rc;
+}
+
+static int txn_end(store_t *s, int rc, char *err, size_t errlen)
+{
+    if (rc == SQLITE_OK)
+        rc = run_stmt(s->st_commit);
+    if (rc != SQLITE_OK) {
+        snprintf(err, errlen, "%s", sqlite3_errmsg(s->db));
+        if (!sqlite3_get_autocommit(s->db))
+            run_stmt(s->st_rollback);
+    }
+    return rc;
+}
+
+/* Worker thread: touches only s->db, the statements and the batch's (immutable) records. */
+static void batch_work(uv_work_t *req)
+{
+    batch *b = (batch *)req;
+    store_t *s = b->s;
+    if (b->ops.n) {
+        uint64_t t0 = uv_hrtime();
+        int rc = run_stmt(s->st_begin);
+        for (size_t i = 0; i < b->ops.n && rc == SQLITE_OK; i++) {
+            const op *o = &b->ops.v[i];
+            const store_rec *r = o->rec;
+            sqlite3_bind_int64(s->st_ins, 1, (sqlite3_int64)r->rv);
+            sqlite3_bind_text(s->st_ins, 2, r->key, -1, SQLITE_STATIC);
+            sqlite3_bind_int(s->st_ins, 3, r->deleted);
+            sqlite3_bind_int64(s->st_ins, 4, (sqlite3_int64)o->prev_rv);
+            sqlite3_bind_blob(s->st_ins, 5, r->data, (int)r->len, SQLITE_STATIC);
+            rc = run_stmt(s->st_ins);
+        }
+        sqlite3_clear_bindings(s->st_ins);
+        b->rc = txn_end(s, rc, b->err, sizeof b->err);
+        b->secs = (double)(uv_hrtime() - t0) / 1e9;
+    }
+    if (b->cmp_to) {
+        int rc = run_stmt(s->st_begin);
+        sqlite3_stmt *del[] = {s->st_cdel_prev, s->st_cdel_tomb};
+        for (size_t i = 0; i < 2 && rc == SQLITE_OK; i++) {
+            sqlite3_bind_int64(del[i], 1, (sqlite3_int64)b->cmp_from);
+            sqlite3_bind_int64(del[i], 2, (sqlite3_int64)b->cmp_to);
+            rc = run_stmt(del[i]);
+        }
+        if (rc == SQLITE_OK) {
+            sqlite3_bind_int64(s->st_meta, 1, (sqlite3_int64)b->cmp_to);
+            rc = run_stmt(s->st_meta);
+        }
+        char err[200];
+        b->cmp_rc = txn_end(s, rc, err, sizeof err);
+        if (b->cmp_rc != SQLITE_OK && !b->err[0])
+            snprintf(b->err, sizeof b->err, "%s", err);
+    }
+    uv_mutex_lock(&s->mu);
+    b->done = 1;
+    uv_cond_signal(&s->cv);
+    uv_mutex_unlock(&s->mu);
+}
+
+/* Undo every pending record (the failed batch's, then the queue's), newest first, and fail
+ * their writes in revision order. */
+static void rollback_pending(store_t *s, opvec *failed)
+{
+    opvec q = s->queue;
+    memset(&s->queue, 0, sizeof s->queue);
+    opvec *sets[2] = {failed, &q};
+    for (int k = 1; k >= 0; k--) {
+        opvec *v = sets[k];
+        for (size_t i = v ? v->n : 0; i-- > 0;) {
+            store_rec *r = v->v[i].rec;
+            entry *e = sl_find(s, r->key);
+            assert(e && e->head == r);
+            e->head = r->prev;     /* r's reference to prev moves back to the entry */
+            r->prev = NULL;
+            store_rec_unref(r);    /* the entry's reference; the op still holds one */
+            if (!e->head)
+                sl_remove(s, e);
+        }
+    }
+    s->rev_assigned = s->rev;
+    for (int k = 0; k < 2; k++) {
+        opvec *v = sets[k];
+        for (size_t i = 0; v && i < v->n; i++)
+            if (v->v[i].cb)
+                v->v[i].cb(v->v[i].arg, STORE_ERR_IO, v->v[i].rec);
+    }
+    opvec_release(&q);
+}
+
+/* On the loop: publish a finished batch. Runs user callbacks; compaction they ask is deferred. */
+static void finish(store_t *s, batch *b)
+{
+    opvec *v = &b->ops;
+    s->busy++;
+    if (v->n && b->rc == SQLITE_OK) {
+        s->st.commits++;
+        s->st.syncs++;
+        s->st.records += v->n;
+        if (v->n > s->st.max_batch)
+            s->st.max_batch = v->n;
+        s->st.commit_seconds += b->secs;
+        for (size_t i = 0; i < v->n; i++) {
+            store_rec *r = v->v[i].rec;
+            assert(r->rv == s->rev + 1);
+            r->committed = 1;
+            s->rev = r->rv;
+            int was_live = live_prev(r) != NULL;
+            s->live += !r->deleted && !was_live;
+            s->live -= r->deleted && was_live;
+            if (ring_push(s, r) < 0)
+                fprintf(stderr, "store: out of memory for history at rv %" PRIu64 "\n", r->rv);
+        }
+        for (size_t i = 0; i < v->n; i++)
+            if (v->v[i].cb)
+                v->v[i].cb(v->v[i].arg, 0, v->v[i].rec);
+        for (size_t i = 0; i < v->n; i++) {
+            const store_rec *r = v->v[i].rec, *p = live_prev(r);
+            for (size_t l = 0; l < s->nlis; l++)
+                s->lis[l].fn(s->lis[l].arg, r, p);
+        }
+    } else if (v->n) {
+        fprintf(stderr, "store: commit of %zu records (rv %" PRIu64 "..%" PRIu64 ") failed: %s\n",
+                v->n, v->v[0].rec->rv, v->v[v->n - 1].rec->rv, b->err);
+        rollback_pending(s, v);
+    }
+    if (b->cmp_to) {
+        if (b->cmp_rc == SQLITE_OK) {
+            s->st.syncs++;
+            s->sql_compact_rev = b->cmp_to;
+        } else {
+            /* dropped: the next compaction's range (from sql_compact_rev) covers this one */
+            fprintf(stderr, "store: compaction to %" PRIu64 " failed: %s\n", b->cmp_to, b->err);
+            s->sql_compact_want = s->sql_compact_rev;
+        }
+    }
+    opvec_release(v);
+    leave(s);
+}
+
+static void batch_after(uv_work_t *req, int status)
+{
+    batch *b = (batch *)req;
+    (void)status; /* never cancelled */
+    if (b->orphaned) {
+        free(b);
+        return;
+    }
+    store_t *s = b->s;
+    s->inflight = NULL;
+    finish(s, b);
+    free(b);
+    start_batch(s);
+}
+
+static void start_batch(store_t *s)
+{
+    if (s->inflight || s->closing)
+        return;
+    if (!s->queue.n && s->sql_compact_want <= s->sql_compact_rev)
+        return;
+    batch *b = calloc(1, sizeof *b);
+    if (!b) {
+        kick(s); /* try again next turn */
+        return;
+    }
+    b->s = s;
+    b->ops = s->queue;
+    memset(&s->queue, 0, sizeof s->queue);
+    if (s->sql_compact_want > s->sql_compact_rev) {
+        b->cmp_from = s->sql_compact_rev;
+        b->cmp_to = s->sql_compact_want;
+    }
+    s->inflight = b;
+    int rc = uv_queue_work(s->loop, &b->req, batch_work, batch_after);
+    assert(rc == 0); /* fails only on invalid arguments */
+    (void)rc;
+}
+
+static void kick_cb(uv_idle_t *h)
+{
+    uv_idle_stop(h);
+    start_batch(h->data);
+}
+
+/* ---- writes ----------------------------------------------------------------------------- */
+
+/* metadata.labels: shared (incref) when the caller owns the only tree, else a deep copy; NULL if
+ * absent or empty. */
+static json_t *labels_of(json_t *meta, int shareable)
+{
+    json_t *l = json_object_get(meta, "labels");
+    if (!json_is_object(l) || json_object_size(l) == 0)
+        return NULL;
+    return shareable ? json_incref(l) : json_deep_copy(l);
+}
+
+uint64_t store_write(store_t *s, const char *key, json_t *obj, store_write_cb cb, void *arg,
+                     const store_rec **out)
+{
+    if (out)
+        *out = NULL;
+    entry *e = sl_find(s, key);
+    store_rec *latest = e ? e->head : NULL;
+    json_t *labels = NULL;
+    int deleted = obj == NULL;
+    if (s->closing || (obj && !json_is_object(obj))) {
+        json_decref(obj);
+        return 0;
+    }
+    if (deleted) {
+        if (!latest || latest->deleted)
+            return 0;
+        obj = json_loadb(latest->data, latest->len, 0, NULL);
+        if (!json_is_object(obj)) {
+            json_decref(obj);
+            return 0;
+        }
+        labels = json_incref(latest->labels);
+    }
+    uint64_t rv = s->rev_assigned + 1;
+    json_t *meta = json_object_get(obj, "metadata");
+    if (!json_is_object(meta)) {
+        meta = json_object();
+        json_object_set_new(obj, "metadata", meta);
+    }
+    char rvs[24];
+    snprintf(rvs, sizeof rvs, "%" PRIu64, rv);
+    json_object_set_new(meta, "resourceVersion", json_string(rvs));
+    if (!deleted)
+        labels = labels_of(meta, 0);
+    char *data = json_dumps(obj, JSON_COMPACT | JSON_SORT_KEYS);
+    json_decref(obj);
+    if (!data) {
+        json_decref(labels);
+        return 0;
+    }
+    store_rec *r = rec_new(key, data, strlen(data), labels, deleted, rv);
+    if (!r)
+        return 0;
+    if (!e && !(e = sl_get_or_insert(s, key))) {
+        store_rec_unref(r);
+        return 0;
+    }
+    op o = {r, latest ? latest->rv : 0, cb, arg};
+    if (opvec_push(&s->queue, o) < 0) {
+        store_rec_unref(r);
+        if (!e->head)
+            sl_remove(s, e);
+        return 0;
+    }
+    store_rec_ref(r);          /* the op's; the one from rec_new is the entry's */
+    r->prev = e->head;         /* the entry's reference to the old head moves to r */
+    e->head = r;
+    s->rev_assigned = rv;
+    kick(s);
+    if (out)
+        *out = r;
+    return rv;
+}
+
+void store_on_commit(store_t *s, store_commit_fn fn, void *arg)
+{
+    listener *n = realloc(s->lis, (s->nlis + 1) * sizeof *n);
+    if (!n) {
+        fprintf(stderr, "store: out of memory adding a commit listener\n");
+        abort();
+    }
+    s->lis = n;
+    s->lis[s->nlis++] = (listener){fn, arg};
+}
+
+/* ---- reads ------------------------------------------------------------------------------ */
+
+uint64_t store_rev(const store_t *s) { return s->rev; }
+uint64_t store_compact_rev(const store_t *s) { return s->compact_rev; }
+
+/* Newest committed version of e with rv <= at (tombstones included), or NULL. */
+static const store_rec *version_at(const entry *e, uint64_t at)
+{
+    const store_rec *r = e->head;
+    while (r && (!r->committed || r->rv > at))
+        r = r->prev;
+    return r;
+}
+
+const store_rec *store_get(store_t *s, const char *key)
+{
+    entry *e = sl_find(s, key);
+    const store_rec *r = e ? version_at(e, s->rev) : NULL;
+    return r && !r->deleted ? r : NULL;
+}
+
+const store_rec *store_latest(store_t *s, const char *key)
+{
+    entry *e = sl_find(s, key);
+    return e && !e->head->deleted ? e->head : NULL;
+}
+
+/* First entry under prefix, strictly after start_after when that is inside or past it. */
+static entry *range_start(store_t *s, const char *prefix, const char *start_after)
+{
+    if (start_after && strcmp(start_after, prefix) >= 0) {
+        entry *e = sl_search(s, start_after, NULL);
+        return e && !strcmp(e->key, start_after) ? e->next[0] : e;
+    }
+    return sl_search(s, prefix, NULL);
+}
+
+int store_list(store_t *s, const char *prefix, const char *start_after, uint64_t at_rv,
+               store_iter_fn fn, void *arg)
+{
+    if (!prefix)
+        prefix = "";
+    if (at_rv && at_rv < s->compact_rev)
+        return STORE_ERR_COMPACTED;
+    uint64_t at = at_rv ? at_rv : s->rev;
+    size_t plen = strlen(prefix);
+    s->busy++;
+    for (entry *e = range_start(s, prefix, start_after); e; e = e->next[0]) {
+        if (strncmp(e->key, prefix, plen))
+            break;
+        const store_rec *r = version_at(e, at);
+        if (r && !r->deleted && fn(arg, r))
+            break;
+    }
+    leave(s);
+    return 0;
+}
+
+size_t store_count(store_t *s, const char *prefix)
+{
+    if (!prefix)
+        prefix = "";
+    if (!*prefix)
+        return (size_t)s->live;
+    size_t plen = strlen(prefix), n = 0;
+    for (entry *e = sl_search(s, prefix, NULL); e && !strncmp(e->key, prefix, plen);
+         e = e->next[0]) {
+        const store_rec *r = version_at(e, s->rev);
+        n += r && !r->deleted;
+    }
+    return n;
+}
+
+int store_changes_since(store_t *s, uint64_t after, store_change_fn fn, void *arg)
+{
+    if (after < s->compact_rev)
+        return STORE_ERR_COMPACTED;
+    s->busy++;
+    for (size_t i = ring_find_after(s, after); i < s->ring_len; i++) {
+        const store_rec *r = ring_at(s, i);
+        if (fn(arg, r, live_prev(r)))
+            break;
+    }
+    leave(s);
+    return 0;
+}
+
+void store_stats_get(const store_t *s, store_stats *out)
+{
+    *out = s->st;
+    out->objects = s->live;
+}
+
+/* ---- open / close ----------------------------------------------------------------------- */
+
+static const char schema[] =
+    "CREATE TABLE IF NOT EXISTS log(id INTEGER PRIMARY KEY, name TEXT NOT NULL,"
+    " deleted INTEGER NOT NULL, prev_revision INTEGER NOT NULL, value BLOB);"
+    "CREATE INDEX IF NOT EXISTS log_name_id ON log(name, id);"
+    "CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value INTEGER NOT NULL);";
+
+static int prepare(store_t *s, sqlite3_stmt **st, const char *sql, char **errmsg)
+{
+    if (sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, st, NULL) == SQLITE_OK)
+        return 0;
+    *errmsg = fmt("prepare %s: %s", sql, sqlite3_errmsg(s->db));
+    return -1;
+}
+
+static int db_setup(store_t *s, const char *path, char **errmsg)
+{
+    if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL)) {
+        *errmsg = fmt("open %s: %s", path, s->db ? sqlite3_errmsg(s->db) : "out of memory");
+        return -1;
+    }
+    sqlite3_busy_timeout(s->db, BUSY_TIMEOUT_MS);
+    sqlite3_stmt *st;
+    if (prepare(s, &st, "PRAGMA journal_mode=WAL", errmsg))
+        return -1;
+    int ok = sqlite3_step(st) == SQLITE_ROW &&
+             !strcmp((const char *)sqlite3_column_text(st, 0), "wal");
+    sqlite3_finalize(st);
+    if (!ok) {
+        *errmsg = fmt("%s: cannot enable WAL: %s", path, sqlite3_errmsg(s->db));
+        return -1;
+    }
+    char *err = NULL;
+    if (sqlite3_exec(s->db, "PRAGMA synchronous=FULL", NULL, NULL, &err) ||
+        sqlite3_exec(s->db, schema, NULL, NULL, &err)) {
+        *errmsg = fmt("%s: %s", path, err ? err : sqlite3_errmsg(s->db));
+        sqlite3_free(err);
+        return -1;
+    }
+    if (prepare(s, &s->st_begin, "BEGIN IMMEDIATE", errmsg) ||
+        prepare(s, &s->st_commit, "COMMIT", errmsg) ||
+        prepare(s, &s->st_rollback, "ROLLBACK", errmsg) ||
+        prepare(s, &s->st_ins, "INSERT INTO log(id, name, deleted, prev_revision, value)"
+                               " VALUES(?1, ?2, ?3, ?4, ?5)", errmsg) ||
+        /* superseded: named as prev_revision by a row inside the compacted range */
+        prepare(s, &s->st_cdel_prev, "DELETE FROM log WHERE id IN (SELECT prev_revision FROM log"
+                                     " WHERE id > ?1 AND id <= ?2 AND prev_revision != 0)", errmsg) ||
+        prepare(s, &s->st_cdel_tomb, "DELETE FROM log WHERE id > ?1 AND id <= ?2 AND deleted != 0",
+                errmsg) ||
+        prepare(s, &s->st_meta, "INSERT OR REPLACE INTO meta(key, value) VALUES('compact_rev', ?1)",
+                errmsg))
+        return -1;
+    return 0;
+}
+
+/* Rebuild chains and ring from every row: the table holds exactly the retained history. */
+static int load(store_t *s, char **errmsg)
+{
+    sqlite3_stmt *st;
+    uint64_t maxid = 0, crev = 0;
+    if (prepare(s, &st, "SELECT value FROM meta WHERE key = 'compact_rev'", errmsg))
+        return -1;
+    if (sqlite3_step(st) == SQLITE_ROW)
+        crev = (uint64_t)sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    if (prepare(s, &st, "SELECT id, name, deleted, value FROM log ORDER BY id", errmsg))
+        return -1;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        uint64_t id = (uint64_t)sqlite3_column_int64(st, 0);
+        const char *key = (const char *)sqlite3_column_text(st, 1);
+        const void *val = sqlite3_column_blob(st, 3);
+        size_t len = (size_t)sqlite3_column_bytes(st, 3);
+        char *data = malloc(len + 1);
+        if (!data || !key)
+            goto oom;
+        memcpy(data, val ? val : "", len);
+        data[len] = 0;
+        json_t *doc = json_loadb(data, len, 0, NULL), *labels = NULL;
+        if (doc)
+            labels = labels_of(json_object_get(doc, "metadata"), doc->refcount == 1);
+        json_decref(doc);
+        store_rec *r = rec_new(key, data, len, labels, sqlite3_column_int(st, 2) != 0, id);
+        entry *e = r ? sl_get_or_insert(s, key) : NULL;
+        if (!e || ring_push(s, r) < 0) {
+            store_rec_unref(r);
+            goto oom;
+        }
+        r->committed = 1;
+        r->prev = e->head;
+        e->head = r;
+        maxid = id;
+    }
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE) {
+        *errmsg = fmt("load: %s", sqlite3_errmsg(s->db));
+        return -1;
+    }
+    s->rev = s->rev_assigned = maxid > crev ? maxid : crev;
+    s->sql_compact_rev = s->sql_compact_want = crev;
+    if (crev)
+        compact_mem(s, crev);
+    for (entry *e = s->sl->next[0]; e; e = e->next[0])
+        s->live += !e->head->deleted;
+    return 0;
+oom:
+    sqlite3_finalize(st);
+    *errmsg = fmt("load: out of memory");
+    return -1;
+}
+
+static void handle_free_cb(uv_handle_t *h) { free(h); }
+
+static void free_all(store_t *s)
+{
+    for (entry *e = s->sl ? s->sl->next[0] : NULL, *n; e; e = n) {
+        n = e->next[0];
+        store_rec_unref(e->head);
+        free(e);
+    }
+    free(s->sl);
+    for (size_t i = 0; i < s->ring_len; i++)
+        store_rec_unref(ring_at(s, i));
+    free(s->ring);
+    opvec_release(&s->queue);
+    sqlite3_stmt *sts[] = {s->st_begin, s->st_commit, s->st_rollback, s->st_ins,
+                           s->st_cdel_prev, s->st_cdel_tomb, s->st_meta};
+    for (size_t i = 0; i < sizeof sts / sizeof sts[0]; i++)
+        sqlite3_finalize(sts[i]);
+    if (s->db && sqlite3_close(s->db) != SQLITE_OK)
+        fprintf(stderr, "store: close: %s\n", sqlite3_errmsg(s->db));
+    if (s->kick)
+        uv_close((uv_handle_t *)s->kick, handle_free_cb);
+    if (s->timer)
+        uv_close((uv_handle_t *)s->timer, handle_free_cb);
+    free(s->lis);
+    uv_cond_destroy(&s->cv);
+    uv_mutex_destroy(&s->mu);
+    free(s);
+}
+
+int store_open(uv_loop_t *loop, const char *path, const store_opts *opts, store_t **out,
+               char **errmsg)
+{
+    char *dummy = NULL;
+    if (!errmsg)
+        errmsg = &dummy;
+    *errmsg = NULL;
+    *out = NULL;
+    store_t *s = calloc(1, sizeof *s);
+    if (!s || uv_mutex_init(&s->mu)) {
+        free(s);
+        *errmsg = fmt("store: out of memory");
+        return -1;
+    }
+    if (uv_cond_init(&s->cv)) {
+        uv_mutex_destroy(&s->mu);
+        free(s);
+        *errmsg = fmt("store: cannot create condition variable");
+        return -1;
+    }
+    s->loop = loop;
+    s->rng = 0x9E3779B97F4A7C15ull ^ (uint64_t)(uintptr_t)s;
+    s->sl_level = 1;
+    s->retain = opts && opts->retain_revisions ? opts->retain_revisions : DEFAULT_RETAIN;
+    unsigned ms = opts && opts->compact_interval_ms ? opts->compact_interval_ms : DEFAULT_COMPACT_MS;
+    s->sl = calloc(1, sizeof *s->sl + SL_MAXLVL * sizeof(entry *));
+    s->kick = malloc(sizeof *s->kick);
+    s->timer = malloc(sizeof *s->timer);
+    if (!s->sl || !s->kick || !s->timer) {
+        free(s->kick);
+        free(s->timer);
+        s->kick = NULL;
+        s->timer = NULL;
+        free_all(s);
+        *errmsg = fmt("store: out of memory");
+        return -1;
+    }
+    uv_idle_init(loop, s->kick);
+    s->kick->data = s;
+    uv_timer_init(loop, s->timer);
+    s->timer->data = s;
+    if (db_setup(s, path, errmsg) || load(s, errmsg)) {
+        free_all(s);
+        free(dummy);
+        return -1;
+    }
+    uv_timer_start(s->timer, timer_cb, ms, ms);
+    uv_unref((uv_handle_t *)s->timer);
+    *out = s;
+    return 0;
+}
+
+void store_close(store_t *s)
+{
+    if (!s)
+        return;
+    assert(!s->busy && "store_close from a store callback");
+    s->closing = 1;
+    uv_timer_stop(s->timer);
+    uv_idle_stop(s->kick);
+    batch *b = s->inflight;
+    if (b) {
+        uv_mutex_lock(&s->mu);
+        while (!b->done)
+            uv_cond_wait(&s->cv, &s->mu);
+        uv_mutex_unlock(&s->mu);
+        s->inflight = NULL;
+        b->orphaned = 1; /* batch_after frees it when the loop runs */
+        finish(s, b);
+    }
+    if (s->queue.n)
+        rollback_pending(s, NULL);
+    free_all(s);
+}

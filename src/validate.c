@@ -1,0 +1,900 @@
+/* validate — object validation with apimachinery's and training-operator v1.9's exact texts.
+ *
+ * Three layers, run by the API in this order (kube-apiserver's for a CR, then the webhook):
+ *
+ *   1. validate_object_meta        apimachinery pkg/api/validation/objectmeta.go
+ *                                  (ValidateObjectMetaAccessor with NameIsDNSSubdomain for CRs)
+ *   2. validate_pytorchjob_schema  the CRD's structural schema as kube-openapi checks it
+ *                                  (apiextensions-apiserver pkg/apiserver/validation):
+ *                                  types and `required`, nulls already pruned     → 422 Invalid
+ *   3. validate_pytorchjob_webhook training-operator v1.9 pkg/webhooks/pytorch   → 403 Forbidden
+ *
+ * Upstream iterates Go maps (labels, replica specs, schema properties) in random order; here maps
+ * are walked in sorted key order and schema properties in the CRD's (alphabetical) order, so a
+ * given object always yields the same message. JSON null is treated as absent everywhere: the API
+ * server prunes nulls of non-nullable CRD fields before validation and admission. */
+#include "validate.h"
+
+#include <assert.h>
+#include <ctype.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* apimachinery TooLong detail as of kube 1.31 (1.32+ prints "may not be more than %d bytes"). */
+#define ANNOTATIONS_TOO_LONG "must have at most 262144 bytes"
+#define TOTAL_ANNOTATION_SIZE_LIMIT 262144
+
+/* ---- message lists (the []string that apimachinery's Is* helpers return) ------------------ */
+
+static void oom(void)
+{
+    fputs("validate: out of memory\n", stderr);
+    abort();
+}
+
+/* asprintf that aborts on allocation failure. */
+static char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static char *xasprintf(const char *fmt, ...)
+{
+    char *s;
+    va_list ap;
+    va_start(ap, fmt);
+    int rc = vasprintf(&s, fmt, ap);
+    va_end(ap);
+    if (rc < 0)
+        oom();
+    return s;
+}
+
+#define MSGS_MAX 8
+typedef struct msgs {
+    char *m[MSGS_MAX];
+    int n;
+} msgs;
+
+static void msgs_add(msgs *ms, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void msgs_add(msgs *ms, const char *fmt, ...)
+{
+    va_list ap;
+    assert(ms->n < MSGS_MAX); /* no helper yields more than 4 */
+    if (ms->n >= MSGS_MAX)
+        return;
+    va_start(ap, fmt);
+    if (vasprintf(&ms->m[ms->n], fmt, ap) < 0)
+        oom();
+    va_end(ap);
+    ms->n++;
+}
+
+static void msgs_free(msgs *ms)
+{
+    for (int i = 0; i < ms->n; i++)
+        free(ms->m[i]);
+    ms->n = 0;
+}
+
+/* Joined with sep; malloc'ed. */
+static char *msgs_join(const msgs *ms, const char *sep)
+{
+    size_t len = 1;
+    for (int i = 0; i < ms->n; i++)
+        len += strlen(ms->m[i]) + strlen(sep);
+    char *s = malloc(len);
+    if (!s)
+        oom();
+    s[0] = '\0';
+    for (int i = 0; i < ms->n; i++) {
+        if (i)
+            strcat(s, sep);
+        strcat(s, ms->m[i]);
+    }
+    return s;
+}
+
+/* ---- apimachinery pkg/util/validation (kube 1.31 texts) ----------------------------------- */
+
+#define DNS1123_LABEL_FMT "[a-z0-9]([-a-z0-9]*[a-z0-9])?"
+#define DNS1123_LABEL_ERR                                                                      \
+    "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', " \
+    "and must start and end with an alphanumeric character"
+#define DNS1123_SUBDOMAIN_FMT DNS1123_LABEL_FMT "(\\." DNS1123_LABEL_FMT ")*"
+#define DNS1123_SUBDOMAIN_ERR                                                                   \
+    "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' " \
+    "or '.', and must start and end with an alphanumeric character"
+#define DNS1035_LABEL_FMT "[a-z]([-a-z0-9]*[a-z0-9])?"
+#define DNS1035_LABEL_ERR                                                                     \
+    "a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with " \
+    "an alphabetic character, and end with an alphanumeric character"
+#define QNAME_FMT "([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]"
+#define QNAME_ERR                                                                           \
+    "must consist of alphanumeric characters, '-', '_' or '.', and must start and end with " \
+    "an alphanumeric character"
+#define LABEL_VALUE_FMT "(" QNAME_FMT ")?"
+#define LABEL_VALUE_ERR                                                                         \
+    "a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or " \
+    "'.', and must start and end with an alphanumeric character"
+
+/* RegexError(msg, fmt, examples...): "<msg> (e.g. 'a',  or 'b', regex used for validation is
+ * '<fmt>')" — the doubled space after each ',' before " or " is upstream's. */
+#define RE_EX1(msg, fmt, a) msg " (e.g. '" a "', regex used for validation is '" fmt "')"
+#define RE_EX2(msg, fmt, a, b) msg " (e.g. '" a "',  or '" b "', regex used for validation is '" fmt "')"
+#define RE_EX3(msg, fmt, a, b, c)                                                          \
+    msg " (e.g. '" a "',  or '" b "',  or '" c "', regex used for validation is '" fmt "')"
+
+static const char msg_dns1123_label[] = RE_EX2(DNS1123_LABEL_ERR, DNS1123_LABEL_FMT, "my-name", "123-abc");
+static const char msg_dns1123_subdomain[] = RE_EX1(DNS1123_SUBDOMAIN_ERR, DNS1123_SUBDOMAIN_FMT, "example.com");
+static const char msg_dns1035_label[] = RE_EX2(DNS1035_LABEL_ERR, DNS1035_LABEL_FMT, "my-name", "abc-123");
+static const char msg_qname[] = RE_EX3(QNAME_ERR, QNAME_FMT, "MyName", "my.name", "123-abc");
+static const char msg_label_value[] = RE_EX3(LABEL_VALUE_ERR, LABEL_VALUE_FMT, "MyValue", "my_value", "12345");
+
+static int is_lower_alnum(char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); }
+static int is_alnum(char c) { return is_lower_alnum(c) || (c >= 'A' && c <= 'Z'); }
+
+/* ^[a-z0-9]([-a-z0-9]*[a-z0-9])?$ on s[0..n) */
+static int match_dns1123_label(const char *s, size_t n)
+{
+    if (n == 0 || !is_lower_alnum(s[0]) || !is_lower_alnum(s[n - 1]))
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (!is_lower_alnum(s[i]) && s[i] != '-')
+            return 0;
+    return 1;
+}
+
+static int match_dns1123_subdomain(const char *s)
+{
+    size_t n = strlen(s);
+    size_t start = 0;
+    for (size_t i = 0; i <= n; i++) {
+        if (i == n || s[i] == '.') {
+            if (!match_dns1123_label(s + start, i - start))
+                return 0;
+            start = i + 1;
+        }
+    }
+    return 1;
+}
+
+/* ^[a-z]([-a-z0-9]*[a-z0-9])?$ */
+static int match_dns1035_label(const char *s)
+{
+    size_t n = strlen(s);
+    if (n == 0 || !(s[0] >= 'a' && s[0] <= 'z') || !is_lower_alnum(s[n - 1]))
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (!is_lower_alnum(s[i]) && s[i] != '-')
+            return 0;
+    return 1;
+}
+
+/* ^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$ */
+static int match_qname_part(const char *s, size_t n)
+{
+    if (n == 0 || !is_alnum(s[0]) || !is_alnum(s[n - 1]))
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (!is_alnum(s[i]) && s[i] != '-' && s[i] != '_' && s[i] != '.')
+            return 0;
+    return 1;
+}
+
+static void is_dns1123_label(msgs *ms, const char *v)
+{
+    size_t n = strlen(v);
+    if (n > 63)
+        msgs_add(ms, "must be no more than %d characters", 63);
+    if (!match_dns1123_label(v, n)) {
+        if (match_dns1123_subdomain(v))
+            msgs_add(ms, "must not contain dots");
+        else
+            msgs_add(ms, "%s", msg_dns1123_label);
+    }
+}
+
+static void is_dns1123_subdomain(msgs *ms, const char *v)
+{
+    if (strlen(v) > 253)
+        msgs_add(ms, "must be no more than %d characters", 253);
+    if (!match_dns1123_subdomain(v))
+        msgs_add(ms, "%s", msg_dns1123_subdomain);
+}
+
+static void is_dns1035_label(msgs *ms, const char *v)
+{
+    if (strlen(v) > 63)
+        msgs_add(ms, "must be no more than %d characters", 63);
+    if (!match_dns1035_label(v))
+        msgs_add(ms, "%s", msg_dns1035_label);
+}
+
+static void is_qualified_name(msgs *ms, const char *v)
+{
+    const char *slash = strchr(v, '/');
+    const char *name = v;
+    if (slash && strchr(slash + 1, '/')) {
+        msgs_add(ms, "a qualified name %s with an optional DNS subdomain prefix and '/' "
+                     "(e.g. 'example.com/MyName')", msg_qname);
+        return;
+    }
+    if (slash) {
+        size_t plen = (size_t)(slash - v);
+        name = slash + 1;
+        if (plen == 0) {
+            msgs_add(ms, "prefix part must be non-empty");
+        } else {
+            char *prefix = strndup(v, plen);
+            if (!prefix)
+                oom();
+            msgs p = {0};
+            is_dns1123_subdomain(&p, prefix);
+            for (int i = 0; i < p.n; i++)
+                msgs_add(ms, "prefix part %s", p.m[i]);
+            msgs_free(&p);
+            free(prefix);
+        }
+    }
+    size_t n = strlen(name);
+    if (n == 0)
+        msgs_add(ms, "name part must be non-empty");
+    else if (n > 63)
+        msgs_add(ms, "name part must be no more than %d characters", 63);
+    if (!match_qname_part(name, n))
+        msgs_add(ms, "name part %s", msg_qname);
+}
+
+static void is_label_value(msgs *ms, const char *v)
+{
+    size_t n = strlen(v);
+    if (n > 63)
+        msgs_add(ms, "must be no more than %d characters", 63);
+    if (n != 0 && !match_qname_part(v, n))
+        msgs_add(ms, "%s", msg_label_value);
+}
+
+/* One Invalid error per message, value rendered with %q (field.Invalid(path, value, msg)). */
+static void add_invalid_each(fielderrs *l, const char *field, const char *value, const msgs *ms)
+{
+    if (ms->n == 0)
+        return;
+    char *v = fe_str(value);
+    for (int i = 0; i < ms->n; i++)
+        fe_add(l, FE_INVALID, field, v, "%s", ms->m[i]);
+    free(v);
+}
+
+typedef void (*is_fn)(msgs *, const char *);
+
+static void check_each(fielderrs *l, const char *field, const char *value, is_fn fn)
+{
+    msgs ms = {0};
+    fn(&ms, value ? value : "");
+    add_invalid_each(l, field, value ? value : "", &ms);
+    msgs_free(&ms);
+}
+
+void validate_dns1123_subdomain(fielderrs *l, const char *field, const char *value)
+{
+    check_each(l, field, value, is_dns1123_subdomain);
+}
+
+void validate_dns1123_label(fielderrs *l, const char *field, const char *value)
+{
+    check_each(l, field, value, is_dns1123_label);
+}
+
+void validate_dns1035_label(fielderrs *l, const char *field, const char *value)
+{
+    check_each(l, field, value, is_dns1035_label);
+}
+
+void validate_qualified_name(fielderrs *l, const char *field, const char *value)
+{
+    check_each(l, field, value, is_qualified_name);
+}
+
+void validate_label_value(fielderrs *l, const char *field, const char *value)
+{
+    check_each(l, field, value, is_label_value);
+}
+
+/* ---- JSON access helpers ------------------------------------------------------------------ */
+
+/* Member k of o when o is an object and the member is not null; else NULL. */
+static const json_t *get(const json_t *o, const char *k)
+{
+    if (!o || !json_is_object(o))
+        return NULL;
+    const json_t *v = json_object_get(o, k);
+    return v && !json_is_null(v) ? v : NULL;
+}
+
+static const char *get_str(const json_t *o, const char *k)
+{
+    const json_t *v = get(o, k);
+    return v && json_is_string(v) ? json_string_value(v) : NULL;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Keys of object o whose values are not null, sorted; malloc'ed array (free it), *n set. */
+static const char **sorted_keys(const json_t *o, size_t *n)
+{
+    *n = 0;
+    if (!o || !json_is_object(o) || json_object_size(o) == 0)
+        return NULL;
+    const char **keys = malloc(json_object_size(o) * sizeof *keys);
+    if (!keys)
+        oom();
+    const char *k;
+    const json_t *v;
+    json_object_foreach((json_t *)o, k, v) {
+        if (!json_is_null(v))
+            keys[(*n)++] = k;
+    }
+    qsort(keys, *n, sizeof *keys, cmp_str);
+    return keys;
+}
+
+/* ---- ObjectMeta (apimachinery pkg/api/validation/objectmeta.go) --------------------------- */
+
+/* NameIsDNSSubdomain / NameIsDNSLabel with prefix=true: maskTrailingDash replaces the last *two*
+ * characters by "a" when the name ends in '-' (upstream quirk, kept). */
+static void name_fn(msgs *ms, const char *name, int prefix, int subdomain)
+{
+    char *masked = NULL;
+    size_t n = strlen(name);
+    if (prefix && n > 1 && name[n - 1] == '-') {
+        masked = malloc(n);
+        if (!masked)
+            oom();
+        memcpy(masked, name, n - 2);
+        masked[n - 2] = 'a';
+        masked[n - 1] = '\0';
+        name = masked;
+    }
+    if (subdomain)
+        is_dns1123_subdomain(ms, name);
+    else
+        is_dns1123_label(ms, name);
+    free(masked);
+}
+
+static void validate_labels(fielderrs *l, const json_t *labels)
+{
+    size_t n;
+    const char **keys = sorted_keys(labels, &n);
+    for (size_t i = 0; i < n; i++) {
+        validate_qualified_name(l, "metadata.labels", keys[i]);
+        const json_t *v = json_object_get(labels, keys[i]);
+        if (json_is_string(v))
+            validate_label_value(l, "metadata.labels", json_string_value(v));
+    }
+    free(keys);
+}
+
+static void validate_annotations(fielderrs *l, const json_t *ann)
+{
+    size_t n;
+    const char **keys = sorted_keys(ann, &n);
+    long long total = 0;
+    for (size_t i = 0; i < n; i++) {
+        /* The rule is QualifiedName except that case doesn't matter. */
+        char *lower = strdup(keys[i]);
+        if (!lower)
+            oom();
+        for (char *c = lower; *c; c++)
+            *c = (char)tolower((unsigned char)*c);
+        msgs ms = {0};
+        is_qualified_name(&ms, lower);
+        add_invalid_each(l, "metadata.annotations", keys[i], &ms);
+        msgs_free(&ms);
+        free(lower);
+        const json_t *v = json_object_get(ann, keys[i]);
+        total += (long long)strlen(keys[i]) + (json_is_string(v) ? (long long)json_string_length(v) : 0);
+    }
+    free(keys);
+    if (total > TOTAL_ANNOTATION_SIZE_LIMIT)
+        fe_add(l, FE_TOO_LONG, "metadata.annotations", NULL, "%s", ANNOTATIONS_TOO_LONG);
+}
+
+/* An OwnerReference as encoding/json renders the typed struct (field order, omitempty bools). */
+static json_t *owner_ref_struct(const json_t *ref)
+{
+    const char *f[] = {"apiVersion", "kind", "name", "uid"};
+    json_t *o = json_object();
+    for (size_t i = 0; i < 4; i++) {
+        const char *s = get_str(ref, f[i]);
+        json_object_set_new(o, f[i], json_string(s ? s : ""));
+    }
+    const json_t *c = get(ref, "controller"), *b = get(ref, "blockOwnerDeletion");
+    if (c && json_is_boolean(c))
+        json_object_set_new(o, "controller", json_boolean(json_is_true(c)));
+    if (b && json_is_boolean(b))
+        json_object_set_new(o, "blockOwnerDeletion", json_boolean(json_is_true(b)));
+    return o;
+}
+
+static void validate_owner_refs(fielderrs *l, const json_t *refs)
+{
+    if (!refs || !json_is_array(refs))
+        return;
+    char *first_controller = NULL;
+    for (size_t i = 0; i < json_array_size(refs); i++) {
+        const json_t *ref = json_array_get(refs, i);
+        const char *api = get_str(ref, "apiVersion"), *kind = get_str(ref, "kind");
+        const char *name = get_str(ref, "name"), *uid = get_str(ref, "uid");
+        api = api ? api : "", kind = kind ? kind : "", name = name ? name : "", uid = uid ? uid : "";
+
+        /* schema.FromAPIVersionAndKind → ParseGroupVersion */
+        const char *version = "";
+        const char *slash = strchr(api, '/');
+        int ok_gv = 1;
+        size_t group_len = 0;
+        if (api[0] == '\0' || strcmp(api, "/") == 0)
+            version = "";
+        else if (!slash)
+            version = api;
+        else if (strchr(slash + 1, '/'))
+            ok_gv = 0;
+        else
+            version = slash + 1, group_len = (size_t)(slash - api);
+        if (!ok_gv)
+            version = "", group_len = 0;
+
+        char *v;
+        if (!*version) {
+            v = fe_str(api);
+            fe_add(l, FE_INVALID, "metadata.ownerReferences.apiVersion", v, "version must not be empty");
+            free(v);
+        }
+        const char *req[][2] = {{"kind", kind}, {"name", name}, {"uid", uid}};
+        for (size_t k = 0; k < 3; k++) {
+            if (*req[k][1])
+                continue;
+            char *field = xasprintf("metadata.ownerReferences.%s", req[k][0]);
+            fe_add(l, FE_INVALID, field, "\"\"", "must not be empty");
+            free(field);
+        }
+        if (group_len == 0 && strcmp(version, "v1") == 0 && strcmp(kind, "Event") == 0) {
+            json_t *o = owner_ref_struct(ref);
+            v = fe_json(o);
+            json_decref(o);
+            fe_add(l, FE_INVALID, "metadata.ownerReferences", v,
+                   "/v1, Kind=Event is disallowed from being an owner");
+            free(v);
+        }
+
+        const json_t *ctl = get(ref, "controller");
+        if (ctl && json_is_true(ctl)) {
+            char *cur = xasprintf("%s/%s", kind, name);
+            if (first_controller) {
+                json_t *all = json_array();
+                for (size_t j = 0; j < json_array_size(refs); j++)
+                    json_array_append_new(all, owner_ref_struct(json_array_get(refs, j)));
+                v = fe_json(all);
+                json_decref(all);
+                fe_add(l, FE_INVALID, "metadata.ownerReferences", v,
+                       "Only one reference can have Controller set to true. Found \"true\" in "
+                       "references for %s and %s", first_controller, cur);
+                free(v);
+                free(cur);
+            } else {
+                first_controller = cur;
+            }
+        }
+    }
+    free(first_controller);
+}
+
+static void validate_finalizers(fielderrs *l, const json_t *fins)
+{
+    if (!fins || !json_is_array(fins))
+        return;
+    int orphan = 0, fg = 0;
+    for (size_t i = 0; i < json_array_size(fins); i++) {
+        const json_t *f = json_array_get(fins, i);
+        if (!json_is_string(f))
+            continue;
+        const char *s = json_string_value(f);
+        validate_qualified_name(l, "metadata.finalizers", s);
+        orphan |= strcmp(s, "orphan") == 0;
+        fg |= strcmp(s, "foregroundDeletion") == 0;
+    }
+    if (orphan && fg) {
+        char *v = fe_json(fins);
+        fe_add(l, FE_INVALID, "metadata.finalizers", v,
+               "finalizer orphan and foregroundDeletion cannot be both set");
+        free(v);
+    }
+}
+
+void validate_object_meta(fielderrs *l, const json_t *meta, int name_subdomain)
+{
+    const char *name = get_str(meta, "name"), *gen = get_str(meta, "generateName");
+    msgs ms = {0};
+
+    if (gen && *gen) {
+        name_fn(&ms, gen, 1, name_subdomain);
+        add_invalid_each(l, "metadata.generateName", gen, &ms);
+        msgs_free(&ms);
+    }
+    /* Upstream runs after name generation and reports an empty name whatever generateName says;
+     * a caller that validates before generating gets no name error for a generateName-only
+     * object (the generated name is valid whenever generateName is). */
+    if (!name || !*name) {
+        if (!gen || !*gen)
+            fe_add(l, FE_REQUIRED, "metadata.name", NULL, "name or generateName is required");
+    } else {
+        name_fn(&ms, name, 0, name_subdomain);
+        add_invalid_each(l, "metadata.name", name, &ms);
+        msgs_free(&ms);
+    }
+    validate_labels(l, get(meta, "labels"));
+    validate_annotations(l, get(meta, "annotations"));
+    validate_owner_refs(l, get(meta, "ownerReferences"));
+    validate_finalizers(l, get(meta, "finalizers"));
+}
+
+/* ---- CRD structural schema (kube-openapi as apiextensions-apiserver runs it) -------------- *
+ *
+ * Error shapes (kubeOpenAPIResultToFieldErrors):
+ *   wrong type  → TypeInvalid(path, "<json type of data>",
+ *                   "<path> in body must be of type <type>: \"<json type of data>\"")
+ *   missing     → Required(path, "")
+ * Paths: properties "a.b", map entries "a.<key>", list items "a[<i>]". int32/int64 formats are
+ * stripped from CRD schemas, so only the JSON type is checked (no int32 range check); an
+ * integral JSON real passes as an integer. Unknown fields are pruned, never checked. */
+
+typedef enum { S_ANY, S_OBJECT, S_STRING, S_INTEGER, S_BOOLEAN, S_ARRAY } s_type;
+
+typedef struct snode snode;
+typedef struct sprop {
+    const char *name;
+    const snode *node;
+} sprop;
+
+struct snode {
+    s_type type;
+    const sprop *props;          /* S_OBJECT: known properties, {NULL} terminated, or NULL */
+    const snode *sub;            /* S_OBJECT: additionalProperties; S_ARRAY: items */
+    const char *const *required; /* S_OBJECT: NULL-terminated, or NULL */
+};
+
+static const snode n_str = {S_STRING, NULL, NULL, NULL};
+static const snode n_int = {S_INTEGER, NULL, NULL, NULL};
+static const snode n_bool = {S_BOOLEAN, NULL, NULL, NULL};
+static const snode n_obj = {S_OBJECT, NULL, NULL, NULL};
+static const snode n_str_arr = {S_ARRAY, NULL, &n_str, NULL};
+static const snode n_str_map = {S_OBJECT, NULL, &n_str, NULL};
+static const snode n_obj_arr = {S_ARRAY, NULL, &n_obj, NULL};
+
+/* core/v1 Container (the parts users get wrong; the rest only type-checked as present). */
+static const char *const req_name[] = {"name", NULL};
+static const sprop p_env[] = {{"name", &n_str}, {"value", &n_str}, {"valueFrom", &n_obj}, {NULL, NULL}};
+static const snode n_env = {S_OBJECT, p_env, NULL, req_name};
+static const snode n_env_arr = {S_ARRAY, NULL, &n_env, NULL};
+static const char *const req_port[] = {"containerPort", NULL};
+static const sprop p_port[] = {
+    {"containerPort", &n_int}, {"hostIP", &n_str}, {"hostPort", &n_int},
+    {"name", &n_str}, {"protocol", &n_str}, {NULL, NULL},
+};
+static const snode n_port = {S_OBJECT, p_port, NULL, req_port};
+static const snode n_port_arr = {S_ARRAY, NULL, &n_port, NULL};
+static const char *const req_mount[] = {"mountPath", "name", NULL};
+static const sprop p_mount[] = {
+    {"mountPath", &n_str}, {"name", &n_str}, {"readOnly", &n_bool}, {"subPath", &n_str}, {NULL, NULL},
+};
+static const snode n_mount = {S_OBJECT, p_mount, NULL, req_mount};
+static const snode n_mount_arr = {S_ARRAY, NULL, &n_mount, NULL};
+static const sprop p_container[] = {
+    {"args", &n_str_arr}, {"command", &n_str_arr}, {"env", &n_env_arr}, {"envFrom", &n_obj_arr},
+    {"image", &n_str}, {"imagePullPolicy", &n_str}, {"name", &n_str}, {"ports", &n_port_arr},
+    {"resources", &n_obj}, {"volumeMounts", &n_mount_arr}, {"workingDir", &n_str}, {NULL, NULL},
+};
+static const snode n_container = {S_OBJECT, p_container, NULL, req_name};
+static const snode n_container_arr = {S_ARRAY, NULL, &n_container, NULL};
+
+static const char *const req_containers[] = {"containers", NULL};
+static const sprop p_podspec[] = {
+    {"containers", &n_container_arr}, {"initContainers", &n_container_arr},
+    {"nodeSelector", &n_str_map}, {"restartPolicy", &n_str}, {"serviceAccountName", &n_str},
+    {"volumes", &n_obj_arr}, {NULL, NULL},
+};
+static const snode n_podspec = {S_OBJECT, p_podspec, NULL, req_containers};
+static const sprop p_tmeta[] = {
+    {"annotations", &n_str_map}, {"finalizers", &n_str_arr}, {"labels", &n_str_map},
+    {"name", &n_str}, {"namespace", &n_str}, {NULL, NULL},
+};
+static const snode n_tmeta = {S_OBJECT, p_tmeta, NULL, NULL};
+static const sprop p_template[] = {{"metadata", &n_tmeta}, {"spec", &n_podspec}, {NULL, NULL}};
+static const snode n_template = {S_OBJECT, p_template, NULL, NULL};
+
+static const sprop p_replica[] = {
+    {"replicas", &n_int}, {"restartPolicy", &n_str}, {"template", &n_template}, {NULL, NULL},
+};
+static const snode n_replica = {S_OBJECT, p_replica, NULL, NULL};
+static const snode n_replica_map = {S_OBJECT, NULL, &n_replica, NULL};
+
+static const char *const req_type[] = {"type", NULL};
+static const sprop p_metric[] = {
+    {"containerResource", &n_obj}, {"external", &n_obj}, {"object", &n_obj}, {"pods", &n_obj},
+    {"resource", &n_obj}, {"type", &n_str}, {NULL, NULL},
+};
+static const snode n_metric = {S_OBJECT, p_metric, NULL, req_type};
+static const snode n_metric_arr = {S_ARRAY, NULL, &n_metric, NULL};
+static const sprop p_rdzv_conf[] = {{"key", &n_str}, {"value", &n_str}, {NULL, NULL}};
+static const snode n_rdzv_conf = {S_OBJECT, p_rdzv_conf, NULL, NULL};
+static const snode n_rdzv_conf_arr = {S_ARRAY, NULL, &n_rdzv_conf, NULL};
+static const sprop p_elastic[] = {
+    {"maxReplicas", &n_int}, {"maxRestarts", &n_int}, {"metrics", &n_metric_arr},
+    {"minReplicas", &n_int}, {"nProcPerNode", &n_int}, {"rdzvBackend", &n_str},
+    {"rdzvConf", &n_rdzv_conf_arr}, {"rdzvHost", &n_str}, {"rdzvId", &n_str},
+    {"rdzvPort", &n_int}, {"standalone", &n_bool}, {NULL, NULL},
+};
+static const snode n_elastic = {S_OBJECT, p_elastic, NULL, NULL};
+
+static const sprop p_sched[] = {
+    {"minAvailable", &n_int}, {"minResources", &n_obj}, {"priorityClass", &n_str},
+    {"queue", &n_str}, {"scheduleTimeoutSeconds", &n_int}, {NULL, NULL},
+};
+static const snode n_sched = {S_OBJECT, p_sched, NULL, NULL};
+static const sprop p_runpolicy[] = {
+    {"activeDeadlineSeconds", &n_int}, {"backoffLimit", &n_int}, {"cleanPodPolicy", &n_str},
+    {"managedBy", &n_str}, {"schedulingPolicy", &n_sched}, {"suspend", &n_bool},
+    {"ttlSecondsAfterFinished", &n_int}, {NULL, NULL},
+};
+static const snode n_runpolicy = {S_OBJECT, p_runpolicy, NULL, NULL};
+
+/* PyTorchJobSpec, plus the four pre-RunPolicy top-level fields of the legacy layout (not in the
+ * v1.9 CRD, where they would be pruned unchecked; accepted and type-checked here). */
+static const char *const req_spec[] = {"pytorchReplicaSpecs", NULL};
+static const sprop p_spec[] = {
+    {"activeDeadlineSeconds", &n_int}, {"backoffLimit", &n_int}, {"cleanPodPolicy", &n_str},
+    {"elasticPolicy", &n_elastic}, {"nprocPerNode", &n_str},
+    {"pytorchReplicaSpecs", &n_replica_map}, {"runPolicy", &n_runpolicy},
+    {"ttlSecondsAfterFinished", &n_int}, {NULL, NULL},
+};
+static const snode n_spec = {S_OBJECT, p_spec, NULL, req_spec};
+
+static const char *s_type_name(s_type t)
+{
+    switch (t) {
+    case S_OBJECT: return "object";
+    case S_STRING: return "string";
+    case S_INTEGER: return "integer";
+    case S_BOOLEAN: return "boolean";
+    case S_ARRAY: return "array";
+    case S_ANY: break;
+    }
+    return "";
+}
+
+/* The JSON type kube-openapi infers for data, given the expected type (integral reals pass as
+ * integers: isFloatInt). */
+static const char *data_type(const json_t *v, s_type want)
+{
+    switch (json_typeof(v)) {
+    case JSON_OBJECT: return "object";
+    case JSON_ARRAY: return "array";
+    case JSON_STRING: return "string";
+    case JSON_INTEGER: return "integer";
+    case JSON_REAL: {
+        double d = json_real_value(v);
+        if (want == S_INTEGER && d > -9.2e18 && d < 9.2e18 && d == (double)(long long)d)
+            return "integer";
+        return "number";
+    }
+    case JSON_TRUE:
+    case JSON_FALSE: return "boolean";
+    case JSON_NULL: return "null";
+    }
+    return "";
+}
+
+typedef struct pathbuf {
+    char *p;
+    size_t n, cap;
+} pathbuf;
+
+static void path_push(pathbuf *pb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void path_push(pathbuf *pb, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        oom();
+    if (pb->n + (size_t)n + 1 > pb->cap) {
+        size_t cap = pb->cap ? pb->cap : 128;
+        while (cap < pb->n + (size_t)n + 1)
+            cap *= 2;
+        char *p = realloc(pb->p, cap);
+        if (!p)
+            oom();
+        pb->p = p;
+        pb->cap = cap;
+    }
+    va_start(ap, fmt);
+    vsnprintf(pb->p + pb->n, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    pb->n += (size_t)n;
+}
+
+static void path_pop(pathbuf *pb, size_t to)
+{
+    pb->n = to;
+    pb->p[to] = '\0';
+}
+
+static void schema_walk(fielderrs *l, const snode *node, pathbuf *pb, const json_t *v)
+{
+    if (!v || json_is_null(v) || node->type == S_ANY)
+        return;
+    const char *have = data_type(v, node->type);
+    const char *want = s_type_name(node->type);
+    if (strcmp(have, want) != 0) {
+        char *q = fe_str(have);
+        fe_add(l, FE_TYPE_INVALID, pb->p, q, "%s in body must be of type %s: %s", pb->p, want, q);
+        free(q);
+        return;
+    }
+    size_t mark = pb->n;
+    if (node->type == S_ARRAY) {
+        for (size_t i = 0; node->sub && i < json_array_size(v); i++) {
+            path_push(pb, "[%zu]", i);
+            schema_walk(l, node->sub, pb, json_array_get(v, i));
+            path_pop(pb, mark);
+        }
+        return;
+    }
+    if (node->type != S_OBJECT)
+        return;
+    if (node->sub) {
+        size_t n;
+        const char **keys = sorted_keys(v, &n);
+        for (size_t i = 0; i < n; i++) {
+            path_push(pb, "%s%s", mark ? "." : "", keys[i]);
+            schema_walk(l, node->sub, pb, json_object_get(v, keys[i]));
+            path_pop(pb, mark);
+        }
+        free(keys);
+    }
+    for (const sprop *p = node->props; p && p->name; p++) {
+        path_push(pb, "%s%s", mark ? "." : "", p->name);
+        schema_walk(l, p->node, pb, json_object_get(v, p->name));
+        path_pop(pb, mark);
+    }
+    for (const char *const *r = node->required; r && *r; r++) {
+        if (get(v, *r))
+            continue;
+        path_push(pb, "%s%s", mark ? "." : "", *r);
+        fe_add(l, FE_REQUIRED, pb->p, NULL, NULL);
+        path_pop(pb, mark);
+    }
+}
+
+void validate_pytorchjob_schema(fielderrs *l, const json_t *obj)
+{
+    /* The CRD's root schema has no `required`: a missing spec passes here and is caught by the
+     * webhook (spec.pytorchReplicaSpecs: Required value: must be required). */
+    pathbuf pb = {0};
+    path_push(&pb, "spec");
+    schema_walk(l, &n_spec, &pb, get(obj, "spec"));
+    free(pb.p);
+}
+
+/* ---- training-operator v1.9 validating webhook -------------------------------------------- */
+
+static void validate_replica_specs(fielderrs *l, const json_t *rs)
+{
+    if (!rs || !json_is_object(rs)) {
+        fe_add(l, FE_REQUIRED, "spec.pytorchReplicaSpecs", NULL, "must be required");
+        return;
+    }
+    size_t n;
+    const char **keys = sorted_keys(rs, &n);
+    for (size_t i = 0; i < n; i++) {
+        const char *type = keys[i];
+        const json_t *spec = json_object_get(rs, type);
+        char *role = xasprintf("spec.pytorchReplicaSpecs[%s]", type);
+        char *containers = xasprintf("%s.template.spec.containers", role);
+        char *fld;
+
+        if (strcmp(type, "Master") != 0 && strcmp(type, "Worker") != 0) {
+            char *v = fe_str(type);
+            fe_add(l, FE_NOT_SUPPORTED, role, v, "supported values: \"Master\", \"Worker\"");
+            free(v);
+        }
+        const json_t *cs = get(get(get(spec, "template"), "spec"), "containers");
+        size_t nc = cs && json_is_array(cs) ? json_array_size(cs) : 0;
+        if (nc == 0)
+            fe_add(l, FE_REQUIRED, containers, NULL, "must be specified");
+        int has_default = 0;
+        for (size_t c = 0; c < nc; c++) {
+            const json_t *ct = json_array_get(cs, c);
+            const char *image = get_str(ct, "image"), *name = get_str(ct, "name");
+            if (!image || !*image) {
+                fld = xasprintf("%s[%zu].image", containers, c);
+                fe_add(l, FE_REQUIRED, fld, NULL, "must be required");
+                free(fld);
+            }
+            if (name && strcmp(name, "pytorch") == 0)
+                has_default = 1;
+        }
+        if (!has_default)
+            fe_add(l, FE_REQUIRED, containers, NULL, "must have at least one container with name %s",
+                   "pytorch");
+
+        const json_t *rep = get(spec, "replicas");
+        int has_rep = rep && json_is_number(rep);
+        double r = has_rep ? json_number_value(rep) : 0;
+        fld = xasprintf("%s.replicas", role);
+        if (strcmp(type, "Master") == 0) {
+            if (!has_rep || r != 1)
+                fe_add(l, FE_FORBIDDEN, fld, NULL, "must be 1");
+        } else if (has_rep && r < 1) {
+            fe_add(l, FE_FORBIDDEN, fld, NULL, "must be at least 1");
+        }
+        free(fld);
+        free(containers);
+        free(role);
+    }
+    free(keys);
+}
+
+void validate_pytorchjob_webhook(fielderrs *l, const json_t *obj, json_t **warnings)
+{
+    if (warnings)
+        *warnings = json_array();
+
+    /* NameIsDNS1035Label(name, false), messages joined by "," */
+    const char *name = get_str(get(obj, "metadata"), "name");
+    msgs ms = {0};
+    is_dns1035_label(&ms, name ? name : "");
+    if (ms.n) {
+        char *joined = msgs_join(&ms, ",");
+        char *v = fe_str(name ? name : "");
+        fe_add(l, FE_INVALID, "metadata.name", v, "should match: %s", joined);
+        free(v);
+        free(joined);
+    }
+    msgs_free(&ms);
+
+    /* util.ValidateRunPolicy: managedBy ∈ supportedJobControllers (a set; listed sorted here).
+     * The update-time immutability check compares the new object with itself upstream and never
+     * fires, so there is nothing to run. */
+    const json_t *spec = get(obj, "spec");
+    const json_t *mb = get(get(spec, "runPolicy"), "managedBy");
+    if (mb && json_is_string(mb) && strcmp(json_string_value(mb), "kubeflow.org/training-operator") != 0 &&
+        strcmp(json_string_value(mb), "kueue.x-k8s.io/multikueue") != 0) {
+        char *v = fe_str(json_string_value(mb));
+        fe_add(l, FE_NOT_SUPPORTED, "spec.runPolicy.managedBy", v,
+               "supported values: \"kubeflow.org/training-operator\", \"kueue.x-k8s.io/multikueue\"");
+        free(v);
+    }
+
+    const json_t *ep = get(spec, "elasticPolicy");
+    const json_t *rs = get(spec, "pytorchReplicaSpecs");
+    if (ep) {
+        if (!get(rs, "Worker"))
+            fe_add(l, FE_REQUIRED, "spec.pytorchReplicaSpecs[Worker]", NULL,
+                   "must be configured if elastic policy is used");
+        if (get(ep, "nProcPerNode")) {
+            if (warnings)
+                json_array_append_new(*warnings,
+                                      json_string("spec.elasticPolicy.nProcPerNode is deprecated, "
+                                                  "use spec.nprocPerNode instead"));
+            if (get(spec, "nprocPerNode"))
+                fe_add(l, FE_FORBIDDEN, "spec.elasticPolicy.nProcPerNode", NULL,
+                       "must not be used with %s", "spec.nprocPerNode");
+        }
+    }
+    validate_replica_specs(l, rs);
+}

@@ -1,0 +1,27 @@
+/* validate — object validation with apimachinery's and training-operator v1.9's exact texts. */
+#ifndef TJ_VALIDATE_H
+#define TJ_VALIDATE_H
+#include <jansson.h>
+#include "fielderr.h"
+
+/* DNS-1123 subdomain / label, DNS-1035 label, qualified name, label value: append errors for
+ * field to l with kube's messages. */
+void validate_dns1123_subdomain(fielderrs *l, const char *field, const char *value);
+void validate_dns1123_label(fielderrs *l, const char *field, const char *value);
+void validate_dns1035_label(fielderrs *l, const char *field, const char *value);
+void validate_qualified_name(fielderrs *l, const char *field, const char *value);
+void validate_label_value(fielderrs *l, const char *field, const char *value);
+
+/* ObjectMeta of an object being created or updated (apimachinery ValidateObjectMeta):
+ * name/generateName (subdomain if name_subdomain else DNS-1123 label), labels, annotations
+ * (total size), finalizers (qualified names; orphan+foregroundDeletion together), ownerReferences.
+ * meta may be NULL (→ name required). */
+void validate_object_meta(fielderrs *l, const json_t *meta, int name_subdomain);
+
+/* The CRD schema level (422): spec.pytorchReplicaSpecs required, field types (int32/int64/bool/
+ * string/object/array) along the PyTorchJob schema. */
+void validate_pytorchjob_schema(fielderrs *l, const json_t *obj);
+/* The v1.9 validating webhook (answered as 403). warnings: if non-NULL, receives a new JSON
+ * array of warning strings (possibly empty). */
+void validate_pytorchjob_webhook(fielderrs *l, const json_t *obj, json_t **warnings);
+#endif

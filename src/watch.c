@@ -1,0 +1,339 @@
+/* watch — watch streams over the store's commit feed (see watch.h).
+ *
+ * A watcher's life:
+ *
+ *   start ──rv unset/0──► synthetic ADDED for current objects ─┐
+ *     │ ──rv=N──────────► replay committed changes after N ─────┤
+ *     │ ──N compacted───► ERROR 410, end                         ▼
+ *     │                                         LIVE: one line per matching commit
+ *     │                                          │ timeoutSeconds, client gone, queue over cap
+ *     ▼                                          ▼
+ *   (errors before the stream: 400/422)        END (terminating chunk; freed)
+ *
+ * Invariants:
+ *  1. A watcher sees every committed change after its start point exactly once, in revision
+ *     order: the replay and the registration happen in the same loop turn, and commits are
+ *     delivered by the store's commit listener, which runs on the loop too.
+ *  2. An event line is encoded once per (revision, type) and the same bytes go to every
+ *     watcher that gets that event type.
+ *  3. A watcher whose client does not read (queued bytes over the cap) is cut off; it never
+ *     slows the writers or other watchers.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "watch.h"
+
+typedef struct watcher watcher;
+
+struct watch_hub {
+    api_t *api;
+    watcher *head;
+    size_t count;
+    /* encodings of the record being delivered: ADDED, MODIFIED, DELETED */
+    const store_rec *enc_rec;
+    char *enc[3];
+    size_t enc_len[3];
+};
+
+struct watcher {
+    watch_hub *hub;
+    watcher *prev, *next;
+    http_req *http;
+    const resource *res;
+    char prefix[600];
+    size_t prefix_len;
+    char *name;          /* one object (legacy /watch/.../name) or NULL */
+    labelsel *ls;
+    fieldsel *fs;
+    int bookmarks;
+    uint64_t last_rv;
+    uv_timer_t timeout;
+    uv_timer_t bookmark;
+    int ended;
+    int closing_handles;
+};
+
+enum { EV_ADDED, EV_MODIFIED, EV_DELETED };
+static const char *const ev_name[] = {"ADDED", "MODIFIED", "DELETED"};
+
+static char *encode(const char *type, const char *obj, size_t len, size_t *out_len)
+{
+    size_t tl = strlen(type);
+    size_t n = 9 + tl + 12 + len + 2;
+    char *s = malloc(n + 1);
+    int k = snprintf(s, n + 1, "{\"type\":\"%s\",\"object\":", type);
+    memcpy(s + k, obj, len);
+    memcpy(s + k + len, "}\n", 2);
+    *out_len = (size_t)k + len + 2;
+    return s;
+}
+
+static void watcher_free_cb(uv_handle_t *h)
+{
+    watcher *w = h->data;
+    if (--w->closing_handles == 0) {
+        labelsel_free(w->ls);
+        fieldsel_free(w->fs);
+        free(w->name);
+        free(w);
+    }
+}
+
+/* End the stream (if the client is still there) and release the watcher. */
+static void watcher_end(watcher *w)
+{
+    if (w->ended)
+        return;
+    w->ended = 1;
+    watch_hub *h = w->hub;
+    if (w->prev) w->prev->next = w->next; else h->head = w->next;
+    if (w->next) w->next->prev = w->prev;
+    h->count--;
+    http_stream_end(w->http);
+    w->closing_handles = 2;
+    uv_close((uv_handle_t *)&w->timeout, watcher_free_cb);
+    uv_close((uv_handle_t *)&w->bookmark, watcher_free_cb);
+}
+
+static void on_gone(void *arg, http_req *req)
+{
+    (void)req;
+    watcher_end(arg);
+}
+
+static void on_timeout(uv_timer_t *t)
+{
+    watcher_end(t->data);
+}
+
+static void send_line(watcher *w, const char *line, size_t len)
+{
+    if (w->ended)
+        return;
+    if (http_stream_write(w->http, line, len) < 0)
+        watcher_end(w); /* gone or too slow: the client re-lists */
+}
+
+static void on_bookmark(uv_timer_t *t)
+{
+    watcher *w = t->data;
+    const resource *res = w->res;
+    char line[512];
+    uint64_t rv = store_rev(w->hub->api->store);
+    if (rv < w->last_rv)
+        rv = w->last_rv;
+    int n = snprintf(line, sizeof line,
+                     "{\"type\":\"BOOKMARK\",\"object\":{\"kind\":\"%s\",\"apiVersion\":\"%s%s%s\",\"metadata\":{\"resourceVersion\":\"%llu\"}}}\n",
+                     res->kind, res->group, *res->group ? "/" : "", res->version, (unsigned long long)rv);
+    send_line(w, line, (size_t)n);
+}
+
+static int rec_in_scope(const watcher *w, const store_rec *rec)
+{
+    if (strncmp(rec->key, w->prefix, w->prefix_len))
+        return 0;
+    if (w->name) {
+        const char *slash = strrchr(rec->key, '/');
+        if (!slash || strcmp(slash + 1, w->name))
+            return 0;
+    }
+    return 1;
+}
+
+/* Which event (or -1) does watcher w get for rec, given the previous version prev? */
+static int event_for(const watcher *w, const store_rec *rec, const store_rec *prev)
+{
+    if (!rec_in_scope(w, rec))
+        return -1;
+    int now = !rec->deleted && api_rec_matches(rec, w->ls, w->fs);
+    int before = prev && !prev->deleted && api_rec_matches(prev, w->ls, w->fs);
+    if (rec->deleted)
+        return api_rec_matches(rec, w->ls, w->fs) && (before || !prev) ? EV_DELETED : -1;
+    if (now && before)
+        return EV_MODIFIED;
+    if (now)
+        return EV_ADDED;
+    if (before)
+        return EV_DELETED;
+    return -1;
+}
+
+static void deliver(watch_hub *h, watcher *w, const store_rec *rec, const store_rec *prev)
+{
+    int ev = event_for(w, rec, prev);
+    if (ev < 0 || rec->rv <= w->last_rv)
+        return;
+    if (h->enc_rec != rec) {
+        for (int i = 0; i < 3; i++) {
+            free(h->enc[i]);
+            h->enc[i] = NULL;
+        }
+        h->enc_rec = rec;
+    }
+    if (!h->enc[ev])
+        h->enc[ev] = encode(ev_name[ev], rec->data, rec->len, &h->enc_len[ev]);
+    w->last_rv = rec->rv;
+    send_line(w, h->enc[ev], h->enc_len[ev]);
+}
+
+static void on_commit(void *arg, const store_rec *rec, const store_rec *prev)
+{
+    watch_hub *h = arg;
+    watcher *next;
+    for (watcher *w = h->head; w; w = next) {
+        next = w->next;
+        deliver(h, w, rec, prev);
+    }
+    for (int i = 0; i < 3; i++) {
+        free(h->enc[i]);
+        h->enc[i] = NULL;
+    }
+    h->enc_rec = NULL;
+}
+
+typedef struct replay {
+    watch_hub *hub;
+    watcher *w;
+} replay;
+
+static int replay_change(void *arg, const store_rec *rec, const store_rec *prev)
+{
+    replay *r = arg;
+    deliver(r->hub, r->w, rec, prev);
+    return r->w->ended;
+}
+
+static int initial_added(void *arg, const store_rec *rec)
+{
+    watcher *w = arg;
+    if (!rec_in_scope(w, rec) || !api_rec_matches(rec, w->ls, w->fs))
+        return 0;
+    size_t len;
+    char *line = encode("ADDED", rec->data, rec->len, &len);
+    send_line(w, line, len);
+    free(line);
+    return w->ended;
+}
+
+static void send_error_event(http_req *http, apierr *e)
+{
+    json_t *st = status_json(e);
+    char *s = json_dumps(st, JSON_COMPACT);
+    json_decref(st);
+    size_t len;
+    char *line = encode("ERROR", s, strlen(s), &len);
+    free(s);
+    http_stream_begin(http, 200, "application/json");
+    http_stream_write(http, line, len);
+    free(line);
+    http_stream_end(http);
+    apierr_free(e);
+}
+
+void watch_start(watch_hub *h, apireq *r, labelsel *ls, fieldsel *fs, const char *rvs)
+{
+    store_t *st = h->api->store;
+    uint64_t cur = store_rev(st);
+    int from_rv = rvs && *rvs && strcmp(rvs, "0");
+    uint64_t rv = from_rv ? strtoull(rvs, NULL, 10) : 0;
+    apierr e = {0};
+    if (from_rv && rv > cur) {
+        apierr_set(&e, ST_TIMEOUT, "Timeout: Too large resource version: %llu, current: %llu",
+                   (unsigned long long)rv, (unsigned long long)cur);
+        apierr_details(&e, NULL, NULL, NULL, NULL);
+        e.causes = json_pack("[{s:s,s:s}]", "reason", "ResourceVersionTooLarge", "message", "Too large resource version");
+        e.retry_after = 1;
+        labelsel_free(ls);
+        fieldsel_free(fs);
+        send_error_event(r->http, &e);
+        return;
+    }
+    if (from_rv && rv < store_compact_rev(st)) {
+        apierr_set(&e, ST_EXPIRED, "too old resource version: %llu (%llu)", (unsigned long long)rv,
+                   (unsigned long long)store_compact_rev(st));
+        labelsel_free(ls);
+        fieldsel_free(fs);
+        send_error_event(r->http, &e);
+        return;
+    }
+    watcher *w = calloc(1, sizeof *w);
+    w->hub = h;
+    w->http = r->http;
+    w->res = r->res;
+    w->ls = ls;
+    w->fs = fs;
+    if (r->res->namespaced && *r->ns)
+        snprintf(w->prefix, sizeof w->prefix, "%s/%s/", r->res->plural, r->ns);
+    else
+        snprintf(w->prefix, sizeof w->prefix, "%s/", r->res->plural);
+    w->prefix_len = strlen(w->prefix);
+    if (r->name)
+        w->name = strdup(r->name);
+    char *v = http_query_get(r->http, "allowWatchBookmarks");
+    w->bookmarks = api_query_bool(v);
+    free(v);
+    uv_timer_init(h->api->loop, &w->timeout);
+    uv_timer_init(h->api->loop, &w->bookmark);
+    w->timeout.data = w->bookmark.data = w;
+    w->next = h->head;
+    if (h->head)
+        h->head->prev = w;
+    h->head = w;
+    h->count++;
+    http_req_on_gone(r->http, on_gone, w);
+    http_stream_begin(r->http, 200, "application/json");
+    if (from_rv) {
+        w->last_rv = rv;
+        replay rp = {h, w};
+        if (store_changes_since(st, rv, replay_change, &rp) == STORE_ERR_COMPACTED && !w->ended) {
+            apierr_set(&e, ST_EXPIRED, "too old resource version: %llu (%llu)", (unsigned long long)rv,
+                       (unsigned long long)store_compact_rev(st));
+            json_t *sj = status_json(&e);
+            char *s = json_dumps(sj, JSON_COMPACT);
+            json_decref(sj);
+            size_t len;
+            char *line = encode("ERROR", s, strlen(s), &len);
+            send_line(w, line, len);
+            free(line);
+            free(s);
+            apierr_free(&e);
+            watcher_end(w);
+            return;
+        }
+    } else {
+        w->last_rv = cur;
+        store_list(st, w->prefix, NULL, 0, initial_added, w);
+    }
+    if (w->ended)
+        return;
+    v = http_query_get(r->http, "timeoutSeconds");
+    uint64_t timeout_ms;
+    if (v && *v && atoll(v) > 0)
+        timeout_ms = (uint64_t)atoll(v) * 1000;
+    else /* kube: a random time between the minimum request timeout and twice that */
+        timeout_ms = (1800 + (uint64_t)(rand() % 1800)) * 1000;
+    free(v);
+    uv_timer_start(&w->timeout, on_timeout, timeout_ms, 0);
+    if (w->bookmarks)
+        uv_timer_start(&w->bookmark, on_bookmark, 30000, 30000);
+}
+
+watch_hub *watch_hub_new(api_t *api)
+{
+    watch_hub *h = calloc(1, sizeof *h);
+    h->api = api;
+    store_on_commit(api->store, on_commit, h);
+    return h;
+}
+
+void watch_hub_free(watch_hub *h)
+{
+    if (!h)
+        return;
+    while (h->head)
+        watcher_end(h->head);
+    free(h);
+}
+
+size_t watch_count(const watch_hub *h) { return h->count; }

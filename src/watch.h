@@ -1,0 +1,14 @@
+/* watch — watch streams over the store's change feed: one JSON event per line, chunked.
+ * Events are encoded once per change and the same bytes go to every matching watcher. */
+#ifndef TJ_WATCH_H
+#define TJ_WATCH_H
+#include "api.h"
+#include "selector.h"
+
+watch_hub *watch_hub_new(api_t *api);
+void watch_hub_free(watch_hub *w);
+/* Start a watch for r (collection of r->res in r->ns; r->name set = one object). Takes ownership
+ * of ls and fs. rv: the resourceVersion parameter or NULL. Answers r->http (stream or error). */
+void watch_start(watch_hub *w, apireq *r, labelsel *ls, fieldsel *fs, const char *rv);
+size_t watch_count(const watch_hub *w);
+#endif

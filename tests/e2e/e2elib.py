@@ -1,0 +1,595 @@
+"""Helpers for the end-to-end suite: start/stop torchjobd, raw HTTPS requests, kubectl, the
+official Python client, and assertions on kube-apiserver Status bodies.
+
+Everything talks to 127.0.0.1 only. Nothing here sleeps to wait for a state: `poll()` retries a
+check until a deadline and reports the last value it saw.
+
+Jobs made by `job()` carry `spec.runPolicy.managedBy: kueue.x-k8s.io/multikueue` (and
+`suspend: true`): the training-operator semantics say such a job is never touched by the
+controller (pytorchjob-semantics.md §6.9), so no status write races the API assertions on
+resourceVersion, and no training process is started.
+"""
+import base64
+import http.client
+import json
+import os
+import re
+import secrets
+import select
+import signal
+import socket
+import ssl
+import string
+import subprocess
+import time
+import urllib.parse
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+GROUP, VERSION, PLURAL, KIND = "kubeflow.org", "v1", "pytorchjobs", "PyTorchJob"
+API = "/apis/kubeflow.org/v1"
+GR = "pytorchjobs.kubeflow.org"
+GK = "PyTorchJob.kubeflow.org"
+QUIET_MANAGER = "kueue.x-k8s.io/multikueue"
+WEBHOOK_PREFIX = ('admission webhook "validator.pytorchjob.training-operator.kubeflow.org" '
+                  'denied the request: ')
+UNSUPPORTED_PATCH_MSG = ("the body of the request was in an unknown format - accepted media types "
+                         "include: application/json-patch+json, application/merge-patch+json, "
+                         "application/apply-patch+yaml")
+START_TIMEOUT = float(os.environ.get("TORCHJOBD_START_TIMEOUT", "60"))
+MERGE = "application/merge-patch+json"
+JSONPATCH = "application/json-patch+json"
+APPLY = "application/apply-patch+yaml"
+STRATEGIC = "application/strategic-merge-patch+json"
+
+UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
+TIME_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
+RV_RE = re.compile(r"^[1-9][0-9]*$")
+
+# meta/v1 Status is a typed struct: fixed key order (k8s-api-semantics.md §2).
+STATUS_KEYS = ["kind", "apiVersion", "metadata", "status", "message", "reason", "details", "code"]
+DETAILS_KEYS = ["name", "group", "kind", "uid", "causes", "retryAfterSeconds"]
+CAUSE_KEYS = ["reason", "message", "field"]
+
+ADMIN = object()  # token= sentinel: the admin token from the kubeconfig
+
+
+def binary_path():
+    b = os.environ.get("TORCHJOBD") or "build/torchjobd"
+    p = Path(b)
+    if not p.is_absolute():
+        p = ROOT / p
+    return p
+
+
+def free_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def uniq(prefix="j"):
+    alphabet = string.ascii_lowercase + string.digits
+    return prefix + "-" + "".join(secrets.choice(alphabet) for _ in range(6))
+
+
+def poll(fn, timeout=10.0, interval=0.05, desc="condition"):
+    """Call fn() until it returns a truthy value or the deadline passes. fn may return a
+    (ok, value) tuple to report the last value seen on timeout."""
+    deadline = time.monotonic() + timeout
+    last = None
+    while True:
+        v = fn()
+        if isinstance(v, tuple) and len(v) == 2 and isinstance(v[0], bool):
+            ok, last = v
+        else:
+            ok, last = bool(v), v
+        if ok:
+            return last
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {desc}; last: {last!r}")
+        time.sleep(interval)
+
+
+def pj(ns, name=None, sub=None, query=None):
+    p = f"{API}/namespaces/{ns}/pytorchjobs"
+    if name is not None:
+        p += "/" + name
+    if sub:
+        p += "/" + sub
+    return with_query(p, query)
+
+
+def with_query(path, query):
+    if not query:
+        return path
+    if isinstance(query, str):
+        return path + "?" + query
+    return path + "?" + urllib.parse.urlencode(query, doseq=True, quote_via=urllib.parse.quote)
+
+
+def container(name="pytorch", image="python:3.11"):
+    c = {"name": name, "command": ["python3", "-c", "print('hello')"]}
+    if image is not None:
+        c["image"] = image
+    return c
+
+
+def replica(replicas=1, containers=None):
+    r = {"restartPolicy": "OnFailure",
+         "template": {"spec": {"containers": containers if containers is not None else [container()]}}}
+    if replicas is not None:
+        r["replicas"] = replicas
+    return r
+
+
+def job(name=None, *, ns=None, labels=None, annotations=None, finalizers=None,
+        generate_name=None, spec=None, worker=False, **meta_extra):
+    """A minimal PyTorchJob that passes v1.9 validation and is left alone by the controller."""
+    meta = {}
+    if name is not None:
+        meta["name"] = name
+    if generate_name is not None:
+        meta["generateName"] = generate_name
+    if ns is not None:
+        meta["namespace"] = ns
+    if labels:
+        meta["labels"] = dict(labels)
+    if annotations:
+        meta["annotations"] = dict(annotations)
+    if finalizers is not None:
+        meta["finalizers"] = list(finalizers)
+    meta.update(meta_extra)
+    if spec is None:
+        spec = {"pytorchReplicaSpecs": {"Master": replica(1)},
+                "runPolicy": {"managedBy": QUIET_MANAGER, "suspend": True}}
+        if worker:
+            spec["pytorchReplicaSpecs"]["Worker"] = replica(1)
+    return {"apiVersion": "kubeflow.org/v1", "kind": "PyTorchJob", "metadata": meta, "spec": spec}
+
+
+def namespace_obj(name):
+    return {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}}
+
+
+class Resp:
+    """One HTTP answer. Iterates as (status, headers, body) where body is the decoded JSON
+    when the answer is JSON, else the raw bytes."""
+
+    def __init__(self, status, headers, raw, method="", path=""):
+        self.status, self.headers, self.raw = status, headers, raw
+        self.method, self.path = method, path
+        self._json = None
+
+    @property
+    def ctype(self):
+        return self.headers.get("Content-Type", "") if self.headers is not None else ""
+
+    @property
+    def is_json(self):
+        return self.ctype.split(";")[0].strip() == "application/json"
+
+    @property
+    def json(self):
+        if self._json is None:
+            try:
+                self._json = json.loads(self.raw)
+            except ValueError as e:
+                raise AssertionError(f"{self}: body is not JSON: {e}") from None
+        return self._json
+
+    @property
+    def text(self):
+        return self.raw.decode("utf-8", "replace")
+
+    @property
+    def body(self):
+        return self.json if self.is_json else self.raw
+
+    def __iter__(self):
+        return iter((self.status, self.headers, self.body))
+
+    def __repr__(self):
+        t = self.text
+        if len(t) > 3000:
+            t = t[:3000] + "…"
+        return f"<{self.method} {self.path} → {self.status} {self.ctype!r} {t}>"
+
+    __str__ = __repr__
+
+
+class Daemon:
+    """One torchjobd process on 127.0.0.1:<port> with its own data dir."""
+
+    def __init__(self, data_dir, port=None, args=(), log_path=None, kubectl_cache=None):
+        self.data_dir = Path(data_dir)
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.port = port or free_port()
+        self.args = list(args)
+        self.log_path = Path(log_path) if log_path else self.data_dir.parent / (self.data_dir.name + ".log")
+        self.kubectl_cache = Path(kubectl_cache) if kubectl_cache else self.data_dir.parent / (self.data_dir.name + "-kcache")
+        self.kubectl_home = self.data_dir.parent / (self.data_dir.name + "-home")
+        self.proc = None
+        self._token = None
+        self._api_client = None
+        self._ctx = None
+
+    # -- lifecycle ---------------------------------------------------------------------------
+    @property
+    def host(self):
+        return "127.0.0.1"
+
+    @property
+    def base_url(self):
+        return f"https://127.0.0.1:{self.port}"
+
+    @property
+    def ca_path(self):
+        return self.data_dir / "ca.crt"
+
+    @property
+    def kubeconfig(self):
+        return self.data_dir / "kubeconfig"
+
+    @property
+    def tokens_path(self):
+        return self.data_dir / "tokens.csv"
+
+    def command(self):
+        return [str(binary_path()), "--data-dir", str(self.data_dir),
+                "--listen", f"127.0.0.1:{self.port}", *self.args]
+
+    def start(self, timeout=START_TIMEOUT):
+        b = binary_path()
+        if not b.exists():
+            raise AssertionError(f"daemon binary {b} not found: run `make` first "
+                                 "(or point TORCHJOBD at a built binary)")
+        self._ctx = None
+        self._token = None
+        log = open(self.log_path, "ab")
+        log.write(f"\n==== start {' '.join(self.command())}\n".encode())
+        log.flush()
+        self.proc = subprocess.Popen(self.command(), stdin=subprocess.DEVNULL, stdout=log,
+                                     stderr=subprocess.STDOUT, cwd=str(self.data_dir.parent))
+        log.close()
+        self.wait_ready(timeout)
+        return self
+
+    def log_tail(self, n=40):
+        try:
+            lines = self.log_path.read_text(errors="replace").splitlines()
+        except OSError:
+            return ""
+        return "\n".join(lines[-n:])
+
+    def wait_ready(self, timeout=START_TIMEOUT):
+        deadline = time.monotonic() + timeout
+        last = None
+        while True:
+            rc = self.proc.poll()
+            if rc is not None:
+                raise AssertionError(f"torchjobd exited with {rc} before it was ready; log:\n"
+                                     + self.log_tail())
+            if self.ca_path.exists():
+                try:
+                    self._ctx = None
+                    r = self.api("GET", "/readyz", token=None, timeout=5)
+                    if r.status == 200 and r.raw.strip() == b"ok":
+                        return
+                    last = r
+                except (OSError, ssl.SSLError, http.client.HTTPException) as e:
+                    last = e
+            if time.monotonic() > deadline:
+                raise AssertionError(f"torchjobd not ready after {timeout}s (last: {last!r}); log:\n"
+                                     + self.log_tail())
+            time.sleep(0.05)
+
+    def signal(self, sig):
+        self.proc.send_signal(sig)
+
+    def stop(self, timeout=30):
+        """SIGTERM, wait; returns the exit status (kills and raises if it does not stop)."""
+        if self.proc is None:
+            return None
+        if self._api_client is not None:
+            try:
+                self._api_client.close()
+            except Exception:
+                pass
+            self._api_client = None
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+                raise AssertionError(f"torchjobd did not exit within {timeout}s of SIGTERM; log:\n"
+                                     + self.log_tail())
+        rc = self.proc.returncode
+        return rc
+
+    # -- credentials -------------------------------------------------------------------------
+    @property
+    def token(self):
+        """The admin token (from the kubeconfig the daemon wrote)."""
+        if self._token is None:
+            import yaml
+            kc = yaml.safe_load(self.kubeconfig.read_text())
+            self._token = kc["users"][0]["user"]["token"]
+        return self._token
+
+    def ssl_context(self, alpn=None):
+        if alpn is None and self._ctx is not None:
+            return self._ctx
+        ctx = ssl.create_default_context(cafile=str(self.ca_path))
+        if alpn:
+            ctx.set_alpn_protocols(alpn)
+        if alpn is None:
+            self._ctx = ctx
+        return ctx
+
+    # -- raw HTTPS -----------------------------------------------------------------------------
+    def connect(self, timeout=30):
+        return http.client.HTTPSConnection("127.0.0.1", self.port, context=self.ssl_context(),
+                                           timeout=timeout)
+
+    def api(self, method, path, body=None, headers=None, token=ADMIN, query=None, ctype=None,
+            timeout=30, conn=None):
+        """One request. body: dict/list → JSON; str/bytes → sent as is. token: ADMIN (default),
+        None (no Authorization header) or a string. Returns Resp."""
+        path = with_query(path, query)
+        hdrs = {"Accept": "application/json"}
+        data = None
+        if body is not None:
+            if isinstance(body, (dict, list)):
+                data = json.dumps(body).encode()
+                hdrs["Content-Type"] = "application/json"
+            elif isinstance(body, str):
+                data = body.encode()
+                hdrs["Content-Type"] = "application/json"
+            else:
+                data = bytes(body)
+                hdrs["Content-Type"] = "application/json"
+        if ctype is not None:
+            hdrs["Content-Type"] = ctype
+        if token is ADMIN:
+            token = self.token
+        if token is not None:
+            hdrs["Authorization"] = "Bearer " + token
+        if headers:
+            for k, v in headers.items():
+                for hk in list(hdrs):
+                    if hk.lower() == k.lower():
+                        del hdrs[hk]
+                if v is not None:
+                    hdrs[k] = v
+        own = conn is None
+        c = conn or self.connect(timeout)
+        try:
+            c.request(method, path, body=data, headers=hdrs)
+            r = c.getresponse()
+            raw = r.read()
+            return Resp(r.status, r.headers, raw, method, path)
+        finally:
+            if own:
+                c.close()
+
+    def get(self, path, **kw):
+        return self.api("GET", path, **kw)
+
+    def post(self, path, body=None, **kw):
+        return self.api("POST", path, body, **kw)
+
+    def put(self, path, body=None, **kw):
+        return self.api("PUT", path, body, **kw)
+
+    def patch(self, path, body, ctype=MERGE, **kw):
+        return self.api("PATCH", path, body, ctype=ctype, **kw)
+
+    def delete(self, path, body=None, **kw):
+        return self.api("DELETE", path, body, **kw)
+
+    def tls_socket(self, alpn=None, timeout=10):
+        raw = socket.create_connection(("127.0.0.1", self.port), timeout=timeout)
+        return self.ssl_context(alpn).wrap_socket(raw, server_hostname="127.0.0.1")
+
+    # -- conveniences on objects -------------------------------------------------------------
+    def create_ns(self, name=None):
+        name = name or uniq("e2e")
+        r = self.post("/api/v1/namespaces", namespace_obj(name))
+        assert r.status == 201, r
+        return name
+
+    def create_job(self, ns, name=None, **kw):
+        body = job(name or uniq("j"), **kw)
+        r = self.post(pj(ns), body)
+        assert r.status == 201, r
+        return r.json
+
+    def get_job(self, ns, name):
+        return self.get(pj(ns, name))
+
+    def wait_gone(self, ns, name, timeout=10.0):
+        """Poll GET until 404 (e.g. while the GC removes a foregroundDeletion/orphan finalizer)."""
+        def check():
+            r = self.get(pj(ns, name))
+            return r.status == 404, r
+        return poll(check, timeout, desc=f"pytorchjob {ns}/{name} to disappear")
+
+    def remove_finalizers(self, ns, name):
+        r = self.patch(pj(ns, name), {"metadata": {"finalizers": None}})
+        assert r.status in (200, 404), r
+        return r
+
+    # -- clients -------------------------------------------------------------------------------
+    def kubectl(self, *args, input=None, timeout=60, check=False):
+        env = dict(os.environ)
+        env["KUBECONFIG"] = str(self.kubeconfig)
+        self.kubectl_home.mkdir(exist_ok=True)
+        env["HOME"] = str(self.kubectl_home)
+        env.pop("KUBECTL_EXTERNAL_DIFF", None)
+        cmd = ["kubectl", "--cache-dir", str(self.kubectl_cache), *[str(a) for a in args]]
+        p = subprocess.run(cmd, input=input, capture_output=True, text=True, timeout=timeout,
+                           env=env, stdin=None if input is not None else subprocess.DEVNULL)
+        if check and p.returncode != 0:
+            raise AssertionError(f"{' '.join(cmd)} → rc {p.returncode}\nstdout: {p.stdout}\n"
+                                 f"stderr: {p.stderr}")
+        return p
+
+    @property
+    def api_client(self):
+        if self._api_client is None:
+            from kubernetes import config
+            self._api_client = config.new_client_from_config(config_file=str(self.kubeconfig))
+        return self._api_client
+
+
+# -- assertions ----------------------------------------------------------------------------------
+_NOTSET = object()
+
+
+def ordered_keys_ok(obj, order):
+    keys = list(obj.keys())
+    return keys == [k for k in order if k in obj] and all(k in order for k in keys)
+
+
+def assert_status(r, code, reason, message=None, *, prefix=None, contains=None,
+                  details=_NOTSET, status="Failure"):
+    """Assert r is a meta/v1 Status answer with HTTP code == body code."""
+    assert r.status == code, f"expected HTTP {code}, got {r}"
+    assert r.is_json, f"expected application/json, got {r}"
+    b = r.json
+    assert isinstance(b, dict), r
+    assert ordered_keys_ok(b, STATUS_KEYS), f"Status keys {list(b)} not in kube order/set: {r}"
+    assert b.get("kind") == "Status" and b.get("apiVersion") == "v1", r
+    assert b.get("metadata") == {}, r
+    assert b.get("status") == status, r
+    assert b.get("code") == code, r
+    if reason:
+        assert b.get("reason") == reason, f"reason: expected {reason!r}: {r}"
+    else:
+        assert b.get("reason", "") == "", r
+    msg = b.get("message", "")
+    if message is not None:
+        assert msg == message, f"message:\n expected {message!r}\n got      {msg!r}"
+    if prefix is not None:
+        assert msg.startswith(prefix), f"message:\n expected prefix {prefix!r}\n got {msg!r}"
+    if contains is not None:
+        assert contains in msg, f"message:\n expected to contain {contains!r}\n got {msg!r}"
+    if "details" in b:
+        d = b["details"]
+        assert ordered_keys_ok(d, DETAILS_KEYS), f"details keys {list(d)} not in kube order: {r}"
+        for c in d.get("causes", []):
+            assert ordered_keys_ok(c, CAUSE_KEYS), f"cause keys {list(c)} not in kube order: {r}"
+    if details is not _NOTSET:
+        assert b.get("details") == details, (f"details:\n expected {details!r}\n got      "
+                                             f"{b.get('details')!r}")
+    return b
+
+
+def assert_success_status(r, name, uid, kind="pytorchjobs", group="kubeflow.org"):
+    """Immediate delete of a CR: 200 Status Success with details {name, group, kind, uid}, no code."""
+    assert r.status == 200, r
+    assert r.is_json, r
+    b = r.json
+    assert ordered_keys_ok(b, STATUS_KEYS), r
+    expected = {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success",
+                "details": {"name": name, "group": group, "kind": kind, "uid": uid}}
+    if not group:
+        del expected["details"]["group"]
+    assert b == expected, f"expected {expected!r}, got {r}"
+    return b
+
+
+def assert_not_found(r, name, ns_name=None):
+    """404 Status for a missing PyTorchJob."""
+    return assert_status(r, 404, "NotFound", f'{GR} "{name}" not found',
+                         details={"name": name, "group": GROUP, "kind": PLURAL})
+
+
+def assert_plain_404(r):
+    assert r.status == 404, r
+    assert r.ctype.startswith("text/plain"), f"expected text/plain 404, got {r}"
+    assert r.raw.strip() == b"404 page not found", r
+
+
+def invalid_details(name, group, kind, causes):
+    d = {}
+    if name:
+        d["name"] = name
+    if group:
+        d["group"] = group
+    d["kind"] = kind
+    d["causes"] = causes
+    return d
+
+
+def cause(reason, message, field):
+    return {"reason": reason, "message": message, "field": field}
+
+
+def assert_webhook_denied(r, aggregate):
+    return assert_status(r, 403, "Forbidden", WEBHOOK_PREFIX + aggregate)
+
+
+def rv(obj):
+    return int(obj["metadata"]["resourceVersion"])
+
+
+def strip_volatile(obj):
+    """A copy without managedFields (optional in this implementation)."""
+    o = json.loads(json.dumps(obj))
+    o.get("metadata", {}).pop("managedFields", None)
+    return o
+
+
+def child_processes(pid=None):
+    """(pid, state, comm) of live children of pid (default: this process), from /proc."""
+    pid = os.getpid() if pid is None else pid
+    out = []
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{d}/stat").read_text()
+        except OSError:
+            continue
+        l, r = stat.find("("), stat.rfind(")")
+        comm = stat[l + 1:r]
+        rest = stat[r + 2:].split()
+        if len(rest) >= 2 and int(rest[1]) == pid:
+            out.append((int(d), rest[0], comm))
+    return out
+
+
+def exchange_raw(sock, chunks, read_timeout=15):
+    """Send byte chunks, stopping early if the server already answered (readable socket);
+    then parse one HTTP response from the socket. Returns Resp, or None if the connection was
+    closed without a response."""
+    sent_all = True
+    for ch in chunks:
+        try:
+            r, _, _ = select.select([sock], [], [], 0)
+            if r or (hasattr(sock, "pending") and sock.pending()):
+                sent_all = False
+                break
+            sock.sendall(ch)
+        except (OSError, ssl.SSLError):
+            sent_all = False
+            break
+    sock.settimeout(read_timeout)
+    try:
+        resp = http.client.HTTPResponse(sock, method="GET")
+        resp.begin()
+        raw = resp.read()
+        return Resp(resp.status, resp.headers, raw, "RAW", f"(sent_all={sent_all})")
+    except (http.client.RemoteDisconnected, ConnectionResetError, ssl.SSLError,
+            http.client.BadStatusLine):
+        return None
+
+
+def kubeconfig_ca_data(daemon):
+    import yaml
+    kc = yaml.safe_load(daemon.kubeconfig.read_text())
+    return base64.b64decode(kc["clusters"][0]["cluster"]["certificate-authority-data"])

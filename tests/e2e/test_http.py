@@ -1,0 +1,531 @@
+"""Transport, authentication, error shapes and limits (k8s-api-semantics.md §1, §2, §10–§12;
+client-compat.md §0–§1)."""
+import base64
+import json
+import secrets
+import socket
+import ssl
+import subprocess
+import time
+
+import pytest
+import yaml
+
+from e2elib import (API, GR, GROUP, PLURAL, UNSUPPORTED_PATCH_MSG, assert_plain_404,
+                    assert_status, binary_path, exchange_raw, job, kubeconfig_ca_data, pj,
+                    uniq, STRATEGIC, MERGE)
+
+
+# -- health, version, files ---------------------------------------------------------------------
+
+@pytest.mark.parametrize("path", ["/readyz", "/livez", "/healthz"])
+def test_health_endpoints(daemon, path):
+    r = daemon.get(path)
+    assert r.status == 200, r
+    assert r.raw.strip() == b"ok", r
+    assert r.ctype.startswith("text/plain"), r
+
+
+def test_readyz_anonymous(daemon):
+    r = daemon.get("/readyz", token=None)
+    assert r.status == 200 and r.raw.strip() == b"ok", r
+
+
+def test_version(daemon):
+    r = daemon.get("/version")
+    assert r.status == 200, r
+    v = r.json
+    assert v["major"] == "1" and v["minor"] == "32", v
+    assert v["gitVersion"].startswith("v1.32."), v
+    for k in ("gitCommit", "gitTreeState", "buildDate", "goVersion", "compiler", "platform"):
+        assert k in v, (k, v)
+
+
+def test_data_dir_files(daemon):
+    d = daemon.data_dir
+    for f in ("ca.crt", "server.crt", "server.key", "tokens.csv", "kubeconfig"):
+        assert (d / f).is_file(), f
+    assert (d / "server.key").stat().st_mode & 0o077 == 0, "server.key must not be group/world readable"
+    first = (d / "tokens.csv").read_text().splitlines()[0]
+    cols = first.split(",", 3)
+    assert len(cols) == 4 and "system:masters" in cols[3], first
+    kc = yaml.safe_load(daemon.kubeconfig.read_text())
+    assert kc["clusters"][0]["cluster"]["server"] == daemon.base_url
+    assert kubeconfig_ca_data(daemon) == daemon.ca_path.read_bytes()
+    assert kc["users"][0]["user"]["token"] == cols[0]
+    ctx = [c for c in kc["contexts"] if c["name"] == kc["current-context"]]
+    assert ctx, kc
+
+
+def test_cli_help_and_bad_flags(tmp_path):
+    b = str(binary_path())
+    run = dict(capture_output=True, text=True, timeout=10, cwd=str(tmp_path))
+    p = subprocess.run([b, "--help"], **run)
+    assert p.returncode == 0, p
+    out = p.stdout + p.stderr
+    for flag in ("--data-dir", "--listen", "--request-timeout"):
+        assert flag in out, f"--help does not mention {flag}: {out}"
+    p = subprocess.run([b, "--no-such-flag"], **run)
+    assert p.returncode != 0, p
+    assert "no-such-flag" in p.stderr, p
+    p = subprocess.run([b, "--request-timeout", "abc", "--data-dir", str(tmp_path / "d"),
+                        "--listen", "127.0.0.1:1"], **run)
+    assert p.returncode != 0 and p.stderr.strip(), p
+
+
+# -- TLS and HTTP/1.1 ---------------------------------------------------------------------------
+
+def test_alpn_never_h2(daemon):
+    s = daemon.tls_socket(alpn=["h2", "http/1.1"])
+    try:
+        assert s.selected_alpn_protocol() in (None, "http/1.1"), s.selected_alpn_protocol()
+        assert s.version() in ("TLSv1.2", "TLSv1.3"), s.version()
+    finally:
+        s.close()
+
+
+def test_tls_1_1_refused(daemon):
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.load_verify_locations(str(daemon.ca_path))
+    try:
+        ctx.minimum_version = ssl.TLSVersion.TLSv1
+        ctx.maximum_version = ssl.TLSVersion.TLSv1_1
+    except (ValueError, ssl.SSLError):
+        pytest.skip("the local OpenSSL cannot offer TLS 1.1")
+    raw = socket.create_connection(("127.0.0.1", daemon.port), timeout=10)
+    with pytest.raises((ssl.SSLError, OSError)):
+        try:
+            s = ctx.wrap_socket(raw, server_hostname="127.0.0.1")
+            s.close()
+        finally:
+            raw.close()
+
+
+def test_keep_alive(daemon):
+    c = daemon.connect()
+    try:
+        for _ in range(3):
+            r = daemon.api("GET", "/readyz", conn=c)
+            assert r.status == 200, r
+        r = daemon.api("GET", pj("default"), conn=c)
+        assert r.status == 200, r
+    finally:
+        c.close()
+
+
+def test_accept_protobuf_first_gets_json(daemon):
+    r = daemon.get(pj("default"), headers={"Accept": "application/vnd.kubernetes.protobuf,application/json"})
+    assert r.status == 200, r
+    assert r.is_json and r.json["kind"] == "PyTorchJobList", r
+
+
+def test_lowercase_headers_and_scheme(daemon):
+    r = daemon.get(pj("default"), token=None, headers={"authorization": "bearer " + daemon.token})
+    assert r.status == 200, r
+
+
+# -- authentication and authorization (§10, §11) ----------------------------------------------------
+
+UNAUTHORIZED = {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+                "message": "Unauthorized", "reason": "Unauthorized", "code": 401}
+
+
+@pytest.mark.parametrize("method,path", [
+    ("GET", pj("default")),
+    ("GET", pj("default", "does-not-exist")),
+    ("DELETE", pj("default", "does-not-exist")),
+    ("POST", pj("default")),
+    ("GET", "/api/v1/namespaces"),
+    ("GET", "/apis"),
+])
+def test_unknown_token_401(daemon, method, path):
+    r = daemon.api(method, path, token="not-a-valid-token-" + secrets.token_hex(8),
+                   body=job("x") if method == "POST" else None)
+    assert r.status == 401, r
+    assert r.is_json, r
+    assert r.json == UNAUTHORIZED, r
+    assert list(r.json) == list(UNAUTHORIZED), f"key order: {list(r.json)}"
+
+
+def _anon_msg(verb, resource, ns=None, name=None, gr=GR, group=GROUP):
+    who = f'User "system:anonymous" cannot {verb} resource "{resource}" in API group "{group}"'
+    where = f' in the namespace "{ns}"' if ns else " at the cluster scope"
+    head = f'{gr} "{name}" is forbidden: ' if name else f"{gr} is forbidden: "
+    return head + who + where
+
+
+@pytest.mark.parametrize("token", [None, ""])
+def test_anonymous_list_403(daemon, token):
+    r = daemon.get(pj("default"), token=token)
+    assert_status(r, 403, "Forbidden", _anon_msg("list", "pytorchjobs", "default"),
+                  details={"group": GROUP, "kind": PLURAL})
+
+
+def test_anonymous_verbs_403(daemon):
+    name = uniq("anon")
+    # a forbidden request is answered before the object is looked up: 403, never 404
+    cases = [
+        ("GET", pj("default", name), None, _anon_msg("get", "pytorchjobs", "default", name),
+         {"name": name, "group": GROUP, "kind": PLURAL}),
+        ("DELETE", pj("default", name), None, _anon_msg("delete", "pytorchjobs", "default", name),
+         {"name": name, "group": GROUP, "kind": PLURAL}),
+        ("POST", pj("default"), job(name), _anon_msg("create", "pytorchjobs", "default"),
+         {"group": GROUP, "kind": PLURAL}),
+        ("DELETE", pj("default"), None, _anon_msg("deletecollection", "pytorchjobs", "default"),
+         {"group": GROUP, "kind": PLURAL}),
+        ("GET", pj("default", name, "status"), None,
+         _anon_msg("get", "pytorchjobs/status", "default", name),
+         {"name": name, "group": GROUP, "kind": PLURAL}),
+        ("GET", f"{API}/pytorchjobs", None, _anon_msg("list", "pytorchjobs"),
+         {"group": GROUP, "kind": PLURAL}),
+        ("GET", pj("default", query={"watch": "true", "timeoutSeconds": "1"}), None,
+         _anon_msg("watch", "pytorchjobs", "default"), {"group": GROUP, "kind": PLURAL}),
+        ("GET", "/api/v1/namespaces", None,
+         _anon_msg("list", "namespaces", gr="namespaces", group=""), {"kind": "namespaces"}),
+        ("GET", "/api/v1/namespaces/default", None,
+         _anon_msg("get", "namespaces", name="default", gr="namespaces", group=""),
+         {"name": "default", "kind": "namespaces"}),
+    ]
+    for method, path, body, msg, details in cases:
+        r = daemon.api(method, path, body, token=None)
+        assert_status(r, 403, "Forbidden", msg, details=details)
+
+
+def test_anonymous_nonresource_403(daemon):
+    r = daemon.get("/apis", token=None)
+    assert_status(r, 403, "Forbidden", 'forbidden: User "system:anonymous" cannot get path "/apis"')
+
+
+# -- paths, methods, media types --------------------------------------------------------------------
+
+@pytest.mark.parametrize("method,path", [
+    ("GET", "/nope"),
+    ("GET", "/apis/kubeflow.org/v2/namespaces/default/pytorchjobs"),
+    ("GET", "/apis/kubeflow.org/v1/namespaces/default/tfjobs"),
+    ("GET", "/apis/kubeflow.org/v1/pytorchjobs/x"),      # namespaced CR without namespace: list/watch only
+    ("DELETE", "/apis/kubeflow.org/v1/pytorchjobs"),     # §13 case 28
+    ("GET", "/openapi/v2"),
+])
+def test_unknown_paths_plain_404(daemon, method, path):
+    assert_plain_404(daemon.api(method, path))
+
+
+def test_unknown_subresource_404(daemon, ns):
+    name = daemon.create_job(ns)["metadata"]["name"]
+    r = daemon.get(pj(ns, name, "foo"))
+    assert_status(r, 404, "NotFound", f'{GR} "{name}" not found',
+                  details={"name": name, "group": GROUP, "kind": PLURAL})
+
+
+@pytest.mark.parametrize("method,verb", [("DELETE", "delete"), ("POST", "create")])
+def test_status_subresource_405(daemon, ns, method, verb):
+    name = daemon.create_job(ns)["metadata"]["name"]
+    r = daemon.api(method, pj(ns, name, "status"), job(name) if method == "POST" else None)
+    assert_status(r, 405, "MethodNotAllowed",
+                  f'{verb} is not supported on resources of kind "pytorchjobs.kubeflow.org"',
+                  details={"group": GROUP, "kind": PLURAL})
+    assert daemon.get(pj(ns, name)).status == 200
+
+
+def test_put_patch_on_collection_400(daemon, ns):
+    assert_status(daemon.put(pj(ns), job("x")), 400, "BadRequest", "name must be provided")
+    assert_status(daemon.patch(pj(ns), {"metadata": {}}), 400, "BadRequest", "name must be provided")
+    # PATCH checks the content type first
+    assert_status(daemon.patch(pj(ns), {"metadata": {}}, ctype=STRATEGIC), 415,
+                  "UnsupportedMediaType", UNSUPPORTED_PATCH_MSG)
+
+
+@pytest.mark.parametrize("ctype", ["text/plain", "application/vnd.kubernetes.protobuf",
+                                   "application/x-www-form-urlencoded"])
+def test_create_wrong_content_type_415(daemon, ns, ctype):
+    r = daemon.post(pj(ns), json.dumps(job(uniq())), ctype=ctype)
+    b = assert_status(r, 415, "UnsupportedMediaType",
+                      prefix="the body of the request was in an unknown format - accepted media types include: ")
+    assert "application/json" in b["message"] and "application/yaml" in b["message"], b
+    assert "details" not in b, b
+
+
+def test_create_yaml_body(daemon, ns):
+    name = uniq()
+    r = daemon.post(pj(ns), yaml.safe_dump(job(name)), ctype="application/yaml")
+    assert r.status == 201, r
+    assert r.is_json and r.json["metadata"]["name"] == name, r
+
+
+@pytest.mark.parametrize("body", ['{"apiVersion": "kubeflow.org/v1", "kind": ', "not json", "[1, 2"])
+def test_malformed_json_400(daemon, ns, body):
+    assert_status(daemon.post(pj(ns), body), 400, "BadRequest")
+
+
+def test_missing_kind_400(daemon, ns):
+    b = job(uniq())
+    del b["kind"]
+    assert_status(daemon.post(pj(ns), b), 400, "BadRequest", prefix="Object 'Kind' is missing in ")
+
+
+def test_wrong_api_version_400(daemon, ns):
+    b = job(uniq())
+    b["apiVersion"] = "kubeflow.org/v2"
+    assert_status(daemon.post(pj(ns), b), 400, "BadRequest")
+
+
+def test_wrong_kind_422(daemon, ns):
+    name = uniq()
+    b = job(name)
+    b["kind"] = "Foo"
+    r = daemon.post(pj(ns), b)
+    body = assert_status(r, 422, "Invalid",
+                         f'PyTorchJob.kubeflow.org "{name}" is invalid: kind: Invalid value: "Foo": must be PyTorchJob')
+    assert body["details"]["causes"] == [
+        {"reason": "FieldValueInvalid", "message": 'Invalid value: "Foo": must be PyTorchJob', "field": "kind"}]
+
+
+# -- pretty printing (§2) ---------------------------------------------------------------------
+
+def _go_indent(raw):
+    return json.dumps(json.loads(raw), indent=2)
+
+
+def test_pretty(daemon, ns):
+    name = daemon.create_job(ns, labels={"a": "b"})["metadata"]["name"]
+    r = daemon.get(pj(ns, name, query={"pretty": "true"}))
+    assert r.status == 200, r
+    assert r.text.rstrip("\n") == _go_indent(r.raw), r
+    assert r.text.startswith('{\n  "apiVersion": "kubeflow.org/v1",\n'), r
+    # compact by default (non-browser User-Agent)
+    r = daemon.get(pj(ns, name))
+    assert "\n" not in r.text.rstrip("\n"), r
+    # curl User-Agent → indented unless pretty=false
+    r = daemon.get(pj(ns, name), headers={"User-Agent": "curl/8.4.0"})
+    assert r.text.rstrip("\n") == _go_indent(r.raw), r
+    r = daemon.get(pj(ns, name, query={"pretty": "false"}), headers={"User-Agent": "curl/8.4.0"})
+    assert "\n" not in r.text.rstrip("\n"), r
+    # lists and Status errors too
+    r = daemon.get(pj(ns, query={"pretty": "true"}))
+    assert r.status == 200 and r.text.rstrip("\n") == _go_indent(r.raw), r
+    r = daemon.get(pj(ns, "nope", query={"pretty": "true"}))
+    assert r.status == 404 and r.text.rstrip("\n") == _go_indent(r.raw), r
+
+
+# -- discovery (client-compat §1, §2) -----------------------------------------------------------
+
+def test_discovery_legacy(daemon):
+    r = daemon.get("/apis")
+    assert r.status == 200, r
+    groups = {g["name"]: g for g in r.json["groups"]}
+    assert groups["kubeflow.org"]["preferredVersion"]["groupVersion"] == "kubeflow.org/v1", r
+    r = daemon.get("/apis/kubeflow.org/v1")
+    assert r.status == 200, r
+    b = r.json
+    assert b["kind"] == "APIResourceList" and b["groupVersion"] == "kubeflow.org/v1", b
+    res = {x["name"]: x for x in b["resources"]}
+    p = res["pytorchjobs"]
+    assert p["namespaced"] is True and p["kind"] == "PyTorchJob" and p["singularName"] == "pytorchjob", p
+    assert set(p["verbs"]) == {"create", "delete", "deletecollection", "get", "list", "patch",
+                               "update", "watch"}, p
+    assert set(res["pytorchjobs/status"]["verbs"]) == {"get", "patch", "update"}, res
+    r = daemon.get("/api/v1")
+    assert r.status == 200, r
+    core = {x["name"]: x for x in r.json["resources"]}
+    assert core["namespaces"]["namespaced"] is False and core["namespaces"]["kind"] == "Namespace", core
+    r = daemon.get("/api")
+    assert r.status == 200 and "v1" in r.json["versions"], r
+    r = daemon.get("/apis/kubeflow.org")
+    assert r.status == 200 and r.json["name"] == "kubeflow.org", r
+
+
+def test_discovery_aggregated(daemon):
+    accept = ("application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,"
+              "application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList,"
+              "application/json")
+    r = daemon.get("/apis", headers={"Accept": accept})
+    assert r.status == 200, r
+    ct = r.ctype.replace(" ", "")
+    if "as=APIGroupDiscoveryList" in ct:
+        assert ct == "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList", r
+        b = json.loads(r.raw)
+        assert b["kind"] == "APIGroupDiscoveryList", b
+        names = [i["metadata"]["name"] for i in b["items"]]
+        assert "kubeflow.org" in names, names
+    else:  # the legacy answer is allowed, with a plain JSON content type
+        assert ct.startswith("application/json") and json.loads(r.raw)["kind"] == "APIGroupList", r
+
+
+def test_openapi_v3(daemon):
+    r = daemon.get("/openapi/v3")
+    assert r.status == 200, r
+    paths = r.json["paths"]
+    assert "apis/kubeflow.org/v1" in paths and "api/v1" in paths, paths
+    r = daemon.get(paths["apis/kubeflow.org/v1"]["serverRelativeURL"])
+    assert r.status == 200, r
+    doc = r.json
+    item = doc["paths"]["/apis/kubeflow.org/v1/namespaces/{namespace}/pytorchjobs/{name}"]
+    patch = item["patch"]
+    assert patch["x-kubernetes-group-version-kind"] == {"group": "kubeflow.org", "version": "v1",
+                                                        "kind": "PyTorchJob"}, patch
+    assert any(p["name"] == "fieldValidation" for p in patch["parameters"]), patch
+    assert STRATEGIC not in patch.get("requestBody", {}).get("content", {}), patch
+
+
+# -- limits: body size, header size, slow clients ------------------------------------------------
+
+MiB = 1024 * 1024
+
+
+def _post_raw(daemon, path, body_len, filler=b" ", prefix=b"", ctype="application/json"):
+    s = daemon.tls_socket()
+    head = (f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{daemon.port}\r\n"
+            f"Authorization: Bearer {daemon.token}\r\nContent-Type: {ctype}\r\n"
+            f"Accept: application/json\r\nContent-Length: {body_len}\r\n\r\n").encode()
+    chunks = [head]
+    if prefix:
+        chunks.append(prefix)
+    left = body_len - len(prefix)
+    while left > 0:
+        n = min(left, 64 * 1024)
+        chunks.append(filler * n)
+        left -= n
+    try:
+        return exchange_raw(s, chunks)
+    finally:
+        s.close()
+
+
+def test_body_limit_3mib(daemon, ns):
+    # exactly 3 MiB is accepted (a valid job padded with JSON whitespace)
+    name = uniq("big")
+    doc = json.dumps(job(name)).encode()
+    r = _post_raw(daemon, pj(ns), 3 * MiB, prefix=doc)
+    assert r is not None, "connection closed without a response for a 3 MiB body"
+    assert r.status == 201, r
+    # one byte more is 413
+    r = _post_raw(daemon, pj(ns), 3 * MiB + 1, prefix=json.dumps(job(uniq("big"))).encode())
+    assert r is not None, "connection closed without a 413 response"
+    assert_status(r, 413, "RequestEntityTooLarge", prefix="Request entity too large")
+    r = _post_raw(daemon, pj(ns), 8 * MiB)
+    assert r is not None and r.status == 413, r
+    assert daemon.get("/readyz").status == 200
+
+
+def test_header_too_large_431(daemon):
+    s = daemon.tls_socket()
+    head = f"GET /readyz HTTP/1.1\r\nHost: 127.0.0.1:{daemon.port}\r\nX-Big: ".encode()
+    chunks = [head] + [b"a" * (16 * 1024)] * 160 + [b"\r\n\r\n"]   # 2.5 MiB of header
+    try:
+        r = exchange_raw(s, chunks)
+    finally:
+        s.close()
+    assert r is not None, "connection closed without a 431 response"
+    assert r.status == 431, r
+    assert daemon.get("/readyz").status == 200
+
+
+def test_many_headers_431(daemon):
+    s = daemon.tls_socket()
+    lines = [f"X-H{i}: {'v' * 100}\r\n".encode() for i in range(20000)]
+    chunks = [f"GET /readyz HTTP/1.1\r\nHost: 127.0.0.1:{daemon.port}\r\n".encode()]
+    for i in range(0, len(lines), 200):
+        chunks.append(b"".join(lines[i:i + 200]))
+    chunks.append(b"\r\n")
+    try:
+        r = exchange_raw(s, chunks)
+    finally:
+        s.close()
+    assert r is not None and r.status == 431, r
+    assert daemon.get("/readyz").status == 200
+
+
+# A second daemon with a short request timeout and an extra, unprivileged user in tokens.csv.
+
+@pytest.fixture(scope="module")
+def aux(make_daemon):
+    admin_tok, alice_tok = secrets.token_hex(16), secrets.token_hex(16)
+
+    def seed(d):
+        d.tokens_path.write_text(f'{admin_tok},admin,admin,"system:masters"\n'
+                                 f"{alice_tok},alice,alice-uid\n")
+        d.tokens_path.chmod(0o600)
+
+    d = make_daemon(args=["--request-timeout", "2"], setup=seed)
+    d.alice = alice_tok
+    d.admin_seeded = admin_tok
+    return d
+
+
+def test_seeded_tokens_kept(aux):
+    assert aux.token == aux.admin_seeded, "the daemon must keep an existing tokens.csv"
+    assert aux.get(pj("default")).status == 200
+
+
+def test_unprivileged_user_403(aux):
+    r = aux.get(pj("default"), token=aux.alice)
+    assert_status(r, 403, "Forbidden",
+                  f'{GR} is forbidden: User "alice" cannot list resource "pytorchjobs" in API group '
+                  f'"kubeflow.org" in the namespace "default"', details={"group": GROUP, "kind": PLURAL})
+    r = aux.delete(pj("default", "x"), token=aux.alice)
+    assert_status(r, 403, "Forbidden",
+                  f'{GR} "x" is forbidden: User "alice" cannot delete resource "pytorchjobs" in API '
+                  f'group "kubeflow.org" in the namespace "default"',
+                  details={"name": "x", "group": GROUP, "kind": PLURAL})
+
+
+def _wait_closed(sock, limit):
+    """Read until EOF/reset; returns (seconds until closed, bytes received)."""
+    t0 = time.monotonic()
+    got = b""
+    sock.settimeout(0.5)
+    while time.monotonic() - t0 < limit:
+        try:
+            data = sock.recv(65536)
+        except (socket.timeout, ssl.SSLWantReadError):
+            continue
+        except (OSError, ssl.SSLError):
+            return time.monotonic() - t0, got
+        if not data:
+            return time.monotonic() - t0, got
+        got += data
+    return None, got
+
+
+@pytest.mark.parametrize("partial", [
+    b"GET /readyz HTTP/1.1\r\nHost: 127.0.0.1\r\n",
+    b"POST /apis/kubeflow.org/v1/namespaces/default/pytorchjobs HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+    b"Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"apiVersion\":",
+], ids=["partial-headers", "partial-body"])
+def test_slow_client_disconnected(aux, partial):
+    s = aux.tls_socket()
+    try:
+        s.sendall(partial)
+        # the loop keeps serving others meanwhile
+        t0 = time.monotonic()
+        assert aux.get("/readyz").status == 200
+        assert time.monotonic() - t0 < 1.5, "a stalled client delayed another request"
+        elapsed, got = _wait_closed(s, 15)
+    finally:
+        s.close()
+    assert elapsed is not None, f"a stalled client was not disconnected within 15 s (got {got!r})"
+    assert elapsed >= 1.0, f"disconnected after {elapsed:.2f}s, before the 2 s request timeout"
+    assert got == b"" or got.startswith(b"HTTP/1.1 4"), got
+    assert aux.get("/readyz").status == 200
+
+
+def test_no_tls_handshake_disconnected(aux):
+    s = socket.create_connection(("127.0.0.1", aux.port), timeout=10)
+    try:
+        s.sendall(b"\x16\x03\x01")  # the first bytes of a ClientHello, then nothing
+        elapsed, got = _wait_closed(s, 15)
+    finally:
+        s.close()
+    assert elapsed is not None, "a client stalled in the TLS handshake was not disconnected within 15 s"
+    assert aux.get("/readyz").status == 200
+
+
+def test_plain_http_on_tls_port(aux):
+    s = socket.create_connection(("127.0.0.1", aux.port), timeout=10)
+    try:
+        s.sendall(b"GET /readyz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        elapsed, got = _wait_closed(s, 15)
+    finally:
+        s.close()
+    assert elapsed is not None, "plain HTTP on the TLS port kept the connection open"
+    assert aux.get("/readyz").status == 200
