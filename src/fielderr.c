@@ -77,16 +77,20 @@ static void sb_printf(sbuf *b, const char *fmt, ...) __attribute__((format(print
 static void sb_printf(sbuf *b, const char *fmt, ...)
 {
     va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(NULL, 0, fmt, ap);
-    va_end(ap);
-    if (n < 0)
-        oom();
-    sb_grow(b, (size_t)n);
-    va_start(ap, fmt);
-    vsnprintf(b->p + b->n, (size_t)n + 1, fmt, ap);
-    va_end(ap);
-    b->n += (size_t)n;
+    sb_grow(b, 32);
+    for (;;) {
+        size_t room = b->cap - b->n;
+        va_start(ap, fmt);
+        int n = vsnprintf(b->p + b->n, room, fmt, ap);
+        va_end(ap);
+        if (n < 0)
+            oom();
+        if ((size_t)n < room) {
+            b->n += (size_t)n;
+            return;
+        }
+        sb_grow(b, (size_t)n);
+    }
 }
 
 /* Hands the buffer's string to the caller (never NULL). */

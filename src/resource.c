@@ -13,7 +13,7 @@ static const char *const ns_fields[] = {"metadata.name", "status.phase", NULL};
 
 const resource resources[] = {
     {"kubeflow.org", "v1", "pytorchjobs", "pytorchjob", "PyTorchJob", "PyTorchJobList", 1, ALL_VERBS,
-     pj_sub, NULL, NULL, meta_fields, 1},
+     pj_sub, (const char *const[]){"pj", NULL}, NULL, meta_fields, 1},
     {"", "v1", "namespaces", "namespace", "Namespace", "NamespaceList", 0,
      VERB_GET | VERB_LIST | VERB_WATCH | VERB_CREATE | VERB_UPDATE | VERB_PATCH | VERB_DELETE,
      ns_sub, (const char *const[]){"ns", NULL}, NULL, ns_fields, 0},

@@ -1,0 +1,241 @@
+"""kubectl 1.32 (through the /usr/bin/kubectl dispatcher) against the daemon
+(client-compat.md §1–§8). Every call uses the session's fresh --cache-dir and the daemon's
+kubeconfig."""
+import json
+
+import pytest
+import yaml
+
+from e2elib import job, pj, uniq
+
+
+@pytest.fixture(scope="module")
+def kns(daemon):
+    return daemon.create_ns(uniq("kubectl"))
+
+
+def write_manifest(tmp_path, obj, fname="job.yaml"):
+    p = tmp_path / fname
+    p.write_text(yaml.safe_dump(obj))
+    return p
+
+
+def ok(p):
+    assert p.returncode == 0, f"rc {p.returncode}\nstdout: {p.stdout}\nstderr: {p.stderr}"
+    return p.stdout
+
+
+def fail(p):
+    assert p.returncode != 0, f"expected failure\nstdout: {p.stdout}\nstderr: {p.stderr}"
+    return p.stderr
+
+
+def test_version_dispatch(kubectl):
+    out = ok(kubectl("version", "-o", "json"))
+    v = json.loads(out)
+    assert v["serverVersion"]["minor"] == "32", v
+    assert v["clientVersion"]["minor"] == "32", v
+
+
+def test_api_resources(kubectl):
+    out = ok(kubectl("api-resources"))
+    lines = out.splitlines()
+    assert lines and lines[0].split()[:1] == ["NAME"], out
+    pj_line = [l for l in lines if l.split() and l.split()[0] == "pytorchjobs"]
+    assert pj_line, out
+    cols = pj_line[0].split()
+    assert "kubeflow.org/v1" in cols and "true" in cols and cols[-1] == "PyTorchJob", pj_line
+    ns_line = [l for l in lines if l.split() and l.split()[0] == "namespaces"]
+    assert ns_line and ns_line[0].split()[-1] == "Namespace" and "false" in ns_line[0].split(), out
+    out = ok(kubectl("api-resources", "--api-group=kubeflow.org", "-o", "name"))
+    assert "pytorchjobs.kubeflow.org" in out.split(), out
+
+
+def test_create_and_get(kubectl, daemon, kns, tmp_path):
+    name = uniq("kc")
+    f = write_manifest(tmp_path, job(name, labels={"app": "kc"}))
+    out = ok(kubectl("create", "-f", f, "-n", kns))
+    assert out.strip() == f"pytorchjob.kubeflow.org/{name} created", out
+    err = fail(kubectl("create", "-f", f, "-n", kns))
+    assert (f'Error from server (AlreadyExists): error when creating "{f}": '
+            f'pytorchjobs.kubeflow.org "{name}" already exists') in err, err
+    api = daemon.get(pj(kns, name)).json
+    o = json.loads(ok(kubectl("get", "pytorchjob", name, "-n", kns, "-o", "json")))
+    assert o["metadata"]["uid"] == api["metadata"]["uid"] and o["kind"] == "PyTorchJob", o
+    o = yaml.safe_load(ok(kubectl("get", "pytorchjob", name, "-n", kns, "-o", "yaml")))
+    assert o["metadata"]["uid"] == api["metadata"]["uid"], o
+    lst = json.loads(ok(kubectl("get", "pytorchjobs", "-n", kns, "-o", "json")))
+    assert name in [i["metadata"]["name"] for i in lst["items"]], lst
+    out = ok(kubectl("get", "pytorchjobs", "-n", kns))
+    assert out.splitlines()[0].split()[0] == "NAME", out
+    assert any(l.split()[0] == name for l in out.splitlines()[1:]), out
+    out = ok(kubectl("get", "pytorchjob", name, "-n", kns, "-o", "name"))
+    assert out.strip() == f"pytorchjob.kubeflow.org/{name}", out
+    out = ok(kubectl("get", "pytorchjobs", "-n", kns, "-l", "app=kc", "-o", "name"))
+    assert out.split() == [f"pytorchjob.kubeflow.org/{name}"], out
+    out = ok(kubectl("get", "pytorchjobs", "-n", kns, "--field-selector", f"metadata.name={name}", "-o", "name"))
+    assert out.split() == [f"pytorchjob.kubeflow.org/{name}"], out
+    out = ok(kubectl("get", "pytorchjobs", "-A"))
+    assert any(l.split()[:2] == [kns, name] for l in out.splitlines()), out
+    out = ok(kubectl("get", "pytorchjob", name, "-n", kns, "-o", "jsonpath={.metadata.labels.app}"))
+    assert out == "kc", out
+
+
+def test_get_missing(kubectl, kns):
+    err = fail(kubectl("get", "pytorchjob", "nonexist", "-n", kns))
+    assert 'Error from server (NotFound): pytorchjobs.kubeflow.org "nonexist" not found' in err, err
+
+
+def test_get_chunked(kubectl, daemon):
+    ns = daemon.create_ns(uniq("chunk"))
+    for n in ("k1", "k2", "k3"):
+        daemon.create_job(ns, n)
+    out = ok(kubectl("get", "pytorchjobs", "-n", ns, "--chunk-size=1", "-o", "name"))
+    assert out.split() == [f"pytorchjob.kubeflow.org/{n}" for n in ("k1", "k2", "k3")], out
+    out = ok(kubectl("get", "pytorchjobs", "-n", ns, "--chunk-size=1"))
+    assert [l.split()[0] for l in out.splitlines()[1:]] == ["k1", "k2", "k3"], out
+
+
+def test_create_dry_run_server(kubectl, daemon, kns, tmp_path):
+    name = uniq("kc")
+    f = write_manifest(tmp_path, job(name))
+    out = ok(kubectl("create", "-f", f, "-n", kns, "--dry-run=server"))
+    assert out.strip() == f"pytorchjob.kubeflow.org/{name} created (server dry run)", out
+    assert daemon.get(pj(kns, name)).status == 404
+
+
+def test_apply_three_times(kubectl, daemon, kns, tmp_path):
+    name = uniq("ap")
+    obj = job(name, labels={"app": "demo"})
+    f = write_manifest(tmp_path, obj)
+    out = ok(kubectl("apply", "-f", f, "-n", kns))
+    assert out.strip() == f"pytorchjob.kubeflow.org/{name} created", out
+    g = daemon.get(pj(kns, name)).json
+    ann = g["metadata"]["annotations"]["kubectl.kubernetes.io/last-applied-configuration"]
+    assert json.loads(ann)["metadata"]["name"] == name, ann
+    obj["metadata"]["labels"] = {"app": "demo2"}
+    obj["spec"]["pytorchReplicaSpecs"]["Master"]["template"]["spec"]["containers"][0]["image"] = "python:3.12"
+    f = write_manifest(tmp_path, obj)
+    out = ok(kubectl("apply", "-f", f, "-n", kns))
+    assert out.strip() == f"pytorchjob.kubeflow.org/{name} configured", out
+    g2 = daemon.get(pj(kns, name)).json
+    assert g2["metadata"]["labels"] == {"app": "demo2"}, g2
+    c = g2["spec"]["pytorchReplicaSpecs"]["Master"]["template"]["spec"]["containers"][0]
+    assert c["image"] == "python:3.12", c
+    assert g2["metadata"]["generation"] == 2 and g2["metadata"]["uid"] == g["metadata"]["uid"], g2
+    out = ok(kubectl("apply", "-f", f, "-n", kns))
+    assert out.strip() == f"pytorchjob.kubeflow.org/{name} unchanged", out
+    g3 = daemon.get(pj(kns, name)).json
+    assert g3["metadata"]["resourceVersion"] == g2["metadata"]["resourceVersion"], g3
+
+
+def test_apply_server_side(kubectl, daemon, kns, tmp_path):
+    name = uniq("ssa")
+    obj = job(name, labels={"v": "1"})
+    f = write_manifest(tmp_path, obj)
+    out = ok(kubectl("apply", "--server-side", "-f", f, "-n", kns))
+    assert out.strip() == f"pytorchjob.kubeflow.org/{name} serverside-applied", out
+    obj["metadata"]["labels"] = {"v": "2"}
+    f = write_manifest(tmp_path, obj)
+    out = ok(kubectl("apply", "--server-side", "--force-conflicts", "-f", f, "-n", kns))
+    assert out.strip() == f"pytorchjob.kubeflow.org/{name} serverside-applied", out
+    assert daemon.get(pj(kns, name)).json["metadata"]["labels"]["v"] == "2"
+
+
+def test_replace(kubectl, daemon, kns, tmp_path):
+    name = uniq("rp")
+    f = write_manifest(tmp_path, job(name))
+    ok(kubectl("create", "-f", f, "-n", kns))
+    f = write_manifest(tmp_path, job(name, labels={"replaced": "yes"}))
+    out = ok(kubectl("replace", "-f", f, "-n", kns))
+    assert out.strip() == f"pytorchjob.kubeflow.org/{name} replaced", out
+    assert daemon.get(pj(kns, name)).json["metadata"]["labels"] == {"replaced": "yes"}
+
+
+def test_patch_types(kubectl, daemon, kns):
+    name = daemon.create_job(kns)["metadata"]["name"]
+    out = ok(kubectl("patch", "pytorchjob", name, "-n", kns, "--type=merge",
+                     "-p", '{"metadata":{"labels":{"x":"y"}}}'))
+    assert out.strip() == f"pytorchjob.kubeflow.org/{name} patched", out
+    out = ok(kubectl("patch", "pytorchjob", name, "-n", kns, "--type=merge",
+                     "-p", '{"metadata":{"labels":{"x":"y"}}}'))
+    assert out.strip() == f"pytorchjob.kubeflow.org/{name} patched (no change)", out
+    out = ok(kubectl("patch", "pytorchjob", name, "-n", kns, "--type=json",
+                     "-p", '[{"op":"add","path":"/metadata/labels/z","value":"1"}]'))
+    assert out.strip() == f"pytorchjob.kubeflow.org/{name} patched", out
+    assert daemon.get(pj(kns, name)).json["metadata"]["labels"] == {"x": "y", "z": "1"}
+    err = fail(kubectl("patch", "pytorchjob", name, "-n", kns, "-p", '{"metadata":{"labels":{"s":"1"}}}'))
+    assert "UnsupportedMediaType" in err or "not supported" in err, err
+    err = fail(kubectl("patch", "pytorchjob", name, "-n", kns, "--type=json",
+                       "-p", '[{"op":"test","path":"/metadata/labels/x","value":"nope"}]'))
+    assert "Error from server" in err, err
+    assert "s" not in daemon.get(pj(kns, name)).json["metadata"]["labels"]
+
+
+def test_label_annotate(kubectl, daemon, kns):
+    name = daemon.create_job(kns)["metadata"]["name"]
+    out = ok(kubectl("label", "pytorchjob", name, "-n", kns, "team=ml"))
+    assert out.strip() == f"pytorchjob.kubeflow.org/{name} labeled", out
+    assert daemon.get(pj(kns, name)).json["metadata"]["labels"] == {"team": "ml"}
+    err = fail(kubectl("label", "pytorchjob", name, "-n", kns, "team=other"))
+    assert "already has a value" in err, err
+    out = ok(kubectl("label", "pytorchjob", name, "-n", kns, "team=other", "--overwrite"))
+    assert out.strip() == f"pytorchjob.kubeflow.org/{name} labeled", out
+    out = ok(kubectl("label", "pytorchjob", name, "-n", kns, "team-"))
+    assert out.strip() == f"pytorchjob.kubeflow.org/{name} unlabeled", out
+    assert not daemon.get(pj(kns, name)).json["metadata"].get("labels")
+    out = ok(kubectl("annotate", "pytorchjob", name, "-n", kns, "note=hello"))
+    assert out.strip() == f"pytorchjob.kubeflow.org/{name} annotated", out
+    assert daemon.get(pj(kns, name)).json["metadata"]["annotations"]["note"] == "hello"
+    out = ok(kubectl("annotate", "pytorchjob", name, "-n", kns, "note-"))
+    assert "annotated" in out, out
+    assert "note" not in (daemon.get(pj(kns, name)).json["metadata"].get("annotations") or {})
+
+
+@pytest.mark.parametrize("flags", [[], ["--cascade=background"], ["--cascade=foreground"],
+                                   ["--cascade=orphan"], ["--grace-period=5"], ["--now"],
+                                   ["--force", "--grace-period=0"]],
+                         ids=["default", "background", "foreground", "orphan", "grace-5", "now", "force"])
+def test_delete(kubectl, daemon, kns, flags):
+    name = daemon.create_job(kns)["metadata"]["name"]
+    p = kubectl("delete", "pytorchjob", name, "-n", kns, "--timeout=30s", *flags)
+    out = ok(p)
+    assert f'pytorchjob.kubeflow.org "{name}" ' in out and "deleted" in out, out
+    assert daemon.get(pj(kns, name)).status == 404
+
+
+def test_delete_dry_run_and_missing(kubectl, daemon, kns):
+    name = daemon.create_job(kns)["metadata"]["name"]
+    out = ok(kubectl("delete", "pytorchjob", name, "-n", kns, "--dry-run=server"))
+    assert out.strip() == f'pytorchjob.kubeflow.org "{name}" deleted (server dry run)', out
+    assert daemon.get(pj(kns, name)).status == 200
+    err = fail(kubectl("delete", "pytorchjob", "nonexist", "-n", kns))
+    assert 'Error from server (NotFound): pytorchjobs.kubeflow.org "nonexist" not found' in err, err
+    p = kubectl("delete", "pytorchjob", "nonexist", "-n", kns, "--ignore-not-found")
+    assert ok(p).strip() == "", p
+
+
+def test_delete_held_no_wait(kubectl, daemon, kns):
+    name = daemon.create_job(kns, finalizers=["example.com/hold"])["metadata"]["name"]
+    out = ok(kubectl("delete", "pytorchjob", name, "-n", kns, "--wait=false"))
+    assert f'pytorchjob.kubeflow.org "{name}" deleted' in out, out
+    g = daemon.get(pj(kns, name)).json
+    assert g["metadata"].get("deletionTimestamp"), g
+    ok(kubectl("patch", "pytorchjob", name, "-n", kns, "--type=json",
+               "-p", '[{"op":"remove","path":"/metadata/finalizers"}]'))
+    daemon.wait_gone(kns, name)
+
+
+def test_delete_by_label(kubectl, daemon):
+    ns = daemon.create_ns(uniq("kdel"))
+    for n, team in (("d1", "a"), ("d2", "b"), ("d3", "a")):
+        daemon.create_job(ns, n, labels={"team": team})
+    out = ok(kubectl("delete", "pytorchjobs", "-n", ns, "-l", "team=a", "--timeout=30s"))
+    assert sorted(out.strip().splitlines()) == ['pytorchjob.kubeflow.org "d1" deleted',
+                                                'pytorchjob.kubeflow.org "d3" deleted'], out
+    assert [i["metadata"]["name"] for i in daemon.get(pj(ns)).json["items"]] == ["d2"]
+
+
+def test_explain(kubectl):
+    out = ok(kubectl("explain", "pytorchjob"))
+    assert "PyTorchJob" in out, out
