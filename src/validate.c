@@ -23,7 +23,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* apimachinery TooLong detail as of kube 1.31 (1.32+ prints "may not be more than %d bytes"). */
+/* field.TooLong's detail as released through kube 1.31 (recent apimachinery prints "may not be
+ * more than 262144 bytes" instead; flip here if the target apiserver is newer). */
 #define ANNOTATIONS_TOO_LONG "must have at most 262144 bytes"
 #define TOTAL_ANNOTATION_SIZE_LIMIT 262144
 
@@ -94,7 +95,8 @@ static char *msgs_join(const msgs *ms, const char *sep)
     return s;
 }
 
-/* ---- apimachinery pkg/util/validation (kube 1.31 texts) ----------------------------------- */
+/* ---- apimachinery pkg/util/validation (texts as released in kube 1.2x-1.3x; the 2025 rewrite
+ * into api/validate/content says "a valid label key" and "... bytes" in places) ----------- */
 
 #define DNS1123_LABEL_FMT "[a-z0-9]([-a-z0-9]*[a-z0-9])?"
 #define DNS1123_LABEL_ERR                                                                      \
@@ -675,8 +677,23 @@ static const char *s_type_name(s_type t)
     return "";
 }
 
-/* The JSON type kube-openapi infers for data, given the expected type (integral reals pass as
- * integers: isFloatInt). */
+/* swag.IsFloat64AJSONInteger: within ±(2^53-1) and integral, or (positive) within a relative
+ * error of 1e-9 of its truncation — so 1.0000000001 counts as an integer, 1.5 does not. */
+static int float_is_json_integer(double d)
+{
+    const double max = 9007199254740991.0;
+    if (!(d >= -max && d <= max))
+        return 0;
+    double g = (double)(long long)d;
+    if (d == g)
+        return 1;
+    if (d < 0 || g == 0)
+        return 0;
+    return (d - g) / (d + g) < 1e-9;
+}
+
+/* The JSON type kube-openapi infers for data; a real that is a JSON integer passes where an
+ * integer is expected (typeValidator's isFloatInt). */
 static const char *data_type(const json_t *v, s_type want)
 {
     switch (json_typeof(v)) {
@@ -684,12 +701,8 @@ static const char *data_type(const json_t *v, s_type want)
     case JSON_ARRAY: return "array";
     case JSON_STRING: return "string";
     case JSON_INTEGER: return "integer";
-    case JSON_REAL: {
-        double d = json_real_value(v);
-        if (want == S_INTEGER && d > -9.2e18 && d < 9.2e18 && d == (double)(long long)d)
-            return "integer";
-        return "number";
-    }
+    case JSON_REAL:
+        return want == S_INTEGER && float_is_json_integer(json_real_value(v)) ? "integer" : "number";
     case JSON_TRUE:
     case JSON_FALSE: return "boolean";
     case JSON_NULL: return "null";

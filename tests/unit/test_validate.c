@@ -525,9 +525,20 @@ static void test_schema_types(void **state)
     j = job(); /* an integral real is an integer; int32 range is not checked (format stripped) */
     set(j, "spec/pytorchReplicaSpecs/Worker/replicas", json_real(3.0));
     set(j, "spec/pytorchReplicaSpecs/Master/replicas", json_integer(1LL << 40));
+    set(j, "spec/runPolicy/backoffLimit", json_real(2.0000000001)); /* swag's 1e-9 tolerance */
+    set(j, "spec/runPolicy/activeDeadlineSeconds", json_real(-4.0));
     validate_pytorchjob_schema(&l, j);
     expect_none(&l);
     json_decref(j);
+
+    j = job();
+    set(j, "spec/runPolicy/backoffLimit", json_real(-2.5));
+    schema_one(j, "spec.runPolicy.backoffLimit: Invalid value: \"number\": "
+                  "spec.runPolicy.backoffLimit in body must be of type integer: \"number\"");
+    j = job();
+    set(j, "spec/runPolicy/backoffLimit", json_real(1e300));
+    schema_one(j, "spec.runPolicy.backoffLimit: Invalid value: \"number\": "
+                  "spec.runPolicy.backoffLimit in body must be of type integer: \"number\"");
 
     j = job();
     set(j, "spec/pytorchReplicaSpecs/Master/restartPolicy", json_integer(1));
