@@ -194,6 +194,11 @@ gc_t *gc_new(api_t *api)
     return g;
 }
 
+static void on_gc_closed(uv_handle_t *h)
+{
+    free(h->data);
+}
+
 void gc_free(gc_t *g)
 {
     if (!g)
@@ -202,7 +207,7 @@ void gc_free(gc_t *g)
     for (size_t i = 0; i < g->n; i++)
         free(g->queue[i]);
     free(g->queue);
-    uv_close((uv_handle_t *)&g->timer, (uv_close_cb)free);
+    uv_close((uv_handle_t *)&g->timer, on_gc_closed);
 }
 
 void gc_delete_namespace(apireq *r, const store_rec *rec, const delopts *o)

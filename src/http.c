@@ -647,6 +647,11 @@ static void on_connection(uv_stream_t *l, int status)
     uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
 }
 
+static void on_listener_closed(uv_handle_t *h)
+{
+    free(h->data);
+}
+
 int http_server_start(uv_loop_t *loop, const char *addr, int port, SSL_CTX *ssl_ctx,
                       const http_limits *lim, http_handler_fn fn, void *ctx, http_server **out,
                       char **err)
@@ -672,7 +677,7 @@ int http_server_start(uv_loop_t *loop, const char *addr, int port, SSL_CTX *ssl_
         if (r == 0)
             r = uv_listen((uv_stream_t *)&s->listener, 1024, on_connection);
         if (r < 0)
-            uv_close((uv_handle_t *)&s->listener, (uv_close_cb)free), s = NULL;
+            uv_close((uv_handle_t *)&s->listener, on_listener_closed), s = NULL;
     } else {
         free(s);
         s = NULL;
@@ -691,7 +696,7 @@ void http_server_stop(http_server *s)
     s->stopping = 1;
     while (s->conns)
         conn_close(s->conns);
-    uv_close((uv_handle_t *)&s->listener, (uv_close_cb)free);
+    uv_close((uv_handle_t *)&s->listener, on_listener_closed);
 }
 
 size_t http_server_conns(const http_server *s) { return s->nconns; }
