@@ -2,7 +2,7 @@
 CC      ?= cc
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=gnu11 -Wall -Wextra -Wno-unused-parameter -D_GNU_SOURCE -Isrc
-LDLIBS  := -luv -lhttp_parser -lssl -lcrypto -ljansson -lsqlite3 -lpthread -lm
+LDLIBS  := -luv -lhttp_parser -lyaml -lssl -lcrypto -ljansson -lsqlite3 -lpthread -lm
 BUILD   ?= build
 SAN     :=
 

@@ -5,7 +5,7 @@ set -euo pipefail
 
 pkgs=(
   build-essential pkg-config
-  libuv1-dev libhttp-parser-dev libssl-dev libjansson-dev libsqlite3-dev   # the daemon
+  libuv1-dev libhttp-parser-dev libssl-dev libjansson-dev libsqlite3-dev libyaml-dev   # the daemon
   libcmocka-dev                                                            # C unit tests
   python3 python3-pytest python3-kubernetes python3-yaml                   # end-to-end tests
   openssl curl procps strace

@@ -16,6 +16,7 @@
 #include "discovery.h"
 #include "selector.h"
 #include "watch.h"
+#include "yamljson.h"
 
 /* ---- small shared helpers ------------------------------------------------------------------- */
 
@@ -98,7 +99,7 @@ void api_send_bytes(apireq *r, int code, const char *data, size_t len)
         char *buf = malloc(len + 1);
         memcpy(buf, data, len);
         buf[len] = '\n';
-        http_respond(r->http, code, JSON_CT, buf, len + 1, NULL);
+        http_respond(r->http, code, JSON_CT, buf, len + 1, r->headers);
         free(buf);
         return;
     }
@@ -115,7 +116,7 @@ void api_send_json(apireq *r, int code, json_t *obj, int sorted)
     size_t len = strlen(s);
     s = realloc(s, len + 2);
     s[len] = '\n';
-    http_respond(r->http, code, JSON_CT, s, len + 1, NULL);
+    http_respond(r->http, code, JSON_CT, s, len + 1, r->headers);
     free(s);
     json_decref(obj);
 }
@@ -126,6 +127,23 @@ void api_send_error(apireq *r, apierr *e)
     int code = status_code(e->kind);
     apierr_free(e);
     api_send_json(r, code, st, 0);
+}
+
+void api_warn(apireq *r, const char *text)
+{
+    size_t old = r->headers ? strlen(r->headers) : 0, n = strlen(text);
+    if (old + n * 2 + 32 > 8192)
+        return; /* keep the header block bounded */
+    char *h = realloc(r->headers, old + n * 2 + 32);
+    char *p = h + old;
+    p += sprintf(p, "Warning: 299 - \"");
+    for (const char *t = text; *t; t++) {
+        if (*t == '"' || *t == '\\')
+            *p++ = '\\';
+        *p++ = (*t == '\r' || *t == '\n') ? ' ' : *t;
+    }
+    strcpy(p, "\"\r\n");
+    r->headers = h;
 }
 
 static void send_plain_404(http_req *h)
@@ -227,6 +245,27 @@ static int media_is(const char *ct, const char *want)
     return !strncasecmp(ct, want, n) && (ct[n] == 0 || ct[n] == ';' || ct[n] == ' ');
 }
 
+int api_body_json(http_req *h, json_t **out, char **err)
+{
+    json_error_t je;
+    json_t *o = json_loadb(h->body, h->body_len, JSON_REJECT_DUPLICATES, &je);
+    if (o) {
+        *out = o;
+        return 0;
+    }
+    const char *ct = http_header_get(h, "content-type");
+    if (ct && (media_is(ct, "application/yaml") || media_is(ct, "application/apply-patch+yaml"))) {
+        o = yamljson_parse(h->body, h->body_len, err);
+        if (o) {
+            *out = o;
+            return 0;
+        }
+        return -1;
+    }
+    *err = strdup(je.text);
+    return -1;
+}
+
 int api_decode_body(apireq *r, json_t **out, apierr *e, int for_patch)
 {
     const char *ct = http_header_get(r->http, "content-type");
@@ -236,18 +275,14 @@ int api_decode_body(apireq *r, json_t **out, apierr *e, int for_patch)
                    "the body of the request was in an unknown format - accepted media types include: application/json, application/yaml");
         return -1;
     }
-    json_error_t je;
-    json_t *o = json_loadb(r->http->body, r->http->body_len, JSON_REJECT_DUPLICATES, &je);
-    if (!o) {
-        if (r->res)
-            apierr_set(e, ST_BAD_REQUEST,
-                       "the object provided is unrecognized (must be of type %s): couldn't get version/kind; json parse error: %s",
-                       r->res->kind, je.text);
-        else
-            apierr_set(e, ST_BAD_REQUEST, "json parse error: %s", je.text);
+    char *err = NULL;
+    if (api_body_json(r->http, out, &err) < 0) {
+        apierr_set(e, ST_BAD_REQUEST,
+                   "the object provided is unrecognized (must be of type %s): couldn't get version/kind; json parse error: %s",
+                   r->res ? r->res->kind : "object", err ? err : "invalid JSON");
+        free(err);
         return -1;
     }
-    *out = o;
     return 0;
 }
 
@@ -323,7 +358,7 @@ static char *b64url_decode(const char *in, size_t *outlen, size_t *bad_at)
     return o;
 }
 
-static char *make_continue(uint64_t rv, const char *start)
+char *api_make_continue(uint64_t rv, const char *start)
 {
     json_t *t = json_pack("{s:s, s:I, s:s}", "v", "meta.k8s.io/v1", "rv", (json_int_t)rv, "start", start);
     char *s = json_dumps(t, JSON_COMPACT | JSON_PRESERVE_ORDER);
@@ -333,7 +368,7 @@ static char *make_continue(uint64_t rv, const char *start)
     return enc;
 }
 
-static int parse_continue(const char *tok, uint64_t *rv, char **start, apierr *e)
+int api_parse_continue(const char *tok, uint64_t *rv, char **start, apierr *e)
 {
     size_t len = 0, bad = 0;
     char *raw = b64url_decode(tok, &len, &bad);
@@ -545,7 +580,7 @@ void api_list(apireq *r)
     uint64_t at = 0;
     char *start = NULL;
     if (o.cont) {
-        if (parse_continue(o.cont, &at, &start, &e) < 0)
+        if (api_parse_continue(o.cont, &at, &start, &e) < 0)
             goto fail;
     } else if (o.rv && o.rvmatch && !strcmp(o.rvmatch, "Exact")) {
         at = strtoull(o.rv, NULL, 10);
@@ -586,7 +621,7 @@ void api_list(apireq *r)
     if (rc == STORE_ERR_COMPACTED) {
         free(b.buf);
         if (o.cont) {
-            char *tok = make_continue(store_rev(st), start);
+            char *tok = api_make_continue(store_rev(st), start);
             apierr_set(&e, ST_EXPIRED,
                        "The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter, or use the continue token in this response to retrieve the remainder of the results. Continuing with the provided token results in an inconsistent list - objects that were created, modified, or deleted between the time the first chunk was returned and now may show up in the list.");
             e.continue_tok = tok;
@@ -598,7 +633,7 @@ void api_list(apireq *r)
     (void)items_at;
     char *tok = NULL;
     if (b.more && b.last_key)
-        tok = make_continue(list_rv, b.last_key + b.prefix_len);
+        tok = api_make_continue(list_rv, b.last_key + b.prefix_len);
     char tail[1024];
     if (res->is_cr)
         hl = snprintf(tail, sizeof tail, "],\"kind\":\"%s\",\"metadata\":{%s%s%s\"resourceVersion\":\"%llu\"}}",
@@ -662,6 +697,7 @@ static void apireq_free(apireq *r)
     free(r->ns);
     free(r->name);
     free(r->sub);
+    free(r->headers);
     free(r);
 }
 
@@ -788,14 +824,17 @@ void api_handle(void *ctx, http_req *h)
     }
     const char *resname = NULL;
     if (group && i < n) {
-        if (!strcmp(seg[i], "namespaces") && n - i >= 3) {
+        /* requestinfo.go: namespaces/{ns}/{resource}… unless the third part is a namespace
+         * subresource (status, finalize): then it is the namespace object itself. */
+        if (!strcmp(seg[i], "namespaces") && n - i >= 3 && strcmp(seg[i + 2], "status") &&
+            strcmp(seg[i + 2], "finalize")) {
             r->ns = strdup(seg[i + 1]);
             resname = seg[i + 2];
             i += 3;
-        } else if (!strcmp(seg[i], "namespaces") && n - i == 2) {
+        } else if (!strcmp(seg[i], "namespaces") && n - i >= 2) {
             resname = seg[i];
             r->ns = strdup(seg[i + 1]);
-            i += 1;
+            i += 2;
         } else {
             resname = seg[i];
             i += 1;
@@ -811,7 +850,7 @@ void api_handle(void *ctx, http_req *h)
                 ok = 0; /* only list/watch without a namespace */
         } else {
             /* cluster-scoped: /namespaces/{name} put the name in ns */
-            if (r->ns && !strcmp(resname, "namespaces") && rest >= 0) {
+            if (r->ns && !strcmp(resname, "namespaces")) {
                 r->name = r->ns;
                 r->ns = strdup(r->name);
                 if (rest > 1)
@@ -891,6 +930,16 @@ void api_handle(void *ctx, http_req *h)
     }
     if (!authorize(user, verb_name(verb), res, r->sub, r->ns, r->name)) {
         forbidden(r, verb_name(verb));
+        apireq_free(r);
+        return;
+    }
+    if ((verb == VERB_UPDATE || verb == VERB_PATCH) && !r->name) {
+        if (verb == VERB_PATCH) {
+            api_patch(r); /* checks the content type first, then answers 400 */
+        } else {
+            apierr_set(&e, ST_BAD_REQUEST, "name must be provided");
+            api_send_error(r, &e);
+        }
         apireq_free(r);
         return;
     }

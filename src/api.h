@@ -35,6 +35,7 @@ typedef struct apireq {
     char *sub;            /* subresource or NULL */
     unsigned verb;        /* VERB_* */
     int pretty;           /* pretty=true/false or User-Agent rule */
+    char *headers;        /* extra response headers ("Warning: 299 - ...\r\n"), or NULL */
 } apireq;
 
 /* The http handler: api_t is ctx. */
@@ -44,12 +45,17 @@ void api_handle(void *ctx, http_req *req);
 void api_send_json(apireq *r, int code, json_t *obj, int sorted);   /* steals obj */
 void api_send_bytes(apireq *r, int code, const char *data, size_t len); /* stored JSON bytes */
 void api_send_error(apireq *r, apierr *e);                         /* frees e */
+/* Add a `Warning: 299 - "text"` header to r's answer. */
+void api_warn(apireq *r, const char *text);
 void api_key(char *buf, size_t cap, const resource *res, const char *ns, const char *name);
 int api_query_bool(const char *v);  /* kube truthiness: absent=0, ""=1, "0"/"false"=0, else 1 */
 /* dryRun values: 0 ok (*dry = 1 when All), -1 invalid (fills fielderrs). */
 int api_dry_run(char **vals, size_t n, int *dry, fielderrs *fe);
 char *api_now_rfc3339(void);
 void api_new_uid(char out[37]);
+/* The request body as JSON (YAML for application/yaml and apply-patch+yaml); 0, or -1 with
+ * *err (malloc'ed decoder text). */
+int api_body_json(http_req *h, json_t **out, char **err);
 /* Parse a request body as a JSON object for create/update; 0 or -1 with e set (400/415). */
 int api_decode_body(apireq *r, json_t **out, apierr *e, int for_patch);
 /* Is the namespace present and not terminating? 0 ok; -1 sets 404/403 into e. */
@@ -94,6 +100,9 @@ typedef struct listopts {
     int watch;
 } listopts;
 int api_listopts_parse(apireq *r, listopts *o, apierr *e);
+/* kube's continue token for a list at rv resuming after key suffix start (malloc'ed), and back. */
+char *api_make_continue(uint64_t rv, const char *start);
+int api_parse_continue(const char *tok, uint64_t *rv, char **start, apierr *e);
 void api_listopts_free(listopts *o);
 int api_rec_matches(const store_rec *rec, const labelsel *ls, const fieldsel *fs);
 

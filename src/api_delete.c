@@ -83,10 +83,11 @@ int api_delopts_parse(apireq *r, delopts *o, apierr *e)
                        "the body of the request was in an unknown format - accepted media types include: application/json, application/yaml");
             return -1;
         }
-        json_error_t je;
-        json_t *b = json_loadb(h->body, h->body_len, 0, &je);
-        if (!b) {
-            apierr_set(e, ST_BAD_REQUEST, "couldn't get version/kind; json parse error: %s", je.text);
+        json_t *b = NULL;
+        char *perr = NULL;
+        if (api_body_json(h, &b, &perr) < 0) {
+            apierr_set(e, ST_BAD_REQUEST, "couldn't get version/kind; json parse error: %s", perr ? perr : "invalid JSON");
+            free(perr);
             return -1;
         }
         if (!json_is_object(b)) {
@@ -417,7 +418,20 @@ void api_deletecollection(apireq *r)
     char prefix[600];
     snprintf(prefix, sizeof prefix, "%s/%s/", r->res->plural, r->res->namespaced ? r->ns : "");
     collect c = {0};
-    store_list(st, prefix, NULL, 0, collect_one, &c);
+    char *start = NULL;
+    uint64_t tok_rv = 0;
+    if (lo.cont && api_parse_continue(lo.cont, &tok_rv, &start, &e) < 0) {
+        api_listopts_free(&lo);
+        api_delopts_free(&o);
+        api_send_error(r, &e);
+        return;
+    }
+    char start_key[1200];
+    int has_start = start != NULL;
+    if (has_start)
+        snprintf(start_key, sizeof start_key, "%s%s", prefix, start);
+    free(start);
+    store_list(st, prefix, has_start ? start_key : NULL, 0, collect_one, &c);
     uint64_t list_rv = store_rev(st);
     json_t *items = json_array();
     const char *last_key = NULL;
@@ -437,8 +451,7 @@ void api_deletecollection(apireq *r)
         taken++;
         last_key = c.recs[i]->key;
     }
-    (void)more;
-    (void)last_key;
+    char *next_tok = more && last_key ? api_make_continue(store_rev(st), last_key + strlen(prefix)) : NULL;
     char key[1024];
     int failed = 0;
     const char *last_write_key = NULL;
@@ -481,6 +494,9 @@ void api_deletecollection(apireq *r)
     char rvs[32];
     snprintf(rvs, sizeof rvs, "%llu", (unsigned long long)list_rv);
     json_object_set_new(json_object_get(list, "metadata"), "resourceVersion", json_string(rvs));
+    if (next_tok)
+        json_object_set_new(json_object_get(list, "metadata"), "continue", json_string(next_tok));
+    free(next_tok);
     if (failed) {
         if (last_write_key) {
             store_write(st, last_write_key, last_write_kind == DEL_REMOVE ? NULL : last_write_obj, NULL, NULL, NULL);

@@ -13,6 +13,7 @@
 
 typedef struct wwait {
     http_req *http;
+    char *headers;
     int pretty, code, sorted;
     json_t *reply;
 } wwait;
@@ -20,7 +21,7 @@ typedef struct wwait {
 static void on_written(void *arg, int err, const store_rec *rec)
 {
     wwait *w = arg;
-    apireq r = {.http = w->http, .pretty = w->pretty};
+    apireq r = {.http = w->http, .pretty = w->pretty, .headers = w->headers};
     if (err < 0) {
         apierr e = {0};
         apierr_internal(&e, "the write could not be committed to the store");
@@ -31,6 +32,7 @@ static void on_written(void *arg, int err, const store_rec *rec)
     } else {
         api_send_bytes(&r, w->code, rec->data, rec->len);
     }
+    free(w->headers);
     free(w);
 }
 
@@ -42,11 +44,13 @@ uint64_t api_write_respond(apireq *r, const char *key, json_t *obj, int code, js
     w->code = code;
     w->reply = reply;
     w->sorted = reply_sorted;
+    w->headers = r->headers ? strdup(r->headers) : NULL;
     uint64_t rv = store_write(r->api->store, key, obj, on_written, w, NULL);
     if (!rv) {
         apierr e = {0};
         apierr_not_found(&e, resource_gr(r->res), r->res->group, r->res->plural, r->name ? r->name : "");
         json_decref(reply);
+        free(w->headers);
         free(w);
         api_send_error(r, &e);
     }
@@ -166,6 +170,10 @@ static int validate_object(apireq *r, const json_t *obj, const char *name)
     if (!strcmp(r->res->plural, "pytorchjobs")) {
         json_t *warn = NULL;
         validate_pytorchjob_webhook(&fe, obj, &warn);
+        size_t wi;
+        json_t *wv;
+        json_array_foreach(warn, wi, wv)
+            api_warn(r, json_string_value(wv));
         json_decref(warn);
         if (fe.n) {
             char *agg = fe_aggregate(&fe);
@@ -197,6 +205,15 @@ static int check_type(apireq *r, json_t *obj)
         return -1;
     }
     const char *kind = str_at(obj, "kind"), *av = str_at(obj, "apiVersion");
+    if (!r->res->is_cr) {
+        /* Built-in kinds default their type from the URL (typed decoding with a default GVK). */
+        if (!kind || !*kind)
+            json_object_set_new(obj, "kind", json_string(r->res->kind));
+        if (!av || !*av)
+            json_object_set_new(obj, "apiVersion", json_string(want_av));
+        kind = str_at(obj, "kind");
+        av = str_at(obj, "apiVersion");
+    }
     if (!kind || !*kind) {
         char *body = strndup(r->http->body, 200);
         apierr_set(&e, ST_BAD_REQUEST, "Object 'Kind' is missing in '%s'", body);
@@ -489,6 +506,16 @@ void api_do_update(apireq *r, const store_rec *old, json_t *nobj, int dry, int r
             goto fail;
         }
     }
+    if (is_status && !strcmp(r->res->plural, "pytorchjobs")) {
+        fielderrs fe = {0};
+        validate_pytorchjob_status(&fe, res);
+        if (fe.n) {
+            send_invalid(r, r->name, &fe);
+            json_decref(res);
+            json_decref(oobj);
+            return;
+        }
+    }
     if (!is_status) {
         fielderrs fe = {0};
         json_t *f = json_object_get(rm, "finalizers");
@@ -565,6 +592,20 @@ void api_update(apireq *r)
     }
     if (check_type(r, obj) < 0) {
         json_decref(obj);
+        return;
+    }
+    json_t *md = json_object_get(obj, "metadata");
+    const char *bname = str_at(md, "name"), *bns = str_at(md, "namespace");
+    if (bname && *bname && strcmp(bname, r->name)) {
+        apierr_set(&e, ST_BAD_REQUEST, "the name of the object (%s) does not match the name on the URL (%s)", bname, r->name);
+        json_decref(obj);
+        api_send_error(r, &e);
+        return;
+    }
+    if (r->res->namespaced && bns && *bns && strcmp(bns, r->ns)) {
+        apierr_set(&e, ST_BAD_REQUEST, "the namespace of the object (%s) does not match the namespace on the request (%s)", bns, r->ns);
+        json_decref(obj);
+        api_send_error(r, &e);
         return;
     }
     const store_rec *old = load_or_404(r);

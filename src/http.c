@@ -72,12 +72,15 @@ struct http_conn {
     http_gone_fn gone_fn; void *gone_arg;
     size_t queued;        /* bytes handed to uv_write, not yet written */
     int close_after_write;
+    int lingering;        /* answered and half-closed: input is read and dropped until EOF */
+    uv_shutdown_t shutdown;
 };
 
 typedef struct wreq { uv_write_t w; http_conn *c; size_t len; char data[]; } wreq;
 
 static void conn_close(http_conn *c);
 static void conn_drain(http_conn *c);
+static void tls_flush(http_conn *c);
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf);
 static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf);
 
@@ -111,6 +114,33 @@ const char *http_status_text(int s)
 
 /* ---- output ---------------------------------------------------------------------------- */
 
+static void on_linger_timeout(uv_timer_t *t)
+{
+    conn_close(t->data);
+}
+
+static void on_shutdown(uv_shutdown_t *s, int status)
+{
+    (void)s;
+    (void)status;
+}
+
+/* A client may still be sending a body we refused (413): closing at once would reset the
+ * connection and lose our answer, so half-close and drop its input for a while (as Go does). */
+static void linger(http_conn *c)
+{
+    if (c->lingering || c->state == C_CLOSING)
+        return;
+    c->lingering = 1;
+    if (c->ssl) {
+        SSL_shutdown(c->ssl);
+        tls_flush(c);
+    }
+    uv_shutdown(&c->shutdown, (uv_stream_t *)&c->tcp, on_shutdown);
+    uv_timer_stop(&c->timer);
+    uv_timer_start(&c->timer, on_linger_timeout, 2000, 0);
+}
+
 static void on_write(uv_write_t *w, int status)
 {
     wreq *r = (wreq *)w;
@@ -120,7 +150,7 @@ static void on_write(uv_write_t *w, int status)
     if (status < 0 && c->state != C_CLOSING)
         conn_close(c);
     else if (c->close_after_write && c->queued == 0 && c->state != C_CLOSING)
-        conn_close(c);
+        linger(c);
 }
 
 static void raw_write(http_conn *c, const char *data, size_t len)
@@ -150,6 +180,7 @@ static void tls_flush(http_conn *c)
     while ((n = BIO_read(c->wbio, buf, sizeof buf)) > 0)
         raw_write(c, buf, (size_t)n);
 }
+
 
 static void conn_send(http_conn *c, const char *data, size_t len)
 {
@@ -340,7 +371,7 @@ static void finish_req(http_req *r)
     if (!c->keep_alive) {
         c->close_after_write = 1;
         if (c->queued == 0)
-            conn_close(c);
+            linger(c);
         conn_unref(c);
         return;
     }
@@ -526,7 +557,7 @@ static void feed(http_conn *c, const char *data, size_t len)
     }
     if (e != HPE_OK) {
         if (!c->early_error)
-            c->early_error = 400;
+            c->early_error = e == HPE_HEADER_OVERFLOW ? 431 : 400;
         /* Answer the error as a request, then close. */
         if (!c->url)
             c->url = strdup("/"), c->url_len = 1;
@@ -572,6 +603,8 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
         return;
     }
     if (nread == 0)
+        return;
+    if (c->lingering || c->close_after_write)
         return;
     if (!c->ssl) {
         feed(c, buf->base, (size_t)nread);
@@ -661,6 +694,8 @@ int http_server_start(uv_loop_t *loop, const char *addr, int port, SSL_CTX *ssl_
         abort();
     s->loop = loop;
     s->ssl_ctx = ssl_ctx;
+    /* http-parser's own cap (80 KiB by default) would answer first; ours gives the 431. */
+    http_parser_set_max_header_size((uint32_t)lim->max_header_bytes + 65536);
     s->lim = *lim;
     s->fn = fn;
     s->ctx = ctx;

@@ -793,6 +793,34 @@ static void schema_walk(fielderrs *l, const snode *node, pathbuf *pb, const json
     }
 }
 
+/* JobStatus: condition items require type and status (the CRD's only required status fields). */
+static const char *const req_cond[] = {"status", "type", NULL};
+static const sprop p_cond[] = {
+    {"lastTransitionTime", &n_str}, {"lastUpdateTime", &n_str}, {"message", &n_str},
+    {"reason", &n_str}, {"status", &n_str}, {"type", &n_str}, {NULL, NULL},
+};
+static const snode n_cond = {S_OBJECT, p_cond, NULL, req_cond};
+static const snode n_cond_arr = {S_ARRAY, NULL, &n_cond, NULL};
+static const sprop p_rstatus[] = {
+    {"active", &n_int}, {"failed", &n_int}, {"labelSelector", &n_obj}, {"selector", &n_str},
+    {"succeeded", &n_int}, {NULL, NULL},
+};
+static const snode n_rstatus = {S_OBJECT, p_rstatus, NULL, NULL};
+static const snode n_rstatus_map = {S_OBJECT, NULL, &n_rstatus, NULL};
+static const sprop p_status[] = {
+    {"completionTime", &n_str}, {"conditions", &n_cond_arr}, {"lastReconcileTime", &n_str},
+    {"replicaStatuses", &n_rstatus_map}, {"startTime", &n_str}, {NULL, NULL},
+};
+static const snode n_status = {S_OBJECT, p_status, NULL, NULL};
+
+void validate_pytorchjob_status(fielderrs *l, const json_t *obj)
+{
+    pathbuf pb = {0};
+    path_push(&pb, "status");
+    schema_walk(l, &n_status, &pb, get(obj, "status"));
+    free(pb.p);
+}
+
 void validate_pytorchjob_schema(fielderrs *l, const json_t *obj)
 {
     /* The CRD's root schema has no `required`: a missing spec passes here and is caught by the

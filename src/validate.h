@@ -21,6 +21,8 @@ void validate_object_meta(fielderrs *l, const json_t *meta, int name_subdomain);
 /* The CRD schema level (422): spec.pytorchReplicaSpecs required, field types (int32/int64/bool/
  * string/object/array) along the PyTorchJob schema. */
 void validate_pytorchjob_schema(fielderrs *l, const json_t *obj);
+/* The status schema (422): condition items need type and status; counters are integers. */
+void validate_pytorchjob_status(fielderrs *l, const json_t *obj);
 /* The v1.9 validating webhook (answered as 403). warnings: if non-NULL, receives a new JSON
  * array of warning strings (possibly empty). */
 void validate_pytorchjob_webhook(fielderrs *l, const json_t *obj, json_t **warnings);

@@ -11,6 +11,7 @@ resourceVersion, and no training process is started.
 """
 import base64
 import http.client
+import io
 import json
 import os
 import re
@@ -564,29 +565,88 @@ def child_processes(pid=None):
 
 
 def exchange_raw(sock, chunks, read_timeout=15):
-    """Send byte chunks, stopping early if the server already answered (readable socket);
-    then parse one HTTP response from the socket. Returns Resp, or None if the connection was
-    closed without a response."""
+    """Send byte chunks, stopping early if the server already answered; then read one HTTP
+    response. Returns Resp, or None if the connection closed without a response.
+
+    With TLS 1.3 the server sends session tickets after the handshake, so a readable socket
+    does not mean an answer: only application data read from it counts."""
+    buf = b""
+    closed = False
     sent_all = True
+    timeout = sock.gettimeout()
     for ch in chunks:
-        try:
-            r, _, _ = select.select([sock], [], [], 0)
-            if r or (hasattr(sock, "pending") and sock.pending()):
+        r, _, _ = select.select([sock], [], [], 0)
+        if r or (hasattr(sock, "pending") and sock.pending()):
+            sock.settimeout(0)
+            try:
+                data = sock.recv(65536)
+                if not data:
+                    closed = True
+                buf += data
+            except (ssl.SSLWantReadError, BlockingIOError):
+                pass
+            except (OSError, ssl.SSLError):
+                closed = True
+            finally:
+                sock.settimeout(timeout)
+            if buf or closed:
                 sent_all = False
                 break
+        try:
             sock.sendall(ch)
         except (OSError, ssl.SSLError):
             sent_all = False
             break
     sock.settimeout(read_timeout)
-    try:
-        resp = http.client.HTTPResponse(sock, method="GET")
-        resp.begin()
-        raw = resp.read()
-        return Resp(resp.status, resp.headers, raw, "RAW", f"(sent_all={sent_all})")
-    except (http.client.RemoteDisconnected, ConnectionResetError, ssl.SSLError,
-            http.client.BadStatusLine):
-        return None
+
+    def more():
+        nonlocal buf, closed
+        if closed:
+            return False
+        try:
+            data = sock.recv(65536)
+        except (ConnectionResetError, ssl.SSLError, BrokenPipeError):
+            data = b""
+        if not data:
+            closed = True
+            return False
+        buf += data
+        return True
+
+    while b"\r\n\r\n" not in buf:
+        if not more():
+            if not buf:
+                return None
+            raise AssertionError(f"incomplete HTTP response: {buf[:500]!r}")
+    head, _, rest = buf.partition(b"\r\n\r\n")
+    status_line, _, hdr_bytes = head.partition(b"\r\n")
+    parts = status_line.decode("latin-1").split(" ", 2)
+    status = int(parts[1])
+    headers = http.client.parse_headers(io.BytesIO(hdr_bytes + b"\r\n\r\n"))
+    buf = rest
+    n = headers.get("Content-Length")
+    if n is not None:
+        while len(buf) < int(n) and more():
+            pass
+        body = buf[:int(n)]
+    elif "chunked" in (headers.get("Transfer-Encoding") or "").lower():
+        body = b""
+        while True:
+            while b"\r\n" not in buf and more():
+                pass
+            line, _, buf = buf.partition(b"\r\n")
+            size = int(line.split(b";")[0] or b"0", 16)
+            if size == 0:
+                break
+            while len(buf) < size + 2 and more():
+                pass
+            body += buf[:size]
+            buf = buf[size + 2:]
+    else:
+        while more():
+            pass
+        body = buf
+    return Resp(status, headers, body, "RAW", f"(sent_all={sent_all})")
 
 
 def kubeconfig_ca_data(daemon):

@@ -865,6 +865,14 @@ def test_namespace_crud(daemon):
     assert_status(r, 404, "NotFound", f'namespaces "{name}" not found')
 
 
+def test_namespace_create_without_kind(daemon):
+    # built-in kinds default apiVersion/kind from the URL (the Python client sends none)
+    name = uniq("ns")
+    r = daemon.post("/api/v1/namespaces", {"metadata": {"name": name}})
+    assert r.status == 201, r
+    assert r.json["kind"] == "Namespace" and r.json["metadata"]["name"] == name, r
+
+
 def test_namespace_invalid_name(daemon):
     r = daemon.post("/api/v1/namespaces", namespace_obj("Bad_NS"))
     msg = f'Invalid value: "Bad_NS": {LABEL_MSG}'

@@ -371,6 +371,7 @@ def test_case24_dry_run_with_finalizer_outcome(daemon, ns):
     r = daemon.delete(pj(ns, name), {"dryRun": ["All"], "preconditions": {"uid": "wrong"}})
     assert_status(r, 409, "Conflict")
     daemon.remove_finalizers(ns, name)
+    assert daemon.delete(pj(ns, name)).status == 200
     daemon.wait_gone(ns, name)
 
 

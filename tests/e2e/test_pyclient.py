@@ -20,10 +20,8 @@ def core(daemon):
 
 
 @pytest.fixture(scope="module")
-def pns(core):
-    name = uniq("py")
-    core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=name)))
-    return name
+def pns(daemon):
+    return daemon.create_ns(uniq("py"))
 
 
 def err_body(e):
