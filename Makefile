@@ -1,7 +1,7 @@
 # torchjob — build, test, run. `make run` and `make test` install what is missing first.
 CC      ?= cc
-CFLAGS  ?= -O2 -g
-CFLAGS  += -std=gnu11 -Wall -Wextra -Wno-unused-parameter -D_GNU_SOURCE -Isrc
+OPT     ?= -O2 -g
+CFLAGS  := $(OPT) -std=gnu11 -Wall -Wextra -Wno-unused-parameter -D_GNU_SOURCE -Isrc
 LDLIBS  := -luv -lhttp_parser -lyaml -lssl -lcrypto -ljansson -lsqlite3 -lpthread -lm
 BUILD   ?= build
 SAN     :=
@@ -48,8 +48,8 @@ test: deps
 
 # ASan/UBSan build of the daemon and unit tests, then the whole suite against it.
 asan:
-	$(MAKE) --no-print-directory BUILD=build-asan SAN="-fsanitize=address,undefined -fno-omit-frame-pointer" CFLAGS="-O1 -g" all unit
-	TORCHJOBD=build-asan/torchjobd ASAN_OPTIONS=detect_leaks=0 $(PYTHON) -m pytest -q tests/e2e $(PYTEST_ARGS)
+	$(MAKE) --no-print-directory BUILD=build-asan SAN="-fsanitize=address,undefined -fno-omit-frame-pointer" OPT="-O1 -g" all unit
+	TORCHJOBD=build-asan/torchjobd ASAN_OPTIONS=detect_leaks=1 $(PYTHON) -m pytest -q tests/e2e $(PYTEST_ARGS)
 
 clean:
 	rm -rf build build-asan

@@ -77,6 +77,7 @@ typedef struct ptj_replica {
     ptj_restart restart;
     const char *restart_policy; /* as written; "OnFailure" when absent or "" */
     const json_t *tmpl;         /* the pod template, borrowed from the job; NULL if absent */
+    int tmpl_restart_policy;    /* the template sets spec.restartPolicy (overwritten; warned) */
     int32_t user_port;          /* containerPort of a port named pytorchjob-port in the `pytorch`
                                    container (container 0 if none is so named); 0 = none */
 } ptj_replica;

@@ -59,7 +59,10 @@ static void sb_printf(sbuf *b, const char *fmt, ...)
     int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
     va_end(ap);
     assert(n >= 0 && (size_t)n < sizeof tmp);  /* only numbers and short literals go here */
-    sb_putn(b, tmp, (size_t)n);
+    if (n < 0 || (size_t)n >= sizeof tmp)
+        b->oom = 1;
+    else
+        sb_putn(b, tmp, (size_t)n);
 }
 
 /* Replace the contents. */
@@ -117,7 +120,10 @@ static size_t jlen(const json_t *arr) { return json_is_array(arr) ? json_array_s
 static int streq(const char *a, const char *b) { return a && b && !strcmp(a, b); }
 
 /* Cells. A failed append leaves the row short, which table_row() catches (invariant 1). */
-static void put_str(json_t *cells, const char *s) { json_array_append_new(cells, json_string(s ? s : "")); }
+static void put_str(json_t *cells, const char *s)
+{
+    json_array_append_new(cells, json_string(s ? s : ""));
+}
 static void put_int(json_t *cells, json_int_t v) { json_array_append_new(cells, json_integer(v)); }
 static void put_null(json_t *cells) { json_array_append_new(cells, json_null()); }
 
@@ -166,7 +172,8 @@ static int parse_time(const char *s, int64_t *ms)
         digits(&s, 2, &d) || (*s != 'T' && *s != 't'))
         return -1;
     s++;
-    if (digits(&s, 2, &h) || *s++ != ':' || digits(&s, 2, &mi) || *s++ != ':' || digits(&s, 2, &sec))
+    if (digits(&s, 2, &h) || *s++ != ':' || digits(&s, 2, &mi) || *s++ != ':' ||
+        digits(&s, 2, &sec))
         return -1;
     if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 59)
         return -1;
@@ -231,7 +238,8 @@ char *table_human_duration(int64_t ms, char *buf, size_t n)
 
 /* translateTimestampSince: the age of the timestamp at path, or "<unknown>" (NULL when
  * missing_null: the CRD convertor's null cell for a date it cannot parse). */
-static void put_age(json_t *cells, const json_t *obj, const char *path, int64_t now, int missing_null)
+static void put_age(json_t *cells, const json_t *obj, const char *path, int64_t now,
+                    int missing_null)
 {
     int64_t t;
     char buf[TABLE_DURATION_MAX];
@@ -272,11 +280,14 @@ static const column pj_cols[] = {
     {"Age", "date", "", CRD_COL(".metadata.creationTimestamp"), 0},
     /* Ours, for `-o wide` (the kubeflow CRD declares only State and Age). */
     {"Replicas", "integer", "",
-     "Desired replicas over all replica types (spec.pytorchReplicaSpecs.*.replicas, default 1).", 1},
-    {"Active", "integer", "", "Active replicas over all replica types (status.replicaStatuses).", 1},
+     "Desired replicas over all replica types (spec.pytorchReplicaSpecs.*.replicas, "
+     "default 1).", 1},
+    {"Active", "integer", "",
+     "Active replicas over all replica types (status.replicaStatuses).", 1},
     {"Succeeded", "integer", "",
      "Succeeded replicas over all replica types (status.replicaStatuses).", 1},
-    {"Failed", "integer", "", "Failed replicas over all replica types (status.replicaStatuses).", 1},
+    {"Failed", "integer", "",
+     "Failed replicas over all replica types (status.replicaStatuses).", 1},
 };
 
 static const column ns_cols[] = {
@@ -301,7 +312,8 @@ static const column pod_cols[] = {
      "for scheduling by the scheduler defined in schedulerName.", 1},
     {"Nominated Node", "string", "",
      "nominatedNodeName is set only when this pod preempts other pods on the node, but it cannot "
-     "be scheduled right away as preemption victims receive their graceful termination periods.", 1},
+     "be scheduled right away as preemption victims receive their graceful termination "
+     "periods.", 1},
     {"Readiness Gates", "string", "",
      "If specified, all readiness gates will be evaluated for pod readiness. A pod is ready when "
      "all its containers are ready AND all conditions specified in the readiness gates have "

@@ -318,16 +318,11 @@ static void watchdog_cb(uv_timer_t *t)
     uv_stop(t->loop);
 }
 
-/* runtime_free, then run the loop until it has nothing left (bounded by an unref'ed watchdog):
- * every process reaped, every handle closed, and not one callback after the free. */
-static void free_runtime(fx *f)
+/* Runs the loop until it has nothing left, bounded by an unref'ed watchdog: after runtime_free
+ * every process must be reaped and every handle closed, with not one callback. */
+static void drain(fx *f, int nev_before)
 {
-    int before = f->nev;
     uv_timer_t wd;
-    f->in_call = true;
-    runtime_free(f->rt);
-    f->in_call = false;
-    f->rt = NULL;
     uv_timer_init(&f->loop, &wd);
     wd.data = f;
     uv_timer_start(&wd, watchdog_cb, 5000, 0);
@@ -336,7 +331,32 @@ static void free_runtime(fx *f)
     assert_false(f->watchdog_fired);
     uv_close((uv_handle_t *)&wd, NULL);
     uv_run(&f->loop, UV_RUN_NOWAIT);
-    assert_int_equal(f->nev, before);
+    assert_int_equal(f->nev, nev_before);
+}
+
+/* Every child is a pod leader, so its pid is a group to check, reported or not. */
+static void note_children_as_groups(fx *f)
+{
+    DIR *d = opendir("/proc");
+    assert_non_null(d);
+    for (struct dirent *de; (de = readdir(d));) {
+        pstat s;
+        int pid = atoi(de->d_name);
+        if (pid > 0 && read_pstat(pid, &s) && s.ppid == getpid() && f->ngroups < MAX_GROUPS)
+            f->groups[f->ngroups++] = pid;
+    }
+    closedir(d);
+}
+
+static void free_runtime(fx *f)
+{
+    int before = f->nev;
+    note_children_as_groups(f);
+    f->in_call = true;
+    runtime_free(f->rt);
+    f->in_call = false;
+    f->rt = NULL;
+    drain(f, before);
 }
 
 static int rm_entry(const char *p, const struct stat *st, int flag, struct FTW *ftw)
@@ -577,4 +597,434 @@ static void test_log_stdout_stderr(void **state)
     s = slurp(log, NULL);
     assert_string_equal(s, "before\nafter\n");
     free(s);
+}
+
+static void test_own_session(void **state)
+{
+    fx *f = *state;
+    assert_int_equal(start_sh(f, "a", "echo ready; exec sleep 100"), 0);
+    int pid = wait_started(f, "a", 5000)->pid;
+    pstat s;
+    assert_true(read_pstat(pid, &s));
+    assert_int_equal(s.pgrp, pid); /* its own group: kill(-pid) reaches its tree */
+    assert_int_equal(s.sid, pid);  /* its own session: a Ctrl-C of the daemon does not */
+    assert_int_not_equal(s.pgrp, getpgrp());
+    assert_int_equal(stop(f, "a", 0), 0);
+    assert_int_equal(wait_exit(f, "a", 5000)->sig, SIGKILL);
+}
+
+/* ---- stop ---- */
+
+static uint64_t ms_since(uint64_t t0_ns, const ev *e) { return (e->ns - t0_ns) / 1000000; }
+
+static void test_stop_term_trapped(void **state)
+{
+    fx *f = *state;
+    assert_int_equal(start_sh(f, "a", "trap 'exit 0' TERM; echo ready; while :; do sleep 1; done"),
+                     0);
+    wait_ready(f, "a");
+    uint64_t t0 = uv_hrtime();
+    assert_int_equal(stop(f, "a", 5), 0);
+    ev *e = wait_exit(f, "a", 5000);
+    assert_int_equal(e->code, 0);
+    assert_int_equal(e->sig, 0);
+    assert_true(ms_since(t0, e) < 4000); /* it left within its grace: no SIGKILL needed */
+    assert_int_equal(stop(f, "a", 5), -ESRCH);
+}
+
+static void test_stop_term_ignored(void **state)
+{
+    fx *f = *state;
+    assert_int_equal(start_sh(f, "a", "trap '' TERM; echo ready; while :; do sleep 1; done"), 0);
+    wait_ready(f, "a");
+    uint64_t t0 = uv_hrtime();
+    assert_int_equal(stop(f, "a", 1), 0);
+    ev *e = wait_exit(f, "a", 5000);
+    assert_int_equal(e->code, 137);
+    assert_int_equal(e->sig, SIGKILL);
+    assert_true(ms_since(t0, e) >= 1000); /* never before the grace */
+    assert_true(ms_since(t0, e) < 3000);
+}
+
+static void test_stop_grace_zero(void **state)
+{
+    fx *f = *state;
+    assert_int_equal(start_sh(f, "a", "trap '' TERM; echo ready; while :; do sleep 1; done"), 0);
+    wait_ready(f, "a");
+    uint64_t t0 = uv_hrtime();
+    assert_int_equal(stop(f, "a", 0), 0);
+    ev *e = wait_exit(f, "a", 5000);
+    assert_int_equal(e->code, 137);
+    assert_int_equal(e->sig, SIGKILL);
+    assert_true(ms_since(t0, e) < 900);
+    assert_int_equal(stop(f, "a", 0), -ESRCH);
+}
+
+static void test_stop_shortens(void **state)
+{
+    fx *f = *state;
+    const char *ignore = "trap '' TERM; echo ready; while :; do sleep 1; done";
+    assert_int_equal(start_sh(f, "a", ignore), 0);
+    assert_int_equal(start_sh(f, "b", ignore), 0);
+    wait_ready(f, "a");
+    wait_ready(f, "b");
+
+    /* a: 30 s, shortened to 1 s; a later 10 s does not lengthen it again */
+    uint64_t t0 = uv_hrtime();
+    assert_int_equal(stop(f, "a", 30), 0);
+    uint64_t t1 = uv_hrtime();
+    assert_int_equal(stop(f, "a", 1), 0);
+    assert_int_equal(stop(f, "a", 10), 0);
+    /* b: 30 s, then 0: SIGKILL at once */
+    assert_int_equal(stop(f, "b", 30), 0);
+    assert_int_equal(stop(f, "b", 0), 0);
+    assert_int_equal(stop(f, "b", 0), 0); /* still being killed: on_exit is owed */
+
+    ev *eb = wait_exit(f, "b", 5000);
+    assert_int_equal(eb->sig, SIGKILL);
+    assert_true(ms_since(t0, eb) < 900);
+    ev *ea = wait_exit(f, "a", 5000);
+    assert_int_equal(ea->sig, SIGKILL);
+    assert_true(ms_since(t1, ea) >= 1000);
+    assert_true(ms_since(t0, ea) < 3000);
+}
+
+static void stop_in_exit_hook(fx *f, const ev *e)
+{
+    if (f->nhook < 4)
+        f->hook_rc[f->nhook++] = runtime_stop(f->rt, e->id, 0);
+}
+
+static void test_stop_unknown_or_exited(void **state)
+{
+    fx *f = *state;
+    assert_int_equal(stop(f, "never", 1), -ESRCH);
+    assert_int_equal(start_sh(f, "a", "echo ready; exec sleep 100"), 0);
+    assert_int_equal(start_sh(f, "a", "exit 0"), -EEXIST); /* id already running */
+    wait_ready(f, "a");
+    f->exit_hook = stop_in_exit_hook;
+    assert_int_equal(stop(f, "a", 0), 0);
+    assert_int_equal(wait_exit(f, "a", 5000)->sig, SIGKILL);
+    assert_int_equal(f->nhook, 1);
+    assert_int_equal(f->hook_rc[0], -ESRCH); /* from inside on_exit: already exited */
+    assert_int_equal(stop(f, "a", 0), -ESRCH);
+    assert_int_equal(stop(f, "a", 30), -ESRCH);
+}
+
+/* The controller's restart pattern: start the same id again from inside on_exit. */
+static void restart_in_exit_hook(fx *f, const ev *e)
+{
+    if (f->nhook < 1) {
+        char *const argv[] = {"sh", "-c", "exit 5", NULL};
+        rt_pod p = {.id = e->id, .argv = argv, .envp = ENV, .log_path = NULL};
+        f->hook_rc[f->nhook++] = runtime_start(f->rt, &p);
+    }
+}
+
+static bool pred_two_exits(fx *f, const void *id) { return find_ev(f, id, EV_EXIT, 1) != NULL; }
+
+static void test_restart_same_id_from_on_exit(void **state)
+{
+    fx *f = *state;
+    f->exit_hook = restart_in_exit_hook;
+    assert_int_equal(start_sh(f, "a", "exit 1"), 0);
+    assert_true(run_until(f, pred_two_exits, "a", 5000));
+    assert_int_equal(f->hook_rc[0], 0);
+    assert_int_equal(find_ev(f, "a", EV_EXIT, 0)->code, 1);
+    assert_int_equal(find_ev(f, "a", EV_EXIT, 1)->code, 5);
+    assert_int_equal(count_ev(f, "a", EV_STARTED), 2);
+    assert_int_equal(runtime_live(f->rt), 0);
+}
+
+/* ---- process groups ---- */
+
+static int read_pid_file(fx *f, const char *name)
+{
+    char path[256];
+    path_in(f, name, path, sizeof path);
+    char *s = slurp(path, NULL);
+    assert_non_null(s);
+    int pid = atoi(s);
+    free(s);
+    assert_true(pid > 0);
+    return pid;
+}
+
+static void test_grandchild_killed_on_stop(void **state)
+{
+    fx *f = *state;
+    assert_int_equal(start_sh(f, "a", "sleep 100 & echo $! > gc.pid; echo ready; sleep 100"), 0);
+    int pid = wait_started(f, "a", 5000)->pid;
+    wait_ready(f, "a");
+    int gc = read_pid_file(f, "gc.pid");
+    assert_true(count_procs(alive_in_group, pid) >= 3); /* sh and both sleeps */
+    assert_int_equal(stop(f, "a", 5), 0);
+    ev *e = wait_exit(f, "a", 5000);
+    assert_int_equal(e->sig, SIGTERM); /* sh does not trap TERM */
+    assert_int_equal(e->code, 128 + SIGTERM);
+    assert_true(group_gone(pid, 2000));
+    assert_false(pid_alive(gc));
+}
+
+/* The leader exits on its own: the sweep SIGKILLs what it left in its group. */
+static void test_grandchild_killed_when_leader_exits(void **state)
+{
+    fx *f = *state;
+    assert_int_equal(start_sh(f, "a", "trap '' TERM; sleep 100 & echo $! > gc.pid; exit 0"), 0);
+    ev *e = wait_exit(f, "a", 5000);
+    assert_int_equal(e->code, 0);
+    int pid = find_ev(f, "a", EV_STARTED, 0)->pid;
+    int gc = read_pid_file(f, "gc.pid");
+    assert_true(group_gone(pid, 2000));
+    assert_false(pid_alive(gc));
+}
+
+/* ---- log cap ---- */
+
+#define LINE100 "0123456789012345678901234567890123456789012345678901234567890123456789" \
+                "0123456789012345678901234567\n"
+#define WRITE_6000 "i=0; while [ $i -lt 60 ]; do printf '%s' '" LINE100 "'; i=$((i+1)); done; "
+
+static bool pred_rotated(fx *f, const void *log)
+{
+    char old[300];
+    snprintf(old, sizeof old, "%s.1", (const char *)log);
+    long long n = file_size(log);
+    return file_size(old) > 0 && n >= 0 && n <= 1000;
+}
+
+static void test_log_cap_rotation_running(void **state)
+{
+    fx *f = *state;
+    char log[256], old[300], go[256];
+    log_of(f, "a", log, sizeof log);
+    snprintf(old, sizeof old, "%s.1", log);
+    path_in(f, "go", go, sizeof go);
+    char *const argv[] = {"sh", "-c",
+                          WRITE_6000 "while [ ! -e go ]; do sleep 0.02; done; echo after", NULL};
+    assert_int_equal(start(f, "a", argv, ENV, f->dir, 1000), 0);
+    /* the 500 ms check rotates it while it runs */
+    assert_true(run_until(f, pred_rotated, log, 3000));
+    assert_true(file_size(old) >= 1000);
+    assert_true(file_size(log) < 6000);
+    put_file(go, "", 0644);
+    assert_int_equal(wait_exit(f, "a", 5000)->code, 0);
+    /* the child's O_APPEND fd kept working: it wrote from offset 0, no hole of NULs */
+    size_t n;
+    char *s = slurp(log, &n);
+    assert_true(n >= 6 && n <= 1000 + 6);
+    assert_null(memchr(s, '\0', n));
+    assert_string_equal(s + n - 6, "after\n");
+    free(s);
+    char tmp[320];
+    snprintf(tmp, sizeof tmp, "%s.1.tmp", log);
+    assert_int_equal(file_size(tmp), -1);
+}
+
+/* A pod that writes past its cap and exits at once is rotated at exit, without waiting. */
+static void test_log_cap_rotation_at_exit(void **state)
+{
+    fx *f = *state;
+    char log[256], old[300];
+    log_of(f, "a", log, sizeof log);
+    snprintf(old, sizeof old, "%s.1", log);
+    char *const argv[] = {"sh", "-c", WRITE_6000 "exit 0", NULL};
+    assert_int_equal(start(f, "a", argv, ENV, f->dir, 1000), 0);
+    assert_int_equal(wait_exit(f, "a", 5000)->code, 0);
+    assert_int_equal(file_size(old), 6000);
+    assert_int_equal(file_size(log), 0);
+
+    /* uncapped: never rotated */
+    char log_b[256], old_b[300];
+    log_of(f, "b", log_b, sizeof log_b);
+    snprintf(old_b, sizeof old_b, "%s.1", log_b);
+    assert_int_equal(start(f, "b", argv, ENV, f->dir, 0), 0);
+    assert_int_equal(wait_exit(f, "b", 5000)->code, 0);
+    assert_int_equal(file_size(log_b), 6000);
+    assert_int_equal(file_size(old_b), -1);
+}
+
+/* ---- scale ---- */
+
+#define MANY 50
+
+static bool pred_all_started_odd(fx *f, const void *arg)
+{
+    (void)arg;
+    for (int i = 1; i < MANY; i += 2) {
+        char id[16];
+        snprintf(id, sizeof id, "p%d", i);
+        if (!find_ev(f, id, EV_STARTED, 0))
+            return false;
+    }
+    return true;
+}
+
+static bool pred_all_exited(fx *f, const void *arg)
+{
+    (void)arg;
+    int n = 0;
+    for (int i = 0; i < f->nev; i++)
+        n += f->ev[i].kind == EV_EXIT;
+    return n == MANY;
+}
+
+static void test_many_concurrent(void **state)
+{
+    fx *f = *state;
+    for (int i = 0; i < MANY; i++) {
+        char id[16], script[64];
+        snprintf(id, sizeof id, "p%d", i);
+        if (i % 2 == 0)
+            snprintf(script, sizeof script, "exit %d", i % 10);
+        else
+            snprintf(script, sizeof script, "sleep 100");
+        assert_int_equal(start_sh(f, id, script), 0);
+    }
+    assert_int_equal(runtime_live(f->rt), MANY);
+    assert_true(run_until(f, pred_all_started_odd, NULL, 5000));
+    for (int i = 1; i < MANY; i += 2) {
+        char id[16];
+        snprintf(id, sizeof id, "p%d", i);
+        assert_int_equal(stop(f, id, i % 4 == 1 ? 0 : 5), 0); /* sh dies of TERM or KILL */
+    }
+    assert_true(run_until(f, pred_all_exited, NULL, 10000));
+    for (int i = 0; i < MANY; i++) {
+        char id[16];
+        snprintf(id, sizeof id, "p%d", i);
+        ev *e = find_ev(f, id, EV_EXIT, 0);
+        assert_non_null(e);
+        assert_int_equal(e->err, 0);
+        if (i % 2 == 0) {
+            assert_int_equal(e->code, i % 10);
+        } else {
+            int sig = i % 4 == 1 ? SIGKILL : SIGTERM;
+            assert_int_equal(e->sig, sig);
+            assert_int_equal(e->code, 128 + sig);
+        }
+    }
+    assert_int_equal(runtime_live(f->rt), 0);
+    assert_int_equal(count_procs(is_child_of, getpid()), 0);
+}
+
+/* ---- runtime_free ---- */
+
+static void test_free_with_live(void **state)
+{
+    fx *f = *state;
+    const char *ignore = "trap '' TERM; sleep 100 & echo ready; while :; do sleep 1; done";
+    assert_int_equal(start_sh(f, "a", "echo ready; exec sleep 100"), 0);
+    assert_int_equal(start_sh(f, "b", ignore), 0);
+    assert_int_equal(start_sh(f, "c", ignore), 0);
+    wait_ready(f, "a");
+    wait_ready(f, "b");
+    wait_ready(f, "c");
+    assert_int_equal(stop(f, "c", 30), 0); /* TERMINATING, its timer armed */
+    /* started, but its on_started not yet delivered when free comes */
+    assert_int_equal(start_sh(f, "d", "exec sleep 100"), 0);
+    /* a failed start whose on_exit is still owed */
+    assert_int_equal(start(f, "e", (char *const[]){"no-such-command-tj", NULL}, ENV, NULL, 0), 0);
+    assert_int_equal(runtime_live(f->rt), 4);
+    uint64_t t0 = uv_hrtime();
+    free_runtime(f); /* no callback after the free, every handle closed, loop drained */
+    assert_true(uv_hrtime() - t0 < 2000000000ull);
+    assert_int_equal(count_ev(f, "d", EV_STARTED), 0);
+    assert_int_equal(count_ev(f, "e", EV_EXIT), 0);
+    assert_int_equal(count_procs(is_child_of, getpid()), 0);
+    /* the teardown checks that no process of a, b (with its grandchild), c or d is alive */
+}
+
+static void free_in_exit_hook(fx *f, const ev *e)
+{
+    (void)e;
+    if (f->rt) {
+        note_children_as_groups(f);
+        runtime_free(f->rt);
+        f->rt = NULL;
+    }
+}
+
+/* runtime_free from inside on_exit: the runtime must outlive the callback that freed it. */
+static void test_free_from_callback(void **state)
+{
+    fx *f = *state;
+    assert_int_equal(start_sh(f, "b", "echo ready; exec sleep 100"), 0);
+    wait_ready(f, "b");
+    f->exit_hook = free_in_exit_hook;
+    assert_int_equal(start_sh(f, "a", "exit 0"), 0);
+    assert_int_equal(start_sh(f, "c", "exit 0"), 0);
+    assert_int_equal(start(f, "e", (char *const[]){"no-such-command-tj", NULL}, ENV, NULL, 0), 0);
+    assert_true(run_until(f, pred_exited, "a", 5000));
+    assert_null(f->rt);
+    int n = f->nev;
+    drain(f, n);
+    assert_int_equal(count_ev(f, "b", EV_EXIT), 0);
+    assert_int_equal(count_ev(f, "e", EV_EXIT), 0);
+}
+
+/* ---- debug trace ---- */
+
+static void test_debug_trace(void **state)
+{
+    fx *f = *state;
+    char trace[256];
+    path_in(f, "trace", trace, sizeof trace);
+    free_runtime(f);
+    setenv("TORCHJOBD_DEBUG", "1", 1);
+    rt_callbacks cb = callbacks(f);
+    f->rt = runtime_local_new(&f->loop, &cb);
+    unsetenv("TORCHJOBD_DEBUG");
+
+    fflush(stderr);
+    int saved = dup(2), fd = open(trace, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    assert_true(saved >= 0 && fd >= 0);
+    dup2(fd, 2);
+    close(fd);
+    int rc = start_sh(f, "a", "exit 0");
+    if (rc == 0)
+        wait_exit(f, "a", 5000);
+    fflush(stderr);
+    dup2(saved, 2);
+    close(saved);
+    assert_int_equal(rc, 0);
+
+    char *s = slurp(trace, NULL);
+    assert_non_null(strstr(s, "torchjobd: runtime: a (pid "));
+    assert_non_null(strstr(s, "NEW -> RUNNING"));
+    assert_non_null(strstr(s, "RUNNING -> EXITED"));
+    free(s);
+}
+
+#define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        T(test_exit_zero),
+        T(test_exit_code),
+        T(test_killed_by_signal),
+        T(test_missing_command),
+        T(test_not_executable),
+        T(test_spawn_error_from_libuv),
+        T(test_env_exact),
+        T(test_workdir),
+        T(test_path_from_envp),
+        T(test_log_stdout_stderr),
+        T(test_own_session),
+        T(test_stop_term_trapped),
+        T(test_stop_term_ignored),
+        T(test_stop_grace_zero),
+        T(test_stop_shortens),
+        T(test_stop_unknown_or_exited),
+        T(test_restart_same_id_from_on_exit),
+        T(test_grandchild_killed_on_stop),
+        T(test_grandchild_killed_when_leader_exits),
+        T(test_log_cap_rotation_running),
+        T(test_log_cap_rotation_at_exit),
+        T(test_many_concurrent),
+        T(test_free_with_live),
+        T(test_free_from_callback),
+        T(test_debug_trace),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
 }
