@@ -17,6 +17,7 @@
 #include "selector.h"
 #include "watch.h"
 #include "yamljson.h"
+#include "table.h"
 
 /* ---- small shared helpers ------------------------------------------------------------------- */
 
@@ -286,6 +287,18 @@ int api_decode_body(apireq *r, json_t **out, apierr *e, int for_patch)
     return 0;
 }
 
+int api_table_wanted(apireq *r, table_include *inc)
+{
+    *inc = TABLE_INCLUDE_METADATA;
+    if (!table_wanted(http_header_get(r->http, "accept")))
+        return 0;
+    char *v = http_query_get(r->http, "includeObject");
+    if (table_include_parse(v, inc) < 0)
+        *inc = TABLE_INCLUDE_METADATA;
+    free(v);
+    return 1;
+}
+
 /* ---- GET -------------------------------------------------------------------------------------- */
 
 void api_get(apireq *r)
@@ -297,6 +310,17 @@ void api_get(apireq *r)
         apierr e = {0};
         apierr_not_found(&e, resource_gr(r->res), r->res->group, r->res->plural, r->name);
         api_send_error(r, &e);
+        return;
+    }
+    table_include inc;
+    if (api_table_wanted(r, &inc)) {
+        json_t *o = api_rec_json(rec);
+        json_t *rows = json_array();
+        json_array_append_new(rows, table_row(r->res->plural, o, inc, time(NULL)));
+        const char *rv = json_string_value(json_object_get(json_object_get(o, "metadata"), "resourceVersion"));
+        json_t *t = table_new(r->res->plural, rows, rv, NULL, 1);
+        json_decref(o);
+        api_send_json(r, 200, t, 0);
         return;
     }
     api_send_bytes(r, 200, rec->data, rec->len);
@@ -497,6 +521,10 @@ int api_listopts_parse(apireq *r, listopts *o, apierr *e)
 }
 
 typedef struct listbuf {
+    json_t *rows;         /* Table rows, when a Table was asked for */
+    table_include inc;
+    time_t now;
+    const char *plural;
     char *buf;
     size_t len, cap;
     size_t count;
@@ -547,9 +575,15 @@ static int list_item(void *arg, const store_rec *rec)
         b->more = 1;
         return 1;
     }
-    if (b->count)
-        lb_put(b, ",", 1);
-    lb_put(b, rec->data, rec->len);
+    if (b->rows) {
+        json_t *o = json_loadb(rec->data, rec->len, 0, NULL);
+        json_array_append_new(b->rows, table_row(b->plural, o, b->inc, b->now));
+        json_decref(o);
+    } else {
+        if (b->count)
+            lb_put(b, ",", 1);
+        lb_put(b, rec->data, rec->len);
+    }
     b->count++;
     b->last_key = rec->key;
     return 0;
@@ -601,6 +635,11 @@ void api_list(apireq *r)
         at = 0;
     listbuf b = {0};
     b.o = &o;
+    if (api_table_wanted(r, &b.inc)) {
+        b.rows = json_array();
+        b.now = time(NULL);
+        b.plural = r->res->plural;
+    }
     b.limit = o.limit;
     b.prefix = prefix;
     b.prefix_len = strlen(prefix);
@@ -620,6 +659,7 @@ void api_list(apireq *r)
     int rc = store_list(st, prefix, start ? start_key : NULL, at, list_item, &b);
     if (rc == STORE_ERR_COMPACTED) {
         free(b.buf);
+        json_decref(b.rows);
         if (o.cont) {
             char *tok = api_make_continue(store_rev(st), start);
             apierr_set(&e, ST_EXPIRED,
@@ -634,6 +674,17 @@ void api_list(apireq *r)
     char *tok = NULL;
     if (b.more && b.last_key)
         tok = api_make_continue(list_rv, b.last_key + b.prefix_len);
+    if (b.rows) {
+        char rvs[32];
+        snprintf(rvs, sizeof rvs, "%llu", (unsigned long long)list_rv);
+        json_t *t = table_new(r->res->plural, b.rows, rvs, tok, 1);
+        free(tok);
+        free(b.buf);
+        free(start);
+        api_listopts_free(&o);
+        api_send_json(r, 200, t, 0);
+        return;
+    }
     char tail[1024];
     if (res->is_cr)
         hl = snprintf(tail, sizeof tail, "],\"kind\":\"%s\",\"metadata\":{%s%s%s\"resourceVersion\":\"%llu\"}}",

@@ -11,6 +11,7 @@
 #include "resource.h"
 #include "status.h"
 #include "selector.h"
+#include "table.h"
 
 typedef struct watch_hub watch_hub;
 typedef struct gc gc_t;
@@ -61,6 +62,8 @@ int api_decode_body(apireq *r, json_t **out, apierr *e, int for_patch);
 /* Is the namespace present and not terminating? 0 ok; -1 sets 404/403 into e. */
 int api_check_namespace(apireq *r, const char *verb_for_msg, apierr *e);
 
+/* Does r ask for a Table? (*inc: includeObject) */
+int api_table_wanted(apireq *r, table_include *inc);
 void api_get(apireq *r);
 void api_list(apireq *r);
 void api_create(apireq *r);

@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "watch.h"
+#include <time.h>
 
 typedef struct watcher watcher;
 
@@ -30,10 +31,10 @@ struct watch_hub {
     api_t *api;
     watcher *head;
     size_t count;
-    /* encodings of the record being delivered: ADDED, MODIFIED, DELETED */
+    /* encodings of the record being delivered: ADDED, MODIFIED, DELETED, as JSON and as Table */
     const store_rec *enc_rec;
-    char *enc[3];
-    size_t enc_len[3];
+    char *enc[6];
+    size_t enc_len[6];
 };
 
 struct watcher {
@@ -47,6 +48,8 @@ struct watcher {
     labelsel *ls;
     fieldsel *fs;
     int bookmarks;
+    int table;           /* events carry a one-row Table (kubectl get -w) */
+    table_include inc;
     uint64_t last_rv;
     uv_timer_t timeout;
     uv_timer_t bookmark;
@@ -67,6 +70,25 @@ static char *encode(const char *type, const char *obj, size_t len, size_t *out_l
     memcpy(s + k + len, "}\n", 2);
     *out_len = (size_t)k + len + 2;
     return s;
+}
+
+/* The object part of an event: the stored bytes, or a one-row Table for kubectl. */
+static char *encode_rec(const watcher *w, const char *type, const store_rec *rec, size_t *out_len)
+{
+    if (!w->table)
+        return encode(type, rec->data, rec->len, out_len);
+    json_t *o = json_loadb(rec->data, rec->len, 0, NULL);
+    json_t *rows = json_array();
+    json_array_append_new(rows, table_row(w->res->plural, o, w->inc, time(NULL)));
+    char rv[32];
+    snprintf(rv, sizeof rv, "%llu", (unsigned long long)rec->rv);
+    json_t *t = table_new(w->res->plural, rows, rv, NULL, 1);
+    json_decref(o);
+    char *s = json_dumps(t, JSON_COMPACT);
+    json_decref(t);
+    char *line = encode(type, s, strlen(s), out_len);
+    free(s);
+    return line;
 }
 
 static void watcher_free_cb(uv_handle_t *h)
@@ -165,16 +187,25 @@ static void deliver(watch_hub *h, watcher *w, const store_rec *rec, const store_
     if (ev < 0 || rec->rv <= w->last_rv)
         return;
     if (h->enc_rec != rec) {
-        for (int i = 0; i < 3; i++) {
+        for (int i = 0; i < 6; i++) {
             free(h->enc[i]);
             h->enc[i] = NULL;
         }
         h->enc_rec = rec;
     }
-    if (!h->enc[ev])
-        h->enc[ev] = encode(ev_name[ev], rec->data, rec->len, &h->enc_len[ev]);
+    /* Table rows depend on includeObject; only the default shares the cache. */
+    int slot = ev + (w->table ? 3 : 0);
     w->last_rv = rec->rv;
-    send_line(w, h->enc[ev], h->enc_len[ev]);
+    if (w->table && w->inc != TABLE_INCLUDE_METADATA) {
+        size_t len;
+        char *line = encode_rec(w, ev_name[ev], rec, &len);
+        send_line(w, line, len);
+        free(line);
+        return;
+    }
+    if (!h->enc[slot])
+        h->enc[slot] = encode_rec(w, ev_name[ev], rec, &h->enc_len[slot]);
+    send_line(w, h->enc[slot], h->enc_len[slot]);
 }
 
 static void on_commit(void *arg, const store_rec *rec, const store_rec *prev)
@@ -185,7 +216,7 @@ static void on_commit(void *arg, const store_rec *rec, const store_rec *prev)
         next = w->next;
         deliver(h, w, rec, prev);
     }
-    for (int i = 0; i < 3; i++) {
+    for (int i = 0; i < 6; i++) {
         free(h->enc[i]);
         h->enc[i] = NULL;
     }
@@ -210,7 +241,7 @@ static int initial_added(void *arg, const store_rec *rec)
     if (!rec_in_scope(w, rec) || !api_rec_matches(rec, w->ls, w->fs))
         return 0;
     size_t len;
-    char *line = encode("ADDED", rec->data, rec->len, &len);
+    char *line = encode_rec(w, "ADDED", rec, &len);
     send_line(w, line, len);
     free(line);
     return w->ended;
@@ -273,6 +304,7 @@ void watch_start(watch_hub *h, apireq *r, labelsel *ls, fieldsel *fs, const char
     char *v = http_query_get(r->http, "allowWatchBookmarks");
     w->bookmarks = api_query_bool(v);
     free(v);
+    w->table = api_table_wanted(r, &w->inc);
     uv_timer_init(h->api->loop, &w->timeout);
     uv_timer_init(h->api->loop, &w->bookmark);
     w->timeout.data = w->bookmark.data = w;

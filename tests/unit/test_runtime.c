@@ -40,7 +40,8 @@ struct fx {
     bool in_call;                      /* inside runtime_*: a callback now would be re-entrant */
     int groups[MAX_GROUPS];            /* pgid of every pod that ran */
     int ngroups;
-    void (*exit_hook)(fx *, const ev *); /* called from on_exit, for re-entrancy tests */
+    void (*exit_hook)(fx *, const ev *);    /* called from on_exit, for re-entrancy tests */
+    void (*started_hook)(fx *, const ev *); /* called from on_started */
     int hook_rc[4];
     int nhook;
     bool watchdog_fired;
@@ -191,9 +192,12 @@ static void cb_started(void *arg, const char *id, int pid)
     /* one on_started per run: every earlier run of id has already exited */
     assert_int_equal(count_ev(f, id, EV_STARTED), count_ev(f, id, EV_EXIT));
     assert_true(pid > 0);
-    record(f, EV_STARTED, id)->pid = pid;
+    ev *e = record(f, EV_STARTED, id);
+    e->pid = pid;
     assert_true(f->ngroups < MAX_GROUPS);
     f->groups[f->ngroups++] = pid;
+    if (f->started_hook)
+        f->started_hook(f, e);
 }
 
 static void cb_exit(void *arg, const char *id, int code, int sig, int err)
@@ -260,6 +264,7 @@ typedef struct contains_arg {
 
 static bool pred_contains(fx *f, const void *a)
 {
+    (void)f;
     const contains_arg *c = a;
     char *s = slurp(c->path, NULL);
     bool ok = s && strstr(s, c->needle);
@@ -782,11 +787,12 @@ static void test_grandchild_killed_when_leader_exits(void **state)
 /* ---- log cap ---- */
 
 #define LINE100 "0123456789012345678901234567890123456789012345678901234567890123456789" \
-                "0123456789012345678901234567\n"
+                "01234567890123456789012345678\n"
 #define WRITE_6000 "i=0; while [ $i -lt 60 ]; do printf '%s' '" LINE100 "'; i=$((i+1)); done; "
 
 static bool pred_rotated(fx *f, const void *log)
 {
+    (void)f;
     char old[300];
     snprintf(old, sizeof old, "%s.1", (const char *)log);
     long long n = file_size(log);
@@ -934,10 +940,9 @@ static void test_free_with_live(void **state)
     /* the teardown checks that no process of a, b (with its grandchild), c or d is alive */
 }
 
-static void free_in_exit_hook(fx *f, const ev *e)
+static void free_in_hook(fx *f, const ev *e)
 {
-    (void)e;
-    if (f->rt) {
+    if (f->rt && strcmp(e->id, "a") == 0) {
         note_children_as_groups(f);
         runtime_free(f->rt);
         f->rt = NULL;
@@ -945,21 +950,32 @@ static void free_in_exit_hook(fx *f, const ev *e)
 }
 
 /* runtime_free from inside on_exit: the runtime must outlive the callback that freed it. */
-static void test_free_from_callback(void **state)
+static void test_free_from_on_exit(void **state)
 {
     fx *f = *state;
     assert_int_equal(start_sh(f, "b", "echo ready; exec sleep 100"), 0);
     wait_ready(f, "b");
-    f->exit_hook = free_in_exit_hook;
+    f->exit_hook = free_in_hook;
     assert_int_equal(start_sh(f, "a", "exit 0"), 0);
-    assert_int_equal(start_sh(f, "c", "exit 0"), 0);
-    assert_int_equal(start(f, "e", (char *const[]){"no-such-command-tj", NULL}, ENV, NULL, 0), 0);
     assert_true(run_until(f, pred_exited, "a", 5000));
     assert_null(f->rt);
-    int n = f->nev;
-    drain(f, n);
+    drain(f, f->nev);
     assert_int_equal(count_ev(f, "b", EV_EXIT), 0);
-    assert_int_equal(count_ev(f, "e", EV_EXIT), 0);
+}
+
+/* runtime_free from on_started, in the middle of a turn's notifications: those still owed (c's
+ * on_started, e's on_exit) are dropped. */
+static void test_free_from_on_started(void **state)
+{
+    fx *f = *state;
+    f->started_hook = free_in_hook;
+    assert_int_equal(start_sh(f, "a", "exec sleep 100"), 0);
+    assert_int_equal(start_sh(f, "c", "exec sleep 100"), 0);
+    assert_int_equal(start(f, "e", (char *const[]){"no-such-command-tj", NULL}, ENV, NULL, 0), 0);
+    assert_true(run_until(f, pred_started, "a", 5000));
+    assert_null(f->rt);
+    drain(f, f->nev);
+    assert_int_equal(f->nev, 1);
 }
 
 /* ---- debug trace ---- */
@@ -1023,7 +1039,8 @@ int main(void)
         T(test_log_cap_rotation_at_exit),
         T(test_many_concurrent),
         T(test_free_with_live),
-        T(test_free_from_callback),
+        T(test_free_from_on_exit),
+        T(test_free_from_on_started),
         T(test_debug_trace),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
