@@ -24,6 +24,9 @@ typedef struct config {
     int port;
     const char *tls_cert, *tls_key;
     unsigned request_timeout_s;
+    unsigned bookmark_interval_s;
+    unsigned compact_interval_s;
+    unsigned long retain_revisions;
 } config;
 
 static void usage(FILE *f)
@@ -42,6 +45,11 @@ static void usage(FILE *f)
             "  --tls-key FILE           the key of --tls-cert\n"
             "  --request-timeout SECS   a request must arrive whole within SECS, idle keep-alive\n"
             "                           connections close after it (default 60)\n"
+            "  --watch-bookmark-interval SECS\n"
+            "                           BOOKMARK events for allowWatchBookmarks watches (default 30)\n"
+            "  --compact-interval SECS  how often the store's history is compacted (default 60)\n"
+            "  --retain-revisions N     revisions kept for watch resume and consistent pages\n"
+            "                           (default 10000); older ones answer 410 Expired\n"
             "  -h, --help               this text\n"
             "\n"
             "At first start DIR gets ca.crt, server.crt/.key, tokens.csv (the admin bearer token) and\n"
@@ -86,6 +94,9 @@ static int parse_flags(int argc, char **argv, config *c)
         {"tls-cert", required_argument, 0, 'c'},
         {"tls-key", required_argument, 0, 'k'},
         {"request-timeout", required_argument, 0, 't'},
+        {"watch-bookmark-interval", required_argument, 0, 'b'},
+        {"compact-interval", required_argument, 0, 'C'},
+        {"retain-revisions", required_argument, 0, 'R'},
         {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0},
     };
@@ -93,6 +104,9 @@ static int parse_flags(int argc, char **argv, config *c)
     snprintf(c->listen_addr, sizeof c->listen_addr, "127.0.0.1");
     c->port = 6443;
     c->request_timeout_s = 60;
+    c->bookmark_interval_s = 30;
+    c->compact_interval_s = 60;
+    c->retain_revisions = 10000;
     opterr = 0;
     int ch;
     while ((ch = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
@@ -120,6 +134,24 @@ static int parse_flags(int argc, char **argv, config *c)
                 return -1;
             }
             c->request_timeout_s = (unsigned)v;
+            break;
+        }
+        case 'b':
+        case 'C':
+        case 'R': {
+            char *end;
+            long v = strtol(optarg, &end, 10);
+            if (!*optarg || *end || v <= 0 || (ch != 'R' && v > 86400)) {
+                fprintf(stderr, "torchjobd: invalid --%s %s: want a positive integer\n",
+                        ch == 'b' ? "watch-bookmark-interval" : ch == 'C' ? "compact-interval" : "retain-revisions", optarg);
+                return -1;
+            }
+            if (ch == 'b')
+                c->bookmark_interval_s = (unsigned)v;
+            else if (ch == 'C')
+                c->compact_interval_s = (unsigned)v;
+            else
+                c->retain_revisions = (unsigned long)v;
             break;
         }
         case 'h':
@@ -227,7 +259,8 @@ int main(int argc, char **argv)
         return 1;
     }
     snprintf(path, sizeof path, "%s/store.db", cfg.data_dir);
-    store_opts so = {0};
+    store_opts so = {.retain_revisions = cfg.retain_revisions,
+                     .compact_interval_ms = cfg.compact_interval_s * 1000};
     if (store_open(d.loop, path, &so, &d.api.store, &err) < 0) {
         fprintf(stderr, "torchjobd: store %s: %s\n", path, err);
         return 1;
@@ -235,6 +268,7 @@ int main(int argc, char **argv)
     ensure_namespace(&d.api, "default");
     ensure_namespace(&d.api, "kube-system");
     d.api.watch = watch_hub_new(&d.api);
+    watch_set_bookmark_interval(d.api.watch, cfg.bookmark_interval_s * 1000);
     d.api.gc = gc_new(&d.api);
 
     http_limits lim = {

@@ -29,6 +29,7 @@ typedef struct watcher watcher;
 
 struct watch_hub {
     api_t *api;
+    unsigned bookmark_ms;
     watcher *head;
     size_t count;
     /* encodings of the record being delivered: ADDED, MODIFIED, DELETED, as JSON and as Table */
@@ -348,13 +349,14 @@ void watch_start(watch_hub *h, apireq *r, labelsel *ls, fieldsel *fs, const char
     free(v);
     uv_timer_start(&w->timeout, on_timeout, timeout_ms, 0);
     if (w->bookmarks)
-        uv_timer_start(&w->bookmark, on_bookmark, 30000, 30000);
+        uv_timer_start(&w->bookmark, on_bookmark, h->bookmark_ms, h->bookmark_ms);
 }
 
 watch_hub *watch_hub_new(api_t *api)
 {
     watch_hub *h = calloc(1, sizeof *h);
     h->api = api;
+    h->bookmark_ms = 30000;
     store_on_commit(api->store, on_commit, h);
     return h;
 }
@@ -369,3 +371,5 @@ void watch_hub_free(watch_hub *h)
 }
 
 size_t watch_count(const watch_hub *h) { return h->count; }
+
+void watch_set_bookmark_interval(watch_hub *h, unsigned ms) { h->bookmark_ms = ms ? ms : 30000; }

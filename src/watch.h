@@ -11,4 +11,5 @@ void watch_hub_free(watch_hub *w);
  * of ls and fs. rv: the resourceVersion parameter or NULL. Answers r->http (stream or error). */
 void watch_start(watch_hub *w, apireq *r, labelsel *ls, fieldsel *fs, const char *rv);
 size_t watch_count(const watch_hub *w);
+void watch_set_bookmark_interval(watch_hub *w, unsigned ms);
 #endif
