@@ -67,8 +67,20 @@ int api_dry_run(char **vals, size_t n, int *dry, fielderrs *fe)
 
 char *api_now_rfc3339(void)
 {
+    return api_rfc3339(time(NULL));
+}
+
+time_t api_parse_rfc3339(const char *s)
+{
+    struct tm tm = {0};
+    if (!s || !strptime(s, "%Y-%m-%dT%H:%M:%S", &tm))
+        return 0;
+    return timegm(&tm);
+}
+
+char *api_rfc3339(time_t t)
+{
     char *s = malloc(32);
-    time_t t = time(NULL);
     struct tm tm;
     gmtime_r(&t, &tm);
     strftime(s, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);

@@ -4,6 +4,7 @@
 #ifndef TJ_API_H
 #define TJ_API_H
 #include <stdint.h>
+#include <time.h>
 #include <jansson.h>
 #include "http.h"
 #include "store.h"
@@ -15,6 +16,7 @@
 
 typedef struct watch_hub watch_hub;
 typedef struct gc gc_t;
+typedef struct kubelet kubelet_t;
 
 typedef struct api {
     uv_loop_t *loop;
@@ -22,6 +24,7 @@ typedef struct api {
     authn *authn;
     watch_hub *watch;
     gc_t *gc;
+    kubelet_t *kubelet;
     uint64_t requests;
 } api_t;
 
@@ -53,6 +56,8 @@ int api_query_bool(const char *v);  /* kube truthiness: absent=0, ""=1, "0"/"fal
 /* dryRun values: 0 ok (*dry = 1 when All), -1 invalid (fills fielderrs). */
 int api_dry_run(char **vals, size_t n, int *dry, fielderrs *fe);
 char *api_now_rfc3339(void);
+char *api_rfc3339(time_t t);           /* "2026-01-02T03:04:05Z", malloc'ed */
+time_t api_parse_rfc3339(const char *s); /* 0 when unparseable */
 void api_new_uid(char out[37]);
 /* The request body as JSON (YAML for application/yaml and apply-patch+yaml); 0, or -1 with
  * *err (malloc'ed decoder text). */

@@ -20,6 +20,7 @@
 #include <string.h>
 #include "api.h"
 #include "gc.h"
+#include <time.h>
 
 /* ---- options ------------------------------------------------------------------------------------ */
 
@@ -326,6 +327,70 @@ static void send_status_success(apireq *r, json_t *obj)
     api_send_json(r, 200, st, 0);
 }
 
+/* Built-in kinds whose registry answers a DELETE with the object, not a Status. */
+static int returns_object(const resource *res)
+{
+    return !strcmp(res->plural, "pods") || !strcmp(res->plural, "services");
+}
+
+static json_int_t json_int_at(const json_t *o, const char *k, json_int_t dflt)
+{
+    json_t *v = json_object_get(o, k);
+    return json_is_integer(v) ? json_integer_value(v) : dflt;
+}
+
+/* Graceful deletion of a pod (pkg/registry/rest/delete.go BeforeDelete + pod CheckGracefulDelete):
+ * returns 1 when it decided (obj/write set), 0 when the ordinary algorithm applies (grace 0). */
+static int pod_graceful(const store_rec *rec, const delopts *o, json_t **obj, int *write)
+{
+    json_t *cur = json_loadb(rec->data, rec->len, 0, NULL);
+    json_t *md = json_object_get(cur, "metadata"), *spec = json_object_get(cur, "spec");
+    const char *phase = json_string_value(json_object_get(json_object_get(cur, "status"), "phase"));
+    int64_t grace = o->has_grace ? o->grace : json_int_at(spec, "terminationGracePeriodSeconds", 30);
+    const char *node = json_string_value(json_object_get(spec, "nodeName"));
+    if (!node || !*node || (phase && (!strcmp(phase, "Succeeded") || !strcmp(phase, "Failed"))))
+        grace = 0;
+    if (grace < 0)
+        grace = 1;
+    json_t *dts = json_object_get(md, "deletionTimestamp");
+    if (dts) {
+        /* Pending graceful deletion: a later DELETE may only shorten the period. */
+        json_int_t old = json_int_at(md, "deletionGracePeriodSeconds", 0);
+        if (old == 0 || grace >= old) {
+            *obj = cur;
+            *write = DEL_NOTHING;
+            return 1;
+        }
+        if (grace == 0) {
+            json_decref(cur);
+            return 0;
+        }
+        time_t deadline = api_parse_rfc3339(json_string_value(dts)) - (time_t)old + (time_t)grace;
+        time_t now = time(NULL);
+        if (deadline < now)
+            deadline = now;
+        char *ts = api_rfc3339(deadline);
+        json_object_set_new(md, "deletionTimestamp", json_string(ts));
+        free(ts);
+        json_object_set_new(md, "deletionGracePeriodSeconds", json_integer(grace));
+        *obj = cur;
+        *write = DEL_UPDATE;
+        return 1;
+    }
+    if (grace == 0) {
+        json_decref(cur);
+        return 0;
+    }
+    char *ts = api_rfc3339(time(NULL) + (time_t)grace);
+    json_object_set_new(md, "deletionTimestamp", json_string(ts));
+    free(ts);
+    json_object_set_new(md, "deletionGracePeriodSeconds", json_integer(grace));
+    json_object_set_new(md, "generation", json_integer(json_int_at(md, "generation", 0) + 1));
+    *obj = cur;
+    *write = DEL_UPDATE;
+    return 1;
+}
+
 void api_delete(apireq *r)
 {
     apierr e = {0};
@@ -351,7 +416,21 @@ void api_delete(apireq *r)
     }
     json_t *obj = NULL;
     int write;
-    if (api_delete_decide(r->res, rec, &o, &obj, &write, &e) < 0) {
+    int graceful = 0;
+    if (!strcmp(r->res->plural, "pods")) {
+        /* preconditions first, as for every delete */
+        json_t *probe = NULL;
+        int w;
+        if (api_delete_decide(r->res, rec, &(delopts){.pre_uid = o.pre_uid, .pre_rv = o.pre_rv,
+                              .has_orphan = 1}, &probe, &w, &e) < 0) {
+            api_delopts_free(&o);
+            api_send_error(r, &e);
+            return;
+        }
+        json_decref(probe);
+        graceful = pod_graceful(rec, &o, &obj, &write);
+    }
+    if (!graceful && api_delete_decide(r->res, rec, &o, &obj, &write, &e) < 0) {
         api_delopts_free(&o);
         api_send_error(r, &e);
         return;
@@ -359,6 +438,14 @@ void api_delete(apireq *r)
     int code = (o.has_orphan && !o.orphan) ? 202 : 200;
     int dry = o.dry_run;
     api_delopts_free(&o);
+    if (write == DEL_REMOVE && returns_object(r->res)) {
+        if (dry) {
+            api_send_json(r, 200, obj, 0);
+            return;
+        }
+        api_write_respond(r, key, NULL, 200, obj, 0);
+        return;
+    }
     if (write == DEL_REMOVE) {
         if (dry) {
             send_status_success(r, obj);

@@ -160,9 +160,12 @@ static int check_field_validation(apireq *r)
 static int validate_object(apireq *r, const json_t *obj, const char *name)
 {
     fielderrs fe = {0};
-    validate_object_meta(&fe, json_object_get(obj, "metadata"), r->res->is_cr);
+    validate_object_meta(&fe, json_object_get(obj, "metadata"),
+                         strcmp(r->res->plural, "namespaces") && strcmp(r->res->plural, "services"));
     if (!strcmp(r->res->plural, "pytorchjobs"))
         validate_pytorchjob_schema(&fe, obj);
+    if (!strcmp(r->res->plural, "pods"))
+        validate_pod_spec(&fe, obj);
     if (fe.n) {
         send_invalid(r, name, &fe);
         return -1;
@@ -281,7 +284,28 @@ void api_do_create(apireq *r, json_t *obj, int dry)
                                         "generation"};
     for (size_t i = 0; i < sizeof wiped / sizeof *wiped; i++)
         json_object_del(md, wiped[i]);
-    if (!strcmp(r->res->plural, "namespaces")) {
+    if (!strcmp(r->res->plural, "pods")) {
+        /* What a cluster's defaulting and scheduler would fill in: one node, "localhost". */
+        json_t *spec = json_object_get(obj, "spec");
+        if (json_is_object(spec)) {
+            if (!json_is_string(json_object_get(spec, "restartPolicy")))
+                json_object_set_new(spec, "restartPolicy", json_string("Always"));
+            if (!json_is_integer(json_object_get(spec, "terminationGracePeriodSeconds")))
+                json_object_set_new(spec, "terminationGracePeriodSeconds", json_integer(30));
+            if (!json_is_string(json_object_get(spec, "schedulerName")))
+                json_object_set_new(spec, "schedulerName", json_string("default-scheduler"));
+            if (!json_is_string(json_object_get(spec, "nodeName")))
+                json_object_set_new(spec, "nodeName", json_string("localhost"));
+        }
+        json_object_set_new(obj, "status", json_pack("{s:s,s:s}", "phase", "Pending", "qosClass", "BestEffort"));
+    } else if (!strcmp(r->res->plural, "services")) {
+        json_t *spec = json_object_get(obj, "spec");
+        if (json_is_object(spec) && !json_is_string(json_object_get(spec, "type")))
+            json_object_set_new(spec, "type", json_string("ClusterIP"));
+        json_object_set_new(obj, "status", json_pack("{s:{}}", "loadBalancer"));
+    } else if (!strcmp(r->res->plural, "events")) {
+        /* events have no status subresource: kept as sent */
+    } else if (!strcmp(r->res->plural, "namespaces")) {
         json_object_set_new(obj, "status", json_pack("{s:s}", "phase", "Active"));
         json_t *spec = json_object_get(obj, "spec");
         if (!json_is_object(spec))

@@ -13,6 +13,7 @@
 #include "auth.h"
 #include "discovery.h"
 #include "gc.h"
+#include "kubelet.h"
 #include "http.h"
 #include "pki.h"
 #include "store.h"
@@ -27,6 +28,7 @@ typedef struct config {
     unsigned bookmark_interval_s;
     unsigned compact_interval_s;
     unsigned long retain_revisions;
+    unsigned restart_backoff_s;
 } config;
 
 static void usage(FILE *f)
@@ -50,6 +52,8 @@ static void usage(FILE *f)
             "  --compact-interval SECS  how often the store's history is compacted (default 60)\n"
             "  --retain-revisions N     revisions kept for watch resume and consistent pages\n"
             "                           (default 10000); older ones answer 410 Expired\n"
+            "  --restart-backoff SECS   first delay before a pod's container restarts in place;\n"
+            "                           doubles per restart up to 300 (default 10, as kubelet)\n"
             "  -h, --help               this text\n"
             "\n"
             "At first start DIR gets ca.crt, server.crt/.key, tokens.csv (the admin bearer token) and\n"
@@ -97,6 +101,7 @@ static int parse_flags(int argc, char **argv, config *c)
         {"watch-bookmark-interval", required_argument, 0, 'b'},
         {"compact-interval", required_argument, 0, 'C'},
         {"retain-revisions", required_argument, 0, 'R'},
+        {"restart-backoff", required_argument, 0, 'B'},
         {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0},
     };
@@ -107,6 +112,7 @@ static int parse_flags(int argc, char **argv, config *c)
     c->bookmark_interval_s = 30;
     c->compact_interval_s = 60;
     c->retain_revisions = 10000;
+    c->restart_backoff_s = 10;
     opterr = 0;
     int ch;
     while ((ch = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
@@ -136,6 +142,7 @@ static int parse_flags(int argc, char **argv, config *c)
             c->request_timeout_s = (unsigned)v;
             break;
         }
+        case 'B':
         case 'b':
         case 'C':
         case 'R': {
@@ -143,13 +150,16 @@ static int parse_flags(int argc, char **argv, config *c)
             long v = strtol(optarg, &end, 10);
             if (!*optarg || *end || v <= 0 || (ch != 'R' && v > 86400)) {
                 fprintf(stderr, "torchjobd: invalid --%s %s: want a positive integer\n",
-                        ch == 'b' ? "watch-bookmark-interval" : ch == 'C' ? "compact-interval" : "retain-revisions", optarg);
+                        ch == 'b' ? "watch-bookmark-interval" : ch == 'C' ? "compact-interval" :
+                        ch == 'B' ? "restart-backoff" : "retain-revisions", optarg);
                 return -1;
             }
             if (ch == 'b')
                 c->bookmark_interval_s = (unsigned)v;
             else if (ch == 'C')
                 c->compact_interval_s = (unsigned)v;
+            else if (ch == 'B')
+                c->restart_backoff_s = (unsigned)v;
             else
                 c->retain_revisions = (unsigned long)v;
             break;
@@ -202,6 +212,7 @@ typedef struct daemon {
     uv_signal_t sigterm, sigint;
     http_server *http;
     api_t api;
+    kubelet_t *kubelet;
     int stopping;
 } daemon_t;
 
@@ -217,6 +228,9 @@ static void on_signal(uv_signal_t *s, int signum)
     d->api.watch = NULL;
     gc_free(d->api.gc);
     d->api.gc = NULL;
+    kubelet_free(d->kubelet);
+    d->kubelet = NULL;
+    d->api.kubelet = NULL;
     uv_close((uv_handle_t *)&d->sigterm, NULL);
     uv_close((uv_handle_t *)&d->sigint, NULL);
 }
@@ -270,6 +284,11 @@ int main(int argc, char **argv)
     d.api.watch = watch_hub_new(&d.api);
     watch_set_bookmark_interval(d.api.watch, cfg.bookmark_interval_s * 1000);
     d.api.gc = gc_new(&d.api);
+    snprintf(path, sizeof path, "%s/logs", cfg.data_dir);
+    mkdir(path, 0755);
+    kubelet_opts ko = {.log_dir = path, .backoff_initial_ms = cfg.restart_backoff_s * 1000};
+    d.kubelet = kubelet_new(&d.api, &ko);
+    d.api.kubelet = d.kubelet;
 
     http_limits lim = {
         .max_header_bytes = 1 << 20,

@@ -5,7 +5,24 @@
 
 static const subresource pj_sub[] = {{"status", VERB_GET | VERB_UPDATE | VERB_PATCH}, {NULL, 0}};
 static const subresource ns_sub[] = {{"status", VERB_GET | VERB_UPDATE | VERB_PATCH}, {NULL, 0}};
+static const subresource pod_sub[] = {{"status", VERB_GET | VERB_UPDATE | VERB_PATCH},
+                                      {"log", VERB_GET},
+                                      {NULL, 0}};
 static const char *const meta_fields[] = {"metadata.name", "metadata.namespace", NULL};
+/* pkg/registry/core/pod/strategy.go PodToSelectableFields */
+static const char *const pod_fields[] = {"metadata.name", "metadata.namespace", "spec.nodeName",
+                                         "spec.restartPolicy", "spec.schedulerName",
+                                         "spec.serviceAccountName", "spec.hostNetwork",
+                                         "status.phase", "status.podIP", "status.nominatedNodeName",
+                                         NULL};
+/* pkg/registry/core/event/strategy.go ToSelectableFields */
+static const char *const event_fields[] = {"metadata.name", "metadata.namespace",
+                                           "involvedObject.kind", "involvedObject.namespace",
+                                           "involvedObject.name", "involvedObject.uid",
+                                           "involvedObject.apiVersion",
+                                           "involvedObject.resourceVersion",
+                                           "involvedObject.fieldPath", "reason",
+                                           "reportingComponent", "source", "type", NULL};
 static const char *const ns_fields[] = {"metadata.name", "status.phase", NULL};
 
 #define ALL_VERBS (VERB_GET | VERB_LIST | VERB_WATCH | VERB_CREATE | VERB_UPDATE | VERB_PATCH | \
@@ -14,6 +31,12 @@ static const char *const ns_fields[] = {"metadata.name", "status.phase", NULL};
 const resource resources[] = {
     {"kubeflow.org", "v1", "pytorchjobs", "pytorchjob", "PyTorchJob", "PyTorchJobList", 1, ALL_VERBS,
      pj_sub, (const char *const[]){"pj", NULL}, NULL, meta_fields, 1},
+    {"", "v1", "pods", "pod", "Pod", "PodList", 1, ALL_VERBS, pod_sub,
+     (const char *const[]){"po", NULL}, (const char *const[]){"all", NULL}, pod_fields, 0},
+    {"", "v1", "services", "service", "Service", "ServiceList", 1, ALL_VERBS, ns_sub,
+     (const char *const[]){"svc", NULL}, (const char *const[]){"all", NULL}, meta_fields, 0},
+    {"", "v1", "events", "event", "Event", "EventList", 1, ALL_VERBS, NULL,
+     (const char *const[]){"ev", NULL}, NULL, event_fields, 0},
     {"", "v1", "namespaces", "namespace", "Namespace", "NamespaceList", 0,
      VERB_GET | VERB_LIST | VERB_WATCH | VERB_CREATE | VERB_UPDATE | VERB_PATCH | VERB_DELETE,
      ns_sub, (const char *const[]){"ns", NULL}, NULL, ns_fields, 0},

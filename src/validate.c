@@ -939,3 +939,36 @@ void validate_pytorchjob_webhook(fielderrs *l, const json_t *obj, json_t **warni
     }
     validate_replica_specs(l, rs);
 }
+
+/* ---- core/v1 Pod (the parts the local runtime relies on) ----------------------------------- */
+
+void validate_pod_spec(fielderrs *l, const json_t *obj)
+{
+    const json_t *spec = get(obj, "spec");
+    const json_t *cs = get(spec, "containers");
+    if (!json_is_array(cs) || json_array_size(cs) == 0) {
+        fe_add(l, FE_REQUIRED, "spec.containers", NULL, NULL);
+        return;
+    }
+    size_t i;
+    json_t *c;
+    json_array_foreach(cs, i, c) {
+        char field[96];
+        const char *name = get_str(c, "name");
+        snprintf(field, sizeof field, "spec.containers[%zu].name", i);
+        if (!name || !*name)
+            fe_add(l, FE_REQUIRED, field, NULL, NULL);
+        else
+            validate_dns1123_label(l, field, name);
+        snprintf(field, sizeof field, "spec.containers[%zu].image", i);
+        const char *image = get_str(c, "image");
+        if (!image || !*image)
+            fe_add(l, FE_REQUIRED, field, NULL, NULL);
+    }
+    const char *rp = get_str(spec, "restartPolicy");
+    if (rp && strcmp(rp, "Always") && strcmp(rp, "OnFailure") && strcmp(rp, "Never")) {
+        char *v = fe_str(rp);
+        fe_add(l, FE_NOT_SUPPORTED, "spec.restartPolicy", v, "supported values: \"Always\", \"OnFailure\", \"Never\"");
+        free(v);
+    }
+}

@@ -26,4 +26,6 @@ void validate_pytorchjob_status(fielderrs *l, const json_t *obj);
 /* The v1.9 validating webhook (answered as 403). warnings: if non-NULL, receives a new JSON
  * array of warning strings (possibly empty). */
 void validate_pytorchjob_webhook(fielderrs *l, const json_t *obj, json_t **warnings);
+/* core/v1 Pod spec: containers with name and image, restartPolicy values. */
+void validate_pod_spec(fielderrs *l, const json_t *obj);
 #endif

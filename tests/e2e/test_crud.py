@@ -492,6 +492,7 @@ def test_list_resource_version_match(daemon, labelled):  # case 42
     assert _names(r) == ["a", "b", "c", "d"]
     assert r.json["metadata"]["resourceVersion"] == list_rv, r
     assert _names(daemon.get(pj(labelled, query={"resourceVersion": "0"}))) == ["a", "b", "c", "d"]
+    assert_status(daemon.get(pj(labelled, query={"limit": "abc"})), 400, "BadRequest")
     r = daemon.get(pj(labelled, query={"resourceVersion": "abc"}))
     assert_status(r, 400, "BadRequest", prefix="invalid resource version")
     r = daemon.get(pj(labelled, query={"sendInitialEvents": "true"}))

@@ -76,10 +76,11 @@ def test_dry_run_repeated_param(daemon, ns):
     assert daemon.get(pj(ns, name)).status == 200
 
 
-def test_case06_grace_period_not_integer(daemon, ns):
+@pytest.mark.parametrize("value", ["abc", "", "1.5"])
+def test_case06_grace_period_not_integer(daemon, ns, value):
     name, o = mk(daemon, ns)
-    r = daemon.delete(pj(ns, name, query={"gracePeriodSeconds": "abc"}))
-    assert_status(r, 400, "BadRequest", contains='strconv.ParseInt: parsing "abc": invalid syntax')
+    r = daemon.delete(pj(ns, name, query={"gracePeriodSeconds": value}))
+    assert_status(r, 400, "BadRequest", contains=f'strconv.ParseInt: parsing "{value}": invalid syntax')
     assert daemon.get(pj(ns, name)).status == 200
 
 
@@ -97,12 +98,14 @@ def test_case09_orphan_and_policy(daemon, ns):
     msg = 'Invalid value: "Background": orphanDependents and deletionPropagation cannot be both set'
     assert_status(r, 422, "Invalid", f'{DO} "" is invalid: propagationPolicy: {msg}',
                   details=do_invalid("propagationPolicy", "FieldValueInvalid", msg))
+    r = daemon.delete(pj(ns, name), {"orphanDependents": False, "propagationPolicy": "Background"})
+    assert_status(r, 422, "Invalid", f'{DO} "" is invalid: propagationPolicy: {msg}')
     assert daemon.get(pj(ns, name)).status == 200
 
 
 def test_case10_bad_policy(daemon, ns):
     name, o = mk(daemon, ns)
-    for where, value in (("query", "foreground"), ("body", "foreground"), ("body", "")):
+    for where, value in (("query", "foreground"), ("query", ""), ("body", "foreground"), ("body", "")):
         if where == "query":
             r = daemon.delete(pj(ns, name, query={"propagationPolicy": value}))
         else:
@@ -147,6 +150,20 @@ def test_case11_12_gc_finalizer_then_gone(daemon, ns, how, finalizer):
     # the garbage collector removes the finalizer promptly; then the object is gone
     daemon.wait_gone(ns, name, timeout=10)
     assert_not_found(daemon.delete(pj(ns, name)), name)
+
+
+@pytest.mark.parametrize("value,orphan", [("", True), ("1", True), ("True", True), ("yes", True),
+                                          ("0", False), ("False", False), ("FALSE", False)])
+def test_orphan_dependents_query_booleans(daemon, ns, value, orphan):
+    # §1: any value but 0/false (case-insensitive) is true, an empty value too
+    name, o = mk(daemon, ns)
+    r = daemon.delete(pj(ns, name, query={"orphanDependents": value}))
+    if orphan:
+        assert r.status == 200 and r.json.get("kind") == "PyTorchJob", r
+        assert_marked(r.json, ["orphan"])
+        daemon.wait_gone(ns, name)
+    else:
+        assert_success_status(r, name, o["metadata"]["uid"])
 
 
 def test_gc_finalizer_already_present(daemon, ns):

@@ -7,6 +7,7 @@ import socket
 import ssl
 import subprocess
 import time
+import warnings
 
 import pytest
 import yaml
@@ -88,8 +89,10 @@ def test_tls_1_1_refused(daemon):
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     ctx.load_verify_locations(str(daemon.ca_path))
     try:
-        ctx.minimum_version = ssl.TLSVersion.TLSv1
-        ctx.maximum_version = ssl.TLSVersion.TLSv1_1
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            ctx.minimum_version = ssl.TLSVersion.TLSv1
+            ctx.maximum_version = ssl.TLSVersion.TLSv1_1
     except (ValueError, ssl.SSLError):
         pytest.skip("the local OpenSSL cannot offer TLS 1.1")
     raw = socket.create_connection(("127.0.0.1", daemon.port), timeout=10)
@@ -182,8 +185,9 @@ def test_anonymous_verbs_403(daemon):
          _anon_msg("watch", "pytorchjobs", "default"), {"group": GROUP, "kind": PLURAL}),
         ("GET", "/api/v1/namespaces", None,
          _anon_msg("list", "namespaces", gr="namespaces", group=""), {"kind": "namespaces"}),
+        # kube's RequestInfo takes the namespace of /api/v1/namespaces/{name} to be {name}
         ("GET", "/api/v1/namespaces/default", None,
-         _anon_msg("get", "namespaces", name="default", gr="namespaces", group=""),
+         _anon_msg("get", "namespaces", "default", name="default", gr="namespaces", group=""),
          {"name": "default", "kind": "namespaces"}),
     ]
     for method, path, body, msg, details in cases:
@@ -529,3 +533,114 @@ def test_plain_http_on_tls_port(aux):
         s.close()
     assert elapsed is not None, "plain HTTP on the TLS port kept the connection open"
     assert aux.get("/readyz").status == 200
+
+
+# -- HTTP/1.1 details and concurrency -------------------------------------------------------------
+
+def _read_responses(sock, n, timeout=10):
+    from e2elib import exchange_raw
+    out = []
+    for _ in range(n):
+        r = exchange_raw(sock, [], read_timeout=timeout)
+        assert r is not None, f"connection closed after {len(out)} of {n} responses"
+        out.append(r)
+    return out
+
+
+def test_pipelined_requests(daemon):
+    s = daemon.tls_socket()
+    try:
+        req = (f"GET /readyz HTTP/1.1\r\nHost: 127.0.0.1:{daemon.port}\r\n\r\n"
+               f"GET /version HTTP/1.1\r\nHost: 127.0.0.1:{daemon.port}\r\n"
+               f"Authorization: Bearer {daemon.token}\r\n\r\n"
+               f"GET /readyz HTTP/1.1\r\nHost: 127.0.0.1:{daemon.port}\r\n\r\n").encode()
+        s.sendall(req)
+        rs = _read_responses(s, 3)
+    finally:
+        s.close()
+    assert [r.status for r in rs] == [200, 200, 200], rs
+    assert rs[0].raw.strip() == b"ok" and json.loads(rs[1].raw)["minor"] == "32" and rs[2].raw.strip() == b"ok", rs
+
+
+def test_connection_close_honoured(daemon):
+    s = daemon.tls_socket()
+    try:
+        s.sendall(f"GET /readyz HTTP/1.1\r\nHost: 127.0.0.1:{daemon.port}\r\nConnection: close\r\n\r\n".encode())
+        rs = _read_responses(s, 1)
+        elapsed, got = _wait_closed(s, 5)
+    finally:
+        s.close()
+    assert rs[0].status == 200, rs
+    assert elapsed is not None and got == b"", f"connection not closed after Connection: close ({got!r})"
+
+
+def test_chunked_request_body(daemon, ns):
+    name = uniq("chunked")
+    body = json.dumps(job(name)).encode()
+    half = len(body) // 2
+    s = daemon.tls_socket()
+    try:
+        head = (f"POST {pj(ns)} HTTP/1.1\r\nHost: 127.0.0.1:{daemon.port}\r\n"
+                f"Authorization: Bearer {daemon.token}\r\nContent-Type: application/json\r\n"
+                f"Transfer-Encoding: chunked\r\n\r\n").encode()
+        chunks = [head, b"%x\r\n" % half + body[:half] + b"\r\n",
+                  b"%x\r\n" % (len(body) - half) + body[half:] + b"\r\n", b"0\r\n\r\n"]
+        r = exchange_raw(s, chunks)
+    finally:
+        s.close()
+    assert r is not None and r.status == 201, r
+    assert daemon.get(pj(ns, name)).status == 200
+
+
+def test_concurrent_creates(daemon):
+    import threading
+    ns = daemon.create_ns(uniq("conc"))
+    results, lock = [], threading.Lock()
+
+    def worker(t):
+        c = daemon.connect()
+        try:
+            for i in range(10):
+                r = daemon.api("POST", pj(ns), job(f"t{t:02d}-{i:02d}"), conn=c)
+                with lock:
+                    results.append(r)
+        finally:
+            c.close()
+    threads = [threading.Thread(target=worker, args=(t,)) for t in range(16)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert len(results) == 160, len(results)
+    bad = [r for r in results if r.status != 201]
+    assert not bad, bad[:3]
+    rvs = [int(r.json["metadata"]["resourceVersion"]) for r in results]
+    assert len(set(rvs)) == 160, "resourceVersions must be unique"
+    lst = daemon.get(pj(ns)).json
+    assert len(lst["items"]) == 160
+    assert int(lst["metadata"]["resourceVersion"]) >= max(rvs)
+
+
+def test_concurrent_conflicting_updates(daemon, ns):
+    import threading
+    o = daemon.create_job(ns)
+    name = o["metadata"]["name"]
+    results, lock = [], threading.Lock()
+
+    def worker(t):
+        b = json.loads(json.dumps(o))
+        b["metadata"]["labels"] = {"writer": str(t)}
+        r = daemon.put(pj(ns, name), b)
+        with lock:
+            results.append(r)
+    threads = [threading.Thread(target=worker, args=(t,)) for t in range(12)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    codes = sorted(r.status for r in results)
+    assert codes == [200] + [409] * 11, codes
+    winner = [r for r in results if r.status == 200][0].json
+    g = daemon.get(pj(ns, name)).json
+    assert g["metadata"]["labels"] == winner["metadata"]["labels"], (g, winner)
+    assert g["metadata"]["resourceVersion"] == winner["metadata"]["resourceVersion"]

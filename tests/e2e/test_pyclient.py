@@ -218,6 +218,16 @@ def test_delete_variants(co, pns):
     assert ei.value.status == 422
 
 
+def test_delete_orphan_dependents_false_202(co, daemon, pns):
+    o = create(co, pns, finalizers=["example.com/hold"])
+    name = o["metadata"]["name"]
+    # the client sends orphanDependents=False (capitalised) in the query; 202 is not an error
+    r = co.delete_namespaced_custom_object(GROUP, VERSION, pns, PLURAL, name, orphan_dependents=False)
+    assert r["kind"] == "PyTorchJob" and r["metadata"].get("deletionTimestamp"), r
+    r = co.patch_namespaced_custom_object(GROUP, VERSION, pns, PLURAL, name, {"metadata": {"finalizers": None}})
+    daemon.wait_gone(pns, name)
+
+
 def test_delete_collection(co, daemon):
     ns = daemon.create_ns(uniq("pycoll"))
     for n in ("a", "b"):

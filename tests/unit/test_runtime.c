@@ -771,6 +771,27 @@ static void test_grandchild_killed_on_stop(void **state)
     assert_false(pid_alive(gc));
 }
 
+/* SIGTERM goes to the whole group, so a worker gets its own chance to shut down cleanly: the
+ * leader waits for its worker, which exits 0 only after seeing TERM itself. */
+static void test_stop_term_reaches_group(void **state)
+{
+    fx *f = *state;
+    char log[256];
+    assert_int_equal(start_sh(f, "a", "trap 'wait $w; exit 7' TERM; "
+                                      "sh -c 'trap \"echo worker-term; exit 0\" TERM; echo ready; "
+                                      "while :; do sleep 0.05; done' & w=$!; wait $w"),
+                     0);
+    wait_ready(f, "a");
+    assert_int_equal(stop(f, "a", 5), 0);
+    ev *e = wait_exit(f, "a", 5000);
+    assert_int_equal(e->code, 7);
+    assert_int_equal(e->sig, 0);
+    log_of(f, "a", log, sizeof log);
+    char *s = slurp(log, NULL);
+    assert_non_null(strstr(s, "worker-term\n"));
+    free(s);
+}
+
 /* The leader exits on its own: the sweep SIGKILLs what it left in its group. */
 static void test_grandchild_killed_when_leader_exits(void **state)
 {
@@ -1035,6 +1056,7 @@ int main(void)
         T(test_restart_same_id_from_on_exit),
         T(test_grandchild_killed_on_stop),
         T(test_grandchild_killed_when_leader_exits),
+        T(test_stop_term_reaches_group),
         T(test_log_cap_rotation_running),
         T(test_log_cap_rotation_at_exit),
         T(test_many_concurrent),

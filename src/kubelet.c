@@ -1,0 +1,658 @@
+/* kubelet — pods as local processes (see kubelet.h).
+ *
+ * A pod's life here (one main container):
+ *
+ *   admitted ──(worker: master not Running yet)──► WAITING ──master runs──┐
+ *      │                                                                  ▼
+ *      └──────────────────────────────────────────────────────────────► STARTING ──spawned──► RUNNING
+ *                                                                          ▲                   │ exit
+ *                                   BACKOFF ◄── restart (Always / OnFailure & code≠0) ◄───────┤
+ *                                      └──────────── timer ───────────────┘                    │
+ *                                                                   terminal (Never, OnFailure & 0)
+ *                                                                                               ▼
+ *   deletionTimestamp: RUNNING ──SIGTERM, SIGKILL after grace──► exit ──► object removed    EXITED
+ *                      other states ──────────────────────────────────────► object removed
+ *
+ * Invariants:
+ *  1. At most one process per pod; its runtime id is "<pod uid>/<restart>", never reused.
+ *  2. Status is written only from here (and only the status part), from the latest stored
+ *     object, and only when it changes.
+ *  3. A kpod lives while its process lives or its pod object exists, whichever is longer.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include "kubelet.h"
+
+enum { K_WAITING, K_STARTING, K_RUNNING, K_BACKOFF, K_STOPPING, K_EXITED };
+static const char *const kstate_name[] = {"WAITING", "STARTING", "RUNNING", "BACKOFF", "STOPPING", "EXITED"};
+
+typedef struct kpod {
+    struct kpod *next;
+    kubelet_t *k;
+    char key[600];
+    char ns[256], name[256], uid[64];
+    char container[128];
+    char run_id[96];
+    int state;
+    int restarts;
+    int pid;
+    int gone;              /* the pod object is removed */
+    time_t started, waiting_since;
+    unsigned backoff_ms;
+    uv_timer_t timer;
+    int timer_closed;
+} kpod;
+
+struct kubelet {
+    api_t *api;
+    runtime_t *rt;
+    kubelet_opts o;
+    kpod *pods;
+    int closing;
+};
+
+static void set_state(kpod *p, int s)
+{
+    if (getenv("TORCHJOBD_DEBUG"))
+        fprintf(stderr, "kubelet: %s/%s %s -> %s\n", p->ns, p->name, kstate_name[p->state], kstate_name[s]);
+    p->state = s;
+}
+
+static kpod *find(kubelet_t *k, const char *key)
+{
+    for (kpod *p = k->pods; p; p = p->next)
+        if (!strcmp(p->key, key))
+            return p;
+    return NULL;
+}
+
+static kpod *find_run(kubelet_t *k, const char *run_id)
+{
+    for (kpod *p = k->pods; p; p = p->next)
+        if (!strcmp(p->run_id, run_id))
+            return p;
+    return NULL;
+}
+
+static void on_timer_closed(uv_handle_t *h)
+{
+    free(h->data);
+}
+
+static void kpod_free(kpod *p)
+{
+    kubelet_t *k = p->k;
+    for (kpod **pp = &k->pods; *pp; pp = &(*pp)->next)
+        if (*pp == p) {
+            *pp = p->next;
+            break;
+        }
+    uv_close((uv_handle_t *)&p->timer, on_timer_closed);
+}
+
+static const char *jstr(const json_t *o, const char *k)
+{
+    return json_string_value(json_object_get(o, k));
+}
+
+/* The main container: "pytorch" if present, else the first. */
+static json_t *main_container(json_t *pod)
+{
+    json_t *cs = json_object_get(json_object_get(pod, "spec"), "containers");
+    size_t i;
+    json_t *c;
+    json_array_foreach(cs, i, c)
+        if (jstr(c, "name") && !strcmp(jstr(c, "name"), "pytorch"))
+            return c;
+    return json_array_get(cs, 0);
+}
+
+void kubelet_log_path(const kubelet_t *k, const char *ns, const char *pod, const char *container,
+                      int previous, char *buf, size_t cap)
+{
+    snprintf(buf, cap, "%s/%s/%s/%s%s.log", k->o.log_dir, ns, pod, container, previous ? ".previous" : "");
+}
+
+/* ---- status writes ------------------------------------------------------------------------- */
+
+static json_t *cond(const char *type, int ok, const char *now)
+{
+    return json_pack("{s:s,s:s,s:n,s:s}", "type", type, "status", ok ? "True" : "False", "lastProbeTime",
+                     "lastTransitionTime", now);
+}
+
+/* Rewrite the pod's status from p's state. exit_code/signal describe the last exit (when
+ * terminated or restarting); phase NULL = keep. */
+static void write_status(kpod *p, const char *phase, json_t *state, json_t *last_state, int ready)
+{
+    kubelet_t *k = p->k;
+    const store_rec *rec = store_latest(k->api->store, p->key);
+    if (!rec) {
+        json_decref(state);
+        json_decref(last_state);
+        return;
+    }
+    json_t *pod = json_loadb(rec->data, rec->len, 0, NULL);
+    const char *uid = jstr(json_object_get(pod, "metadata"), "uid");
+    if (!uid || strcmp(uid, p->uid)) {
+        json_decref(pod);
+        json_decref(state);
+        json_decref(last_state);
+        return;
+    }
+    json_t *old = json_deep_copy(json_object_get(pod, "status"));
+    json_t *st = json_object_get(pod, "status");
+    if (!json_is_object(st))
+        json_object_set_new(pod, "status", st = json_object());
+    char *now = api_now_rfc3339();
+    if (phase)
+        json_object_set_new(st, "phase", json_string(phase));
+    json_object_set_new(st, "hostIP", json_string("127.0.0.1"));
+    json_object_set_new(st, "hostIPs", json_pack("[{s:s}]", "ip", "127.0.0.1"));
+    json_object_set_new(st, "podIP", json_string("127.0.0.1"));
+    json_object_set_new(st, "podIPs", json_pack("[{s:s}]", "ip", "127.0.0.1"));
+    if (!json_object_get(st, "startTime"))
+        json_object_set_new(st, "startTime", json_string(now));
+    /* Conditions keep their lastTransitionTime while their status holds. */
+    const char *types[] = {"PodReadyToStartContainers", "Initialized", "Ready", "ContainersReady", "PodScheduled"};
+    int oks[] = {1, 1, ready, ready, 1};
+    json_t *oldc = json_object_get(old, "conditions");
+    json_t *conds = json_array();
+    for (int i = 0; i < 5; i++) {
+        json_t *c = cond(types[i], oks[i], now);
+        size_t j;
+        json_t *oc;
+        json_array_foreach(oldc, j, oc)
+            if (jstr(oc, "type") && !strcmp(jstr(oc, "type"), types[i]) && jstr(oc, "status") &&
+                !strcmp(jstr(oc, "status"), oks[i] ? "True" : "False"))
+                json_object_set(c, "lastTransitionTime", json_object_get(oc, "lastTransitionTime"));
+        json_array_append_new(conds, c);
+    }
+    json_object_set_new(st, "conditions", conds);
+    json_t *c = main_container(pod);
+    const char *image = jstr(c, "image") ? jstr(c, "image") : "";
+    json_t *cs = json_pack("{s:s,s:s,s:s,s:b,s:i,s:b,s:o,s:o}", "name", p->container, "image", image, "imageID",
+                           image, "ready", ready, "restartCount", p->restarts, "started",
+                           p->state == K_RUNNING, "state", state ? state : json_object(), "lastState",
+                           last_state ? last_state : json_object());
+    if (p->pid > 0) {
+        char cid[64];
+        snprintf(cid, sizeof cid, "torchjob://%d", p->pid);
+        json_object_set_new(cs, "containerID", json_string(cid));
+    }
+    json_object_set_new(st, "containerStatuses", json_pack("[o]", cs));
+    if (!json_object_get(st, "qosClass"))
+        json_object_set_new(st, "qosClass", json_string("BestEffort"));
+    free(now);
+    /* Timestamps aside, unchanged status means no write. */
+    if (json_equal(old, st)) {
+        json_decref(old);
+        json_decref(pod);
+        return;
+    }
+    json_decref(old);
+    store_write(k->api->store, p->key, pod, NULL, NULL, NULL);
+}
+
+static json_t *running_state(kpod *p)
+{
+    char *ts = api_rfc3339(p->started);
+    json_t *s = json_pack("{s:{s:s}}", "running", "startedAt", ts);
+    free(ts);
+    return s;
+}
+
+static json_t *terminated_state(kpod *p, int code, int sig)
+{
+    char *a = api_rfc3339(p->started), *b = api_now_rfc3339();
+    json_t *t = json_pack("{s:i,s:s,s:s,s:s}", "exitCode", code, "reason", code == 0 ? "Completed" : "Error",
+                          "startedAt", a, "finishedAt", b);
+    if (sig)
+        json_object_set_new(t, "signal", json_integer(sig));
+    if (p->pid > 0) {
+        char cid[64];
+        snprintf(cid, sizeof cid, "torchjob://%d", p->pid);
+        json_object_set_new(t, "containerID", json_string(cid));
+    }
+    free(a);
+    free(b);
+    return json_pack("{s:o}", "terminated", t);
+}
+
+/* ---- deletion -------------------------------------------------------------------------------- */
+
+/* The process is gone: the pod object goes too (or waits for its finalizers with grace 0). */
+static void finish_deletion(kpod *p)
+{
+    kubelet_t *k = p->k;
+    const store_rec *rec = store_latest(k->api->store, p->key);
+    if (rec) {
+        json_t *pod = json_loadb(rec->data, rec->len, 0, NULL);
+        json_t *md = json_object_get(pod, "metadata");
+        const char *uid = jstr(md, "uid");
+        if (uid && !strcmp(uid, p->uid) && json_object_get(md, "deletionTimestamp")) {
+            if (json_array_size(json_object_get(md, "finalizers")) == 0) {
+                store_write(k->api->store, p->key, NULL, NULL, NULL, NULL);
+                json_decref(pod);
+            } else {
+                json_object_set_new(md, "deletionGracePeriodSeconds", json_integer(0));
+                store_write(k->api->store, p->key, pod, NULL, NULL, NULL);
+            }
+        } else {
+            json_decref(pod);
+        }
+    }
+    p->gone = 1;
+}
+
+/* ---- starting -------------------------------------------------------------------------------- */
+
+static int master_running(kubelet_t *k, const char *ns, const char *master)
+{
+    char key[600];
+    snprintf(key, sizeof key, "pods/%s/%s", ns, master);
+    kpod *mp = find(k, key);
+    return mp && mp->state == K_RUNNING;
+}
+
+/* "$(VAR)" expansion against the environment built so far (kubelet semantics; "$$(" escapes). */
+static char *expand(const char *v, char **env, size_t n)
+{
+    size_t cap = strlen(v) + 64, len = 0;
+    char *o = malloc(cap);
+    for (const char *s = v; *s;) {
+        const char *add = s;
+        size_t alen = 1;
+        if (s[0] == '$' && s[1] == '$' && s[2] == '(') {
+            add = "$(";
+            alen = 2;
+            s += 3;
+        } else if (s[0] == '$' && s[1] == '(' && strchr(s, ')')) {
+            const char *end = strchr(s, ')');
+            size_t kl = (size_t)(end - s - 2);
+            const char *val = NULL;
+            for (size_t i = n; i-- > 0;)
+                if (!strncmp(env[i], s + 2, kl) && env[i][kl] == '=') {
+                    val = env[i] + kl + 1;
+                    break;
+                }
+            if (val) {
+                add = val;
+                alen = strlen(val);
+            } else {
+                add = s;
+                alen = (size_t)(end - s + 1);
+            }
+            s = end + 1;
+        } else {
+            s++;
+        }
+        if (len + alen + 1 > cap) {
+            cap = (len + alen + 1) * 2;
+            o = realloc(o, cap);
+        }
+        memcpy(o + len, add, alen);
+        len += alen;
+    }
+    o[len] = 0;
+    return o;
+}
+
+static void add_env(char ***env, size_t *n, const char *k, const char *v)
+{
+    size_t kl = strlen(k);
+    for (size_t i = 0; i < *n; i++)
+        if (!strncmp((*env)[i], k, kl) && (*env)[i][kl] == '=') { /* last one wins */
+            free((*env)[i]);
+            memmove(&(*env)[i], &(*env)[i + 1], (*n - i - 1) * sizeof **env);
+            (*n)--;
+            break;
+        }
+    *env = realloc(*env, (*n + 2) * sizeof **env);
+    char *e;
+    if (asprintf(&e, "%s=%s", k, v) < 0)
+        abort();
+    (*env)[(*n)++] = e;
+    (*env)[*n] = NULL;
+}
+
+static void mkdirs(const char *path)
+{
+    char tmp[2048];
+    snprintf(tmp, sizeof tmp, "%s", path);
+    for (char *s = tmp + 1; *s; s++)
+        if (*s == '/') {
+            *s = 0;
+            mkdir(tmp, 0755);
+            *s = '/';
+        }
+    mkdir(tmp, 0755);
+}
+
+static void start(kpod *p)
+{
+    kubelet_t *k = p->k;
+    const store_rec *rec = store_latest(k->api->store, p->key);
+    if (!rec)
+        return;
+    json_t *pod = json_loadb(rec->data, rec->len, 0, NULL);
+    json_t *md = json_object_get(pod, "metadata");
+    const char *master = jstr(json_object_get(md, "annotations"), "torchjob.kubeflow.org/wait-for-master");
+    if (master && !master_running(k, p->ns, master)) {
+        if (p->state != K_WAITING) {
+            p->waiting_since = time(NULL);
+            set_state(p, K_WAITING);
+        }
+        json_decref(pod);
+        return;
+    }
+    json_t *c = main_container(pod);
+    snprintf(p->container, sizeof p->container, "%s", jstr(c, "name") ? jstr(c, "name") : "main");
+    /* argv: command + args */
+    size_t na = json_array_size(json_object_get(c, "command")) + json_array_size(json_object_get(c, "args"));
+    char **argv = calloc(na + 1, sizeof *argv);
+    char **env = NULL;
+    size_t ne = 0;
+    add_env(&env, &ne, "PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+    add_env(&env, &ne, "HOSTNAME", p->name);
+    add_env(&env, &ne, "HOME", "/root");
+    json_t *ev;
+    size_t i;
+    json_array_foreach(json_object_get(c, "env"), i, ev) {
+        const char *n = jstr(ev, "name"), *v = jstr(ev, "value");
+        if (!n)
+            continue;
+        char *x = expand(v ? v : "", env, ne);
+        add_env(&env, &ne, n, x);
+        free(x);
+    }
+    size_t ai = 0;
+    json_t *a;
+    json_array_foreach(json_object_get(c, "command"), i, a)
+        argv[ai++] = expand(json_string_value(a) ? json_string_value(a) : "", env, ne);
+    json_array_foreach(json_object_get(c, "args"), i, a)
+        argv[ai++] = expand(json_string_value(a) ? json_string_value(a) : "", env, ne);
+    char log[1200], prev[1200], dir[1100];
+    kubelet_log_path(k, p->ns, p->name, p->container, 0, log, sizeof log);
+    kubelet_log_path(k, p->ns, p->name, p->container, 1, prev, sizeof prev);
+    snprintf(dir, sizeof dir, "%s/%s/%s", k->o.log_dir, p->ns, p->name);
+    mkdirs(dir);
+    if (p->restarts > 0 || access(log, F_OK) == 0)
+        rename(log, prev); /* the run before this one stays readable with previous=true */
+    snprintf(p->run_id, sizeof p->run_id, "%s/%d", p->uid, p->restarts);
+    rt_pod rp = {.id = p->run_id, .argv = argv, .envp = env, .workdir = jstr(c, "workingDir"),
+                 .log_path = log, .log_cap = 64u << 20};
+    set_state(p, K_STARTING);
+    p->started = time(NULL);
+    if (ai == 0) {
+        /* No command: an image's entrypoint cannot run here. */
+        FILE *f = fopen(log, "a");
+        if (f) {
+            fprintf(f, "torchjobd: container %s has no command; images are not pulled or run\n", p->container);
+            fclose(f);
+        }
+        argv[0] = strdup("/bin/false");
+    }
+    runtime_start(k->rt, &rp);
+    for (size_t j = 0; argv[j]; j++)
+        free(argv[j]);
+    free(argv);
+    for (size_t j = 0; j < ne; j++)
+        free(env[j]);
+    free(env);
+    json_decref(pod);
+}
+
+static void on_backoff(uv_timer_t *t)
+{
+    kpod *p = t->data;
+    if (p->state == K_BACKOFF && !p->gone)
+        start(p);
+}
+
+/* ---- runtime callbacks ------------------------------------------------------------------------ */
+
+static void retry_waiting(kubelet_t *k, const char *ns);
+
+static void on_proc_started(void *arg, const char *id, int pid)
+{
+    kubelet_t *k = arg;
+    kpod *p = find_run(k, id);
+    if (!p)
+        return;
+    p->pid = pid;
+    if (p->state == K_STOPPING) /* deleted while starting: the stop is already under way */
+        return;
+    set_state(p, K_RUNNING);
+    write_status(p, "Running", running_state(p), NULL, 1);
+    retry_waiting(k, p->ns);
+}
+
+static void on_proc_exit(void *arg, const char *id, int code, int sig, int err)
+{
+    kubelet_t *k = arg;
+    kpod *p = find_run(k, id);
+    if (!p)
+        return;
+    if (err < 0) {
+        char log[1200];
+        kubelet_log_path(k, p->ns, p->name, p->container, 0, log, sizeof log);
+        FILE *f = fopen(log, "a");
+        if (f) {
+            fprintf(f, "torchjobd: cannot start container %s: %s\n", p->container, strerror(-err));
+            fclose(f);
+        }
+    }
+    if (k->closing)
+        return;
+    int was_stopping = p->state == K_STOPPING;
+    if (p->gone || was_stopping) {
+        set_state(p, K_EXITED);
+        if (!p->gone)
+            finish_deletion(p);
+        kpod_free(p);
+        return;
+    }
+    const store_rec *rec = store_latest(k->api->store, p->key);
+    json_t *pod = rec ? json_loadb(rec->data, rec->len, 0, NULL) : NULL;
+    const char *policy = jstr(json_object_get(pod, "spec"), "restartPolicy");
+    int restart = policy && (!strcmp(policy, "Always") || (!strcmp(policy, "OnFailure") && code != 0));
+    json_decref(pod);
+    json_t *term = terminated_state(p, code, sig);
+    if (restart) {
+        /* Restart in place after a back-off, as kubelet does (CrashLoopBackOff). */
+        p->backoff_ms = p->backoff_ms ? p->backoff_ms * 2 : k->o.backoff_initial_ms;
+        if (time(NULL) - p->started >= 600)
+            p->backoff_ms = k->o.backoff_initial_ms;
+        if (p->backoff_ms > k->o.backoff_max_ms)
+            p->backoff_ms = k->o.backoff_max_ms;
+        p->restarts++;
+        set_state(p, K_BACKOFF);
+        char msg[1200];
+        snprintf(msg, sizeof msg, "back-off %us restarting failed container=%s pod=%s_%s(%s)",
+                 p->backoff_ms / 1000, p->container, p->name, p->ns, p->uid);
+        json_t *w = json_pack("{s:{s:s,s:s}}", "waiting", "reason", "CrashLoopBackOff", "message", msg);
+        write_status(p, "Running", w, term, 0);
+        uv_timer_start(&p->timer, on_backoff, p->backoff_ms, 0);
+        return;
+    }
+    set_state(p, K_EXITED);
+    write_status(p, code == 0 ? "Succeeded" : "Failed", term, NULL, 0);
+}
+
+/* ---- pod events ----------------------------------------------------------------------------- */
+
+static void retry_waiting(kubelet_t *k, const char *ns)
+{
+    time_t now = time(NULL);
+    for (kpod *p = k->pods; p; p = p->next) {
+        if (p->state != K_WAITING || strcmp(p->ns, ns))
+            continue;
+        if (now - p->waiting_since > (time_t)k->o.master_wait_s) {
+            /* The upstream init container gives up: the pod fails as an init failure would. */
+            set_state(p, K_EXITED);
+            write_status(p, "Failed", terminated_state(p, 1, 0), NULL, 0);
+            continue;
+        }
+        start(p);
+    }
+}
+
+static void stop_pod(kpod *p, json_t *md)
+{
+    kubelet_t *k = p->k;
+    json_int_t grace = json_integer_value(json_object_get(md, "deletionGracePeriodSeconds"));
+    time_t deadline = api_parse_rfc3339(jstr(md, "deletionTimestamp"));
+    time_t now = time(NULL);
+    unsigned left = grace <= 0 ? 0 : deadline > now ? (unsigned)(deadline - now) : 0;
+    if (grace > 0 && left == 0)
+        left = 1;
+    switch (p->state) {
+    case K_STARTING:
+    case K_RUNNING:
+    case K_STOPPING:
+        set_state(p, K_STOPPING);
+        if (runtime_stop(k->rt, p->run_id, left) < 0) {
+            finish_deletion(p);
+            kpod_free(p);
+        }
+        break;
+    default:
+        uv_timer_stop(&p->timer);
+        set_state(p, K_EXITED);
+        finish_deletion(p);
+        kpod_free(p);
+    }
+}
+
+static void on_commit(void *arg, const store_rec *rec, const store_rec *prev)
+{
+    kubelet_t *k = arg;
+    (void)prev;
+    if (k->closing || strncmp(rec->key, "pods/", 5))
+        return;
+    kpod *p = find(k, rec->key);
+    if (rec->deleted) {
+        if (!p)
+            return;
+        p->gone = 1;
+        if (p->state == K_RUNNING || p->state == K_STARTING || p->state == K_STOPPING) {
+            set_state(p, K_STOPPING);
+            if (runtime_stop(k->rt, p->run_id, 0) < 0)
+                kpod_free(p);
+        } else {
+            kpod_free(p);
+        }
+        return;
+    }
+    json_t *pod = json_loadb(rec->data, rec->len, 0, NULL);
+    json_t *md = json_object_get(pod, "metadata");
+    char nsbuf[256];
+    snprintf(nsbuf, sizeof nsbuf, "%s", jstr(md, "namespace") ? jstr(md, "namespace") : "");
+    const char *uid = jstr(md, "uid");
+    const char *node = jstr(json_object_get(pod, "spec"), "nodeName");
+    const char *phase = jstr(json_object_get(pod, "status"), "phase");
+    if (p && uid && strcmp(p->uid, uid)) {
+        /* Same name, new pod: the old one's process is finishing under its old identity. */
+        p->gone = 1;
+        p->key[0] = 0;
+        p = NULL;
+    }
+    if (!p) {
+        if (!uid || !node || strcmp(node, "localhost") ||
+            (phase && (!strcmp(phase, "Succeeded") || !strcmp(phase, "Failed")))) {
+            json_decref(pod);
+            return;
+        }
+        if (json_object_get(md, "deletionTimestamp")) {
+            /* Never started: nothing to stop. */
+            kpod tmp = {.k = k};
+            snprintf(tmp.key, sizeof tmp.key, "%s", rec->key);
+            snprintf(tmp.uid, sizeof tmp.uid, "%s", uid);
+            finish_deletion(&tmp);
+            json_decref(pod);
+            return;
+        }
+        p = calloc(1, sizeof *p);
+        p->k = k;
+        snprintf(p->key, sizeof p->key, "%s", rec->key);
+        snprintf(p->uid, sizeof p->uid, "%s", uid);
+        snprintf(p->ns, sizeof p->ns, "%s", jstr(md, "namespace") ? jstr(md, "namespace") : "");
+        snprintf(p->name, sizeof p->name, "%s", jstr(md, "name") ? jstr(md, "name") : "");
+        json_t *cs = json_array_get(json_object_get(json_object_get(pod, "status"), "containerStatuses"), 0);
+        p->restarts = (int)json_integer_value(json_object_get(cs, "restartCount"));
+        uv_timer_init(k->api->loop, &p->timer);
+        p->timer.data = p;
+        p->state = K_STARTING;
+        p->next = k->pods;
+        k->pods = p;
+        start(p);
+        json_decref(pod);
+        retry_waiting(k, nsbuf);
+        return;
+    }
+    if (json_object_get(md, "deletionTimestamp") && p->state != K_EXITED) {
+        stop_pod(p, md);
+    } else if (json_object_get(md, "deletionTimestamp")) {
+        finish_deletion(p);
+        kpod_free(p);
+    }
+    json_decref(pod);
+    retry_waiting(k, nsbuf);
+}
+
+static int adopt(void *arg, const store_rec *rec)
+{
+    on_commit(arg, rec, NULL);
+    return 0;
+}
+
+kubelet_t *kubelet_new(api_t *api, const kubelet_opts *o)
+{
+    kubelet_t *k = calloc(1, sizeof *k);
+    k->api = api;
+    k->o = *o;
+    if (!k->o.backoff_initial_ms)
+        k->o.backoff_initial_ms = 10000;
+    if (!k->o.backoff_max_ms)
+        k->o.backoff_max_ms = 300000;
+    if (!k->o.master_wait_s)
+        k->o.master_wait_s = 200;
+    rt_callbacks cb = {.on_started = on_proc_started, .on_exit = on_proc_exit, .arg = k};
+    k->rt = runtime_local_new(api->loop, &cb);
+    store_on_commit(api->store, on_commit, k);
+    /* Pods that were running when the daemon stopped: their processes died with it (they are
+     * not re-adopted yet), so they start again, as after a node reboot. */
+    store_list(api->store, "pods/", NULL, 0, adopt, k);
+    return k;
+}
+
+void kubelet_free(kubelet_t *k)
+{
+    if (!k)
+        return;
+    k->closing = 1;
+    while (k->pods)
+        kpod_free(k->pods);
+    runtime_free(k->rt);
+    free(k);
+}
+
+size_t kubelet_live(const kubelet_t *k)
+{
+    return runtime_live(k->rt);
+}
+
+int kubelet_pod_running(const kubelet_t *k, const char *ns, const char *pod)
+{
+    for (kpod *p = k->pods; p; p = p->next)
+        if (!strcmp(p->ns, ns) && !strcmp(p->name, pod))
+            return p->state == K_RUNNING || p->state == K_STARTING || p->state == K_STOPPING ||
+                   p->state == K_BACKOFF || p->state == K_WAITING;
+    return 0;
+}

@@ -1,0 +1,28 @@
+/* kubelet — runs the pods bound to this machine (spec.nodeName "localhost") through the runtime
+ * interface and writes their status as a kubelet would: phase, conditions, containerStatuses,
+ * restarts in place with back-off (Always/OnFailure), graceful termination on delete.
+ * Only the pod's main container runs (the one named "pytorch", else the first). */
+#ifndef TJ_KUBELET_H
+#define TJ_KUBELET_H
+#include "api.h"
+#include "runtime.h"
+
+typedef struct kubelet kubelet_t;
+
+typedef struct kubelet_opts {
+    const char *log_dir;          /* DIR/logs: <ns>/<pod>/<container>.log (+ .previous.log) */
+    unsigned backoff_initial_ms;  /* first restart delay (kubelet: 10 s), doubling to backoff_max */
+    unsigned backoff_max_ms;      /* kubelet: 300 s */
+    unsigned master_wait_s;       /* workers wait this long for their master (upstream init: 200 s) */
+} kubelet_opts;
+
+kubelet_t *kubelet_new(api_t *api, const kubelet_opts *o);
+/* Kill every process and release (the loop must run afterwards for the close callbacks). */
+void kubelet_free(kubelet_t *k);
+size_t kubelet_live(const kubelet_t *k);
+/* Path of a pod container's log (previous: the run before the current one). Writes into buf. */
+void kubelet_log_path(const kubelet_t *k, const char *ns, const char *pod, const char *container,
+                      int previous, char *buf, size_t cap);
+/* Is the pod's process still running (for logs -f)? */
+int kubelet_pod_running(const kubelet_t *k, const char *ns, const char *pod);
+#endif
