@@ -13,7 +13,7 @@ UNITBIN := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNITSRC))
 PYTHON  ?= /usr/bin/python3
 
 .PHONY: all deps run test unit e2e asan clean bench fmt
-all: $(BUILD)/torchjobd
+all: $(BUILD)/torchjobd $(BUILD)/torchjob-logshim
 
 deps:
 	@bash scripts/install-deps.sh
@@ -28,6 +28,10 @@ $(BUILD)/libtorchjob.a: $(OBJS)
 
 $(BUILD)/torchjobd: $(BUILD)/obj/main.o $(BUILD)/libtorchjob.a
 	$(CC) $(CFLAGS) $(SAN) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/torchjob-logshim: src/shim/logshim.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(SAN) -o $@ $<
 
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libtorchjob.a tests/unit/unit.h
 	@mkdir -p $(dir $@)

@@ -18,6 +18,7 @@
 #include "watch.h"
 #include "yamljson.h"
 #include "table.h"
+#include "podlog.h"
 
 /* ---- small shared helpers ------------------------------------------------------------------- */
 
@@ -1009,6 +1010,14 @@ void api_handle(void *ctx, http_req *h)
     if (h->method == HTTP_POST && r->name && !r->sub) {
         apierr_method_not_allowed(&e, "create", resource_gr(res), res->group, res->plural);
         api_send_error(r, &e);
+        apireq_free(r);
+        return;
+    }
+    if (verb == VERB_GET && r->sub && !strcmp(r->sub, "log")) {
+        if (!strcmp(res->plural, "pods"))
+            podlog_serve(r);
+        else
+            podlog_serve_job(r);
         apireq_free(r);
         return;
     }

@@ -334,6 +334,8 @@ static void mkdirs(const char *path)
     mkdir(tmp, 0755);
 }
 
+static void on_backoff(uv_timer_t *t);
+
 static void start(kpod *p)
 {
     kubelet_t *k = p->k;
@@ -355,7 +357,7 @@ static void start(kpod *p)
     snprintf(p->container, sizeof p->container, "%s", jstr(c, "name") ? jstr(c, "name") : "main");
     /* argv: command + args */
     size_t na = json_array_size(json_object_get(c, "command")) + json_array_size(json_object_get(c, "args"));
-    char **argv = calloc(na + 1, sizeof *argv);
+    char **argv = calloc(na + 4, sizeof *argv);
     char **env = NULL;
     size_t ne = 0;
     add_env(&env, &ne, "PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
@@ -373,6 +375,9 @@ static void start(kpod *p)
     }
     size_t ai = 0;
     json_t *a;
+    if (k->o.shim)
+        argv[ai++] = strdup(k->o.shim);
+    size_t first_cmd = ai;
     json_array_foreach(json_object_get(c, "command"), i, a)
         argv[ai++] = expand(json_string_value(a) ? json_string_value(a) : "", env, ne);
     json_array_foreach(json_object_get(c, "args"), i, a)
@@ -389,16 +394,21 @@ static void start(kpod *p)
                  .log_path = log, .log_cap = 64u << 20};
     set_state(p, K_STARTING);
     p->started = time(NULL);
-    if (ai == 0) {
-        /* No command: an image's entrypoint cannot run here. */
-        FILE *f = fopen(log, "a");
-        if (f) {
-            fprintf(f, "torchjobd: container %s has no command; images are not pulled or run\n", p->container);
-            fclose(f);
-        }
-        argv[0] = strdup("/bin/false");
+    if (ai == first_cmd) {
+        /* No command: an image's entrypoint cannot run here; the container fails to start. */
+        argv[ai++] = strdup("/bin/sh");
+        argv[ai++] = strdup("-c");
+        char *msg;
+        if (asprintf(&msg, "echo 'torchjobd: container %s has no command; images are not pulled or run' >&2; exit 128",
+                     p->container) < 0)
+            abort();
+        argv[ai++] = msg;
     }
-    runtime_start(k->rt, &rp);
+    if (runtime_start(k->rt, &rp) < 0) {
+        /* Only a duplicate id can fail here; the run before is still being reaped. */
+        set_state(p, K_BACKOFF);
+        uv_timer_start(&p->timer, on_backoff, 100, 0);
+    }
     for (size_t j = 0; argv[j]; j++)
         free(argv[j]);
     free(argv);

@@ -14,6 +14,8 @@ typedef struct kubelet_opts {
     unsigned backoff_initial_ms;  /* first restart delay (kubelet: 10 s), doubling to backoff_max */
     unsigned backoff_max_ms;      /* kubelet: 300 s */
     unsigned master_wait_s;       /* workers wait this long for their master (upstream init: 200 s) */
+    const char *shim;             /* torchjob-logshim: CRI-format logs with per-line timestamps;
+                                   * NULL = the command writes its log file directly */
 } kubelet_opts;
 
 kubelet_t *kubelet_new(api_t *api, const kubelet_opts *o);

@@ -3,7 +3,10 @@
 #include <string.h>
 #include "resource.h"
 
-static const subresource pj_sub[] = {{"status", VERB_GET | VERB_UPDATE | VERB_PATCH}, {NULL, 0}};
+/* pytorchjobs/log is ours: a job's pod logs, kept after the pods are cleaned up. */
+static const subresource pj_sub[] = {{"status", VERB_GET | VERB_UPDATE | VERB_PATCH},
+                                     {"log", VERB_GET},
+                                     {NULL, 0}};
 static const subresource ns_sub[] = {{"status", VERB_GET | VERB_UPDATE | VERB_PATCH}, {NULL, 0}};
 static const subresource pod_sub[] = {{"status", VERB_GET | VERB_UPDATE | VERB_PATCH},
                                       {"log", VERB_GET},

@@ -4,20 +4,21 @@
  * own, so kill(-pgid) reaches its whole tree and a Ctrl-C of the daemon does not) and one
  * uv_timer_t (its SIGKILL deadline). Its state machine:
  *
- *                               runtime_start
- *                                     │
- *                                    NEW ── PATH lookup, log open or uv_spawn failed ──► FAILED
- *                                     │ uv_spawn ok                                        │
- *                                     ▼                                                    │
- *              ┌──────────────── RUNNING ──────────────┐                                   │
- *              │ stop(g > 0): SIGTERM to the group,    │ stop(0): SIGKILL                  │
- *              ▼ timer armed for g                     ▼                                   │
- *         TERMINATING ── timer fires / stop(0) ──► KILLING                                 │
- *              │            SIGKILL                    │                                   │
- *              └────────── exit_cb: leader reaped ─────┴──► EXITED ◄── kick (next turn) ───┘
- *                    (also straight from RUNNING)          │  on_exit(code, signal, 0)   on_exit(128, 0, err)
- *                                                          ▼
- *                                            freed by its last close callback
+ *                       runtime_start
+ *                             │
+ *                            NEW ─── PATH lookup, log open or uv_spawn failed ───► FAILED
+ *                             │ uv_spawn ok                                           │
+ *                             ▼                                                       │
+ *       ┌─────────────── RUNNING ───────────────┐                                     │
+ *       │ stop(g > 0): SIGTERM to the group,    │ stop(0): SIGKILL to the group       │
+ *       ▼ timer armed for g                     ▼                                     │ kick:
+ *  TERMINATING ── timer fires / stop(0) ───► KILLING                                  │ next
+ *       │         SIGKILL to the group          │                                     │ turn
+ *       └──── exit_cb: the leader reaped ───────┴──► EXITED ◄─────────────────────────┘
+ *             (also straight from RUNNING)             │ on_exit(code, sig, 0), FAILED's
+ *                                                      │ on_exit(128, 0, err)
+ *                                                      ▼
+ *                                      freed by its last close callback
  *
  * Invariants:
  *  1. Only NEW, RUNNING, TERMINATING, KILLING and FAILED pods are found by id. An EXITED pod is

@@ -11,7 +11,6 @@ Fixtures:
   ns       — a fresh namespace per test module.
   make_daemon — factory for extra daemons (own data dir, own args); stopped at teardown.
 """
-import os
 import shutil
 import sys
 from pathlib import Path

@@ -1,13 +1,12 @@
 """Create, get, list, update, /status, patch, apply and namespaces (k8s-api-semantics.md §6–§8,
 §13 cases 31–42; pytorchjob-semantics.md §4.2 webhook checks)."""
 import copy
-import json
 import re
 
 import pytest
 import yaml
 
-from e2elib import (API, APPLY, GK, GR, GROUP, JSONPATCH, MERGE, PLURAL, QUIET_MANAGER, RV_RE,
+from e2elib import (API, APPLY, GK, GR, GROUP, JSONPATCH, MERGE, PLURAL, RV_RE,
                     STRATEGIC, TIME_RE, UNSUPPORTED_PATCH_MSG, UUID_RE, assert_not_found,
                     assert_status, assert_webhook_denied, cause, container, invalid_details, job,
                     namespace_obj, pj, poll, replica, rv, strip_volatile, uniq)

@@ -5,7 +5,7 @@ import copy
 import pytest
 
 from e2elib import (API, GK, GR, GROUP, PLURAL, TIME_RE, assert_not_found, assert_plain_404,
-                    assert_status, assert_success_status, cause, invalid_details, job, pj, poll,
+                    assert_status, assert_success_status, cause, invalid_details, pj, poll,
                     rv, uniq)
 
 HOLD = "example.com/hold"

@@ -1,6 +1,5 @@
 """Transport, authentication, error shapes and limits (k8s-api-semantics.md §1, §2, §10–§12;
 client-compat.md §0–§1)."""
-import base64
 import json
 import secrets
 import socket
@@ -14,7 +13,7 @@ import yaml
 
 from e2elib import (API, GR, GROUP, PLURAL, UNSUPPORTED_PATCH_MSG, assert_plain_404,
                     assert_status, binary_path, exchange_raw, job, kubeconfig_ca_data, pj,
-                    uniq, STRATEGIC, MERGE)
+                    uniq, STRATEGIC)
 
 
 # -- health, version, files ---------------------------------------------------------------------
@@ -538,7 +537,6 @@ def test_plain_http_on_tls_port(aux):
 # -- HTTP/1.1 details and concurrency -------------------------------------------------------------
 
 def _read_responses(sock, n, timeout=10):
-    from e2elib import exchange_raw
     out = []
     for _ in range(n):
         r = exchange_raw(sock, [], read_timeout=timeout)

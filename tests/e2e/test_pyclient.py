@@ -6,7 +6,7 @@ import pytest
 from kubernetes import client
 from kubernetes.client.rest import ApiException
 
-from e2elib import GROUP, PLURAL, VERSION, job, pj, poll, rv, uniq
+from e2elib import GROUP, PLURAL, VERSION, job, poll, rv, uniq
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,7 @@ def test_restart_keeps_everything(make_daemon):
     ns = d.create_ns(uniq("rs"))
     plain = d.create_job(ns, "plain", labels={"team": "a"})
     held = d.create_job(ns, "held", finalizers=["example.com/hold"])
-    gone = d.create_job(ns, "gone")
+    d.create_job(ns, "gone")
     r = d.patch(pj(ns, "plain", "status"), {"status": {"conditions": [
         {"type": "Created", "status": "True", "reason": "PyTorchJobCreated", "message": "m",
          "lastUpdateTime": "2024-05-01T10:00:00Z", "lastTransitionTime": "2024-05-01T10:00:00Z"}]}})
