@@ -164,7 +164,7 @@ int api_delopts_parse(apireq *r, delopts *o, apierr *e)
         json_decref(b);
     } else {
         char *v = http_query_get(h, "gracePeriodSeconds");
-        if (v && *v) {
+        if (v) { /* Convert_Slice_string_To_Pointer_int64: even "" goes through ParseInt */
             if (parse_int64(v, &o->grace, e) < 0) {
                 free(v);
                 return -1;

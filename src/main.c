@@ -14,6 +14,8 @@
 #include "discovery.h"
 #include "gc.h"
 #include "kubelet.h"
+#include "events.h"
+#include "jobctl.h"
 #include "http.h"
 #include "pki.h"
 #include "store.h"
@@ -213,6 +215,8 @@ typedef struct daemon {
     http_server *http;
     api_t api;
     kubelet_t *kubelet;
+    events_t *events;
+    jobctl_t *jobctl;
     int stopping;
 } daemon_t;
 
@@ -228,6 +232,8 @@ static void on_signal(uv_signal_t *s, int signum)
     d->api.watch = NULL;
     gc_free(d->api.gc);
     d->api.gc = NULL;
+    jobctl_free(d->jobctl);
+    d->jobctl = NULL;
     kubelet_free(d->kubelet);
     d->kubelet = NULL;
     d->api.kubelet = NULL;
@@ -299,6 +305,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "torchjobd: torchjob-logshim not found next to the daemon; pod logs carry no timestamps\n");
     d.kubelet = kubelet_new(&d.api, &ko);
     d.api.kubelet = d.kubelet;
+    d.events = events_new(&d.api);
+    d.jobctl = jobctl_new(&d.api, d.events);
 
     http_limits lim = {
         .max_header_bytes = 1 << 20,
@@ -333,6 +341,7 @@ int main(int argc, char **argv)
 
     store_close(d.api.store);
     uv_run(d.loop, UV_RUN_DEFAULT);
+    events_free(d.events);
     authn_free(d.api.authn);
     discovery_free();
     SSL_CTX_free(ssl);

@@ -304,9 +304,9 @@ def test_case43_events_from_list_rv(daemon):
         marker(daemon, ns, w)
 
 
-@pytest.mark.parametrize("query", [{"watch": "true"}, {"watch": "1"}, {"watch": "True"},
+@pytest.mark.parametrize("query", [{"watch": "true"}, {"watch": "1"}, {"watch": "True"}, {"watch": ""},
                                    {"watch": "true", "resourceVersion": "0"}],
-                         ids=["true", "1", "True", "rv0"])
+                         ids=["true", "1", "True", "empty", "rv0"])
 def test_initial_added_then_live(daemon, query):
     ns = daemon.create_ns(uniq("winit"))
     objs = [daemon.create_job(ns, n) for n in ("c-job", "a-job", "b-job")]
@@ -328,6 +328,16 @@ def test_initial_added_then_live(daemon, query):
         ev = w.next()
         assert sig(ev) == ("MODIFIED", "a-job", rv(m)) and ev["object"] == m, ev
         marker(daemon, ns, w)
+
+
+@pytest.mark.parametrize("value", ["false", "0", "False"])
+def test_watch_false_is_a_list(daemon, value):
+    """§1: every value except 0/false (any case) is true; these are plain LISTs."""
+    ns = daemon.create_ns(uniq("wfalse"))
+    daemon.create_job(ns, "a")
+    r = daemon.get(pj(ns, query={"watch": value}))
+    assert r.status == 200 and r.json["kind"] == "PyTorchJobList", r
+    assert [i["metadata"]["name"] for i in r.json["items"]] == ["a"], r
 
 
 def test_initial_added_empty_namespace_flushes_head(daemon):
@@ -516,8 +526,10 @@ def test_case44_watch_too_old_rv_is_410_error_event(compacting):
     def expired():
         with WatchStream(d, pj(ns), {"watch": "true", "resourceVersion": "1"}) as w:
             assert_stream_head(w)
-            evs = w.rest(timeout=10)
-            return bool(evs) and evs[0]["type"] == "ERROR", evs
+            ev = w.next()
+            if ev is None or ev["type"] != "ERROR":
+                return False, ev and sig(ev)   # history not compacted yet: a replay
+            return True, [ev] + w.rest(timeout=5)
     evs = poll(expired, timeout=15, desc="a watch from rv 1 to answer 410")
     assert len(evs) == 1, f"ERROR must be the first and only event: {evs}"
     st = evs[0]["object"]
@@ -596,7 +608,9 @@ def test_label_selector_enter_and_leave(daemon):
 
 def test_label_selector_leave_carries_previous_state(daemon):
     """kube (cacher and etcd watcher alike) sends an object leaving the selector as DELETED with
-    the *previous* content (the one that matched) stamped with the change's resourceVersion."""
+    the *previous* content (the one that matched) stamped with the change's resourceVersion
+    (apiserver/pkg/storage/cacher/cache_watcher.go convertToWatchEvent: "return a delete event
+    with the previous object content, but with the event's resource version")."""
     ns = daemon.create_ns(uniq("wleave"))
     daemon.create_job(ns, "m", labels={"team": "a", "v": "1"})
     with watch(daemon, ns, list_rv(daemon, pj(ns)), labelSelector="team=a") as w:
@@ -636,12 +650,13 @@ def test_field_selector_metadata_name(daemon):
         marker(daemon, ns, w)
 
 
-def test_legacy_watch_paths(daemon):
+@pytest.mark.parametrize("query", [{}, {"watch": "true"}], ids=["plain", "watch-param"])
+def test_legacy_watch_path_one_object(daemon, query):
+    """/watch/namespaces/{ns}/pytorchjobs/{name} is always a watch of that one object."""
     ns = daemon.create_ns(uniq("wleg"))
     x = daemon.create_job(ns, "x")
     daemon.create_job(ns, "y")
-    one = f"{API}/watch/namespaces/{ns}/pytorchjobs/x"
-    with WatchStream(daemon, one) as w:
+    with WatchStream(daemon, f"{API}/watch/namespaces/{ns}/pytorchjobs/x", query) as w:
         assert_stream_head(w)
         ev = w.next()
         assert sig(ev) == ("ADDED", "x", rv(x)) and ev["object"] == x, ev
@@ -653,15 +668,26 @@ def test_legacy_watch_paths(daemon):
         assert daemon.delete(pj(ns, "x")).status == 200
         ev = w.next()
         assert sig(ev)[:2] == ("DELETED", "x"), ev
+        daemon.create_job(ns, "z")
         x3 = daemon.create_job(ns, "x")  # the name again: the next event
         ev = w.next()
         assert sig(ev) == ("ADDED", "x", rv(x3)), ev
-    # legacy collection path, from an rv
+
+
+@pytest.mark.parametrize("query", [{}, {"watch": "true"}], ids=["plain", "watch-param"])
+def test_legacy_watch_path_collection(daemon, query):
+    ns = daemon.create_ns(uniq("wlegc"))
     start = list_rv(daemon, pj(ns))
-    with WatchStream(daemon, f"{API}/watch/namespaces/{ns}/pytorchjobs", {"resourceVersion": start}) as w:
+    q = dict(query, resourceVersion=start)
+    with WatchStream(daemon, f"{API}/watch/namespaces/{ns}/pytorchjobs", q) as w, \
+            WatchStream(daemon, f"{API}/watch/pytorchjobs", q) as wall:
+        assert_stream_head(w)
+        assert_stream_head(wall)
         z = daemon.create_job(ns, "z")
         ev = w.next()
         assert sig(ev) == ("ADDED", "z", rv(z)), ev
+        ev = wall.until(lambda e: sig(e) == ("ADDED", "z", rv(z)))[-1]
+        assert ev["object"]["metadata"]["namespace"] == ns
         marker(daemon, ns, w)
 
 

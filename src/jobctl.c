@@ -1,0 +1,460 @@
+/* jobctl — the PyTorchJob controller: the pure reconciler (jobstatus.c) wired to the store.
+ *
+ *   commit of a job, or of a pod/service labelled with a job's name ──► queue[job key]
+ *   next loop turn: for each queued job whose previous writes are all committed:
+ *       decode job → observe owned pods/services → jobstatus_reconcile → write status (if
+ *       changed) → apply actions in order (create/delete pods and services, events, TTL delete)
+ *       → arm the requeue timer (deadline, TTL)
+ *
+ * Invariants:
+ *  1. "Expectations": a job is reconciled only when every write of its previous pass has
+ *     committed, so each pass observes the effects of the last one (no double creates).
+ *  2. Each job has one port on 127.0.0.1 for its whole life (MASTER_PORT), found again from its
+ *     pods after a restart; two jobs never share one.
+ *  3. Status is written through the same path as the /status subresource: only .status changes.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+#include "jobctl.h"
+#include "jobstatus.h"
+
+typedef struct jobent {
+    struct jobent *next;
+    jobctl_t *c;
+    char key[600];
+    char uid[64];
+    int port;
+    int pending;    /* writes of the last pass not yet committed */
+    int dirty;      /* a change arrived while writes were pending */
+    uv_timer_t timer;
+} jobent;
+
+struct jobctl {
+    api_t *api;
+    events_t *ev;
+    uv_timer_t kick;
+    char **queue;
+    size_t n, cap;
+    jobent *jobs;
+    int closing;
+};
+
+static void on_kick(uv_timer_t *t);
+
+static void enqueue(jobctl_t *c, const char *key)
+{
+    for (size_t i = 0; i < c->n; i++)
+        if (!strcmp(c->queue[i], key))
+            return;
+    if (c->n == c->cap) {
+        c->cap = c->cap ? c->cap * 2 : 16;
+        c->queue = realloc(c->queue, c->cap * sizeof *c->queue);
+    }
+    c->queue[c->n++] = strdup(key);
+    if (!c->closing && !uv_is_active((uv_handle_t *)&c->kick))
+        uv_timer_start(&c->kick, on_kick, 0, 0);
+}
+
+static void on_requeue(uv_timer_t *t)
+{
+    jobent *e = t->data;
+    enqueue(e->c, e->key);
+}
+
+static jobent *entry(jobctl_t *c, const char *key, int create)
+{
+    for (jobent *e = c->jobs; e; e = e->next)
+        if (!strcmp(e->key, key))
+            return e;
+    if (!create)
+        return NULL;
+    jobent *e = calloc(1, sizeof *e);
+    e->c = c;
+    snprintf(e->key, sizeof e->key, "%s", key);
+    uv_timer_init(c->api->loop, &e->timer);
+    e->timer.data = e;
+    e->next = c->jobs;
+    c->jobs = e;
+    return e;
+}
+
+static void entry_closed(uv_handle_t *h)
+{
+    free(h->data);
+}
+
+static void entry_free(jobctl_t *c, jobent *e)
+{
+    for (jobent **pp = &c->jobs; *pp; pp = &(*pp)->next)
+        if (*pp == e) {
+            *pp = e->next;
+            break;
+        }
+    uv_close((uv_handle_t *)&e->timer, entry_closed);
+}
+
+static int port_in_use(jobctl_t *c, int port)
+{
+    for (jobent *e = c->jobs; e; e = e->next)
+        if (e->port == port)
+            return 1;
+    return 0;
+}
+
+/* A free TCP port on 127.0.0.1 that no other job holds. */
+static int alloc_port(jobctl_t *c)
+{
+    for (int tries = 0; tries < 64; tries++) {
+        int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (fd < 0)
+            return 0;
+        struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+        socklen_t sl = sizeof sa;
+        int port = 0;
+        if (bind(fd, (struct sockaddr *)&sa, sizeof sa) == 0 && getsockname(fd, (struct sockaddr *)&sa, &sl) == 0)
+            port = ntohs(sa.sin_port);
+        close(fd);
+        if (port && !port_in_use(c, port))
+            return port;
+    }
+    return 0;
+}
+
+/* The port a job's existing pods already use (after a daemon restart). */
+static int port_from_pod(const json_t *pod)
+{
+    size_t i, j;
+    json_t *ct, *p;
+    json_array_foreach(json_object_get(json_object_get(pod, "spec"), "containers"), i, ct)
+        json_array_foreach(json_object_get(ct, "ports"), j, p) {
+            const char *n = json_string_value(json_object_get(p, "name"));
+            if (n && !strcmp(n, PTJ_PORT_NAME))
+                return (int)json_integer_value(json_object_get(p, "containerPort"));
+        }
+    return 0;
+}
+
+/* ---- writes, counted ----------------------------------------------------------------------- */
+
+typedef struct wctx {
+    jobctl_t *c;
+    char key[600];
+} wctx;
+
+static void on_written(void *arg, int err, const store_rec *rec)
+{
+    wctx *w = arg;
+    (void)err;
+    (void)rec;
+    jobent *e = entry(w->c, w->key, 0);
+    if (e && --e->pending == 0 && e->dirty) {
+        e->dirty = 0;
+        enqueue(w->c, e->key);
+    }
+    free(w);
+}
+
+static void counted_write(jobent *e, const char *key, json_t *obj)
+{
+    wctx *w = calloc(1, sizeof *w);
+    w->c = e->c;
+    snprintf(w->key, sizeof w->key, "%s", e->key);
+    if (store_write(e->c->api->store, key, obj, on_written, w, NULL))
+        e->pending++;
+    else
+        free(w);
+}
+
+static void new_meta(json_t *obj, const char *ns)
+{
+    json_t *md = json_object_get(obj, "metadata");
+    char uid[37];
+    api_new_uid(uid);
+    char *now = api_now_rfc3339();
+    json_object_set_new(md, "uid", json_string(uid));
+    json_object_set_new(md, "creationTimestamp", json_string(now));
+    json_object_set_new(md, "namespace", json_string(ns));
+    free(now);
+}
+
+/* Graceful delete of a pod, as the API's DELETE with the pod's own grace period. */
+static int delete_pod(jobent *e, const char *key)
+{
+    store_t *st = e->c->api->store;
+    const store_rec *rec = store_latest(st, key);
+    if (!rec)
+        return -1;
+    json_t *pod = api_rec_json(rec);
+    json_t *md = json_object_get(pod, "metadata");
+    if (json_object_get(md, "deletionTimestamp")) {
+        json_decref(pod);
+        return 0;
+    }
+    const char *phase = json_string_value(json_object_get(json_object_get(pod, "status"), "phase"));
+    json_t *g = json_object_get(json_object_get(pod, "spec"), "terminationGracePeriodSeconds");
+    json_int_t grace = json_is_integer(g) ? json_integer_value(g) : 30;
+    if (phase && (!strcmp(phase, "Succeeded") || !strcmp(phase, "Failed")))
+        grace = 0;
+    if (grace <= 0 && json_array_size(json_object_get(md, "finalizers")) == 0) {
+        json_decref(pod);
+        counted_write(e, key, NULL);
+        return 0;
+    }
+    char *ts = api_rfc3339(time(NULL) + (time_t)(grace > 0 ? grace : 0));
+    json_object_set_new(md, "deletionTimestamp", json_string(ts));
+    json_object_set_new(md, "deletionGracePeriodSeconds", json_integer(grace > 0 ? grace : 0));
+    free(ts);
+    counted_write(e, key, pod);
+    return 0;
+}
+
+/* ---- one pass --------------------------------------------------------------------------------- */
+
+typedef struct kids {
+    const char *job, *prefix;
+    const ptj_job *j;
+    json_t **objs;
+    size_t n, cap;
+} kids;
+
+static int collect(void *arg, const store_rec *rec)
+{
+    kids *k = arg;
+    const char *jn = json_string_value(json_object_get(rec->labels, PTJ_LABEL_JOB_NAME));
+    if (!jn || strcmp(jn, k->job))
+        return 0;
+    /* the latest version, pending writes included: the previous pass's effects */
+    json_t *o = api_rec_json(rec);
+    if (!ptj_owns(k->j, o)) {
+        json_decref(o);
+        return 0;
+    }
+    if (k->n == k->cap) {
+        k->cap = k->cap ? k->cap * 2 : 8;
+        k->objs = realloc(k->objs, k->cap * sizeof *k->objs);
+    }
+    k->objs[k->n++] = o;
+    return 0;
+}
+
+static void kids_free(kids *k)
+{
+    for (size_t i = 0; i < k->n; i++)
+        json_decref(k->objs[i]);
+    free(k->objs);
+}
+
+static void reconcile(jobctl_t *c, const char *key)
+{
+    store_t *st = c->api->store;
+    const store_rec *rec = store_latest(st, key);
+    jobent *e = entry(c, key, rec != NULL);
+    if (!rec) {
+        if (e)
+            entry_free(c, e);
+        return;
+    }
+    if (e->pending) {
+        e->dirty = 1;
+        return;
+    }
+    json_t *obj = api_rec_json(rec);
+    ptj_job j;
+    if (ptj_decode(obj, &j) < 0) {
+        json_decref(obj);
+        return;
+    }
+    json_decref(obj); /* j holds its own reference */
+    if (strcmp(e->uid, j.uid)) { /* a new job under an old name */
+        snprintf(e->uid, sizeof e->uid, "%s", j.uid);
+        e->port = 0;
+    }
+    char prefix[600];
+    snprintf(prefix, sizeof prefix, "pods/%s/", j.ns);
+    kids pods = {.job = j.name, .j = &j};
+    store_list(st, prefix, NULL, 0, collect, &pods);
+    snprintf(prefix, sizeof prefix, "services/%s/", j.ns);
+    kids svcs = {.job = j.name, .j = &j};
+    store_list(st, prefix, NULL, 0, collect, &svcs);
+    ptj_pod *pv = calloc(pods.n + 1, sizeof *pv);
+    ptj_svc *sv = calloc(svcs.n + 1, sizeof *sv);
+    size_t np = 0, ns = 0;
+    for (size_t i = 0; i < pods.n; i++) {
+        if (!e->port)
+            e->port = port_from_pod(pods.objs[i]);
+        if (ptj_pod_observe(pods.objs[i], &pv[np]) == 0)
+            np++;
+    }
+    for (size_t i = 0; i < svcs.n; i++)
+        if (ptj_svc_observe(svcs.objs[i], &sv[ns]) == 0)
+            ns++;
+    if (!e->port)
+        e->port = alloc_port(c);
+    ptj_result res;
+    time_t now = time(NULL);
+    jobstatus_reconcile(&j, pv, np, sv, ns, e->port, now, &res);
+    if (res.status && !json_equal(res.status, json_object_get(j.obj, "status"))) {
+        json_t *upd = json_deep_copy(j.obj);
+        json_object_set(upd, "status", res.status);
+        counted_write(e, key, upd);
+    }
+    for (size_t i = 0; i < res.nacts; i++) {
+        ptj_action *a = &res.acts[i];
+        char ckey[700];
+        int ok = 1;
+        switch (a->kind) {
+        case PTJ_ACT_CREATE_POD:
+        case PTJ_ACT_CREATE_SVC: {
+            int pod = a->kind == PTJ_ACT_CREATE_POD;
+            snprintf(ckey, sizeof ckey, "%s/%s/%s", pod ? "pods" : "services", j.ns, a->name);
+            if (store_latest(st, ckey)) { /* an old one is still terminating */
+                ok = 0;
+                e->dirty = 1;
+                break;
+            }
+            json_t *o = json_incref(a->obj);
+            new_meta(o, j.ns);
+            if (pod)
+                json_object_set_new(o, "status", json_pack("{s:s,s:s}", "phase", "Pending", "qosClass", "BestEffort"));
+            else
+                json_object_set_new(o, "status", json_pack("{s:{}}", "loadBalancer"));
+            counted_write(e, ckey, o);
+            break;
+        }
+        case PTJ_ACT_DELETE_POD:
+            snprintf(ckey, sizeof ckey, "pods/%s/%s", j.ns, a->name);
+            ok = delete_pod(e, ckey) == 0;
+            break;
+        case PTJ_ACT_DELETE_SVC:
+            snprintf(ckey, sizeof ckey, "services/%s/%s", j.ns, a->name);
+            if (store_latest(st, ckey))
+                counted_write(e, ckey, NULL);
+            break;
+        case PTJ_ACT_EVENT:
+            break;
+        case PTJ_ACT_DELETE_JOB: {
+            const store_rec *cur = store_latest(st, key);
+            delopts o = {0};
+            json_t *dobj = NULL;
+            int write;
+            apierr err = {0};
+            if (cur && api_delete_decide(resource_find("kubeflow.org", "v1", "pytorchjobs"), cur, &o, &dobj,
+                                         &write, &err) == 0) {
+                if (write == DEL_REMOVE) {
+                    json_decref(dobj);
+                    counted_write(e, key, NULL);
+                } else if (write == DEL_UPDATE) {
+                    counted_write(e, key, dobj);
+                } else {
+                    json_decref(dobj);
+                }
+            } else {
+                ok = 0;
+                apierr_free(&err);
+            }
+            break;
+        }
+        }
+        if (a->reason && a->message) {
+            if (ok)
+                events_record(c->ev, j.obj, PTJ_CONTROLLER_NAME, a->event_type, a->reason, a->message);
+            else if (a->kind != PTJ_ACT_EVENT && a->kind != PTJ_ACT_CREATE_POD && a->kind != PTJ_ACT_CREATE_SVC) {
+                char *m = jobstatus_fail_message(a->kind, "not found");
+                events_record(c->ev, j.obj, PTJ_CONTROLLER_NAME, PTJ_EV_WARNING, jobstatus_fail_reason(a->kind), m);
+                free(m);
+            }
+        }
+    }
+    if (res.requeue_after >= 0 && !c->closing)
+        uv_timer_start(&e->timer, on_requeue, (uint64_t)res.requeue_after * 1000 + 50, 0);
+    if (e->dirty && !e->pending) {
+        e->dirty = 0;
+        uv_timer_start(&e->timer, on_requeue, 200, 0); /* waiting for a terminating child */
+    }
+    jobstatus_result_free(&res);
+    free(pv);
+    free(sv);
+    kids_free(&pods);
+    kids_free(&svcs);
+    ptj_job_free(&j);
+}
+
+static void on_kick(uv_timer_t *t)
+{
+    jobctl_t *c = t->data;
+    char **q = c->queue;
+    size_t n = c->n;
+    c->queue = NULL;
+    c->n = c->cap = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!c->closing)
+            reconcile(c, q[i]);
+        free(q[i]);
+    }
+    free(q);
+}
+
+static void on_commit(void *arg, const store_rec *rec, const store_rec *prev)
+{
+    jobctl_t *c = arg;
+    (void)prev;
+    if (!strncmp(rec->key, "pytorchjobs/", 12)) {
+        enqueue(c, rec->key);
+        return;
+    }
+    int pod = !strncmp(rec->key, "pods/", 5), svc = !strncmp(rec->key, "services/", 9);
+    if (!pod && !svc)
+        return;
+    const char *jn = json_string_value(json_object_get(rec->labels, PTJ_LABEL_JOB_NAME));
+    if (!jn)
+        return;
+    const char *ns = rec->key + (pod ? 5 : 9);
+    const char *slash = strchr(ns, '/');
+    if (!slash)
+        return;
+    char key[700];
+    snprintf(key, sizeof key, "pytorchjobs/%.*s/%s", (int)(slash - ns), ns, jn);
+    enqueue(c, key);
+}
+
+static int adopt(void *arg, const store_rec *rec)
+{
+    enqueue(arg, rec->key);
+    return 0;
+}
+
+jobctl_t *jobctl_new(api_t *api, events_t *ev)
+{
+    jobctl_t *c = calloc(1, sizeof *c);
+    c->api = api;
+    c->ev = ev;
+    uv_timer_init(api->loop, &c->kick);
+    c->kick.data = c;
+    store_on_commit(api->store, on_commit, c);
+    store_list(api->store, "pytorchjobs/", NULL, 0, adopt, c);
+    return c;
+}
+
+static void ctl_closed(uv_handle_t *h)
+{
+    free(h->data);
+}
+
+void jobctl_free(jobctl_t *c)
+{
+    if (!c)
+        return;
+    c->closing = 1;
+    while (c->jobs)
+        entry_free(c, c->jobs);
+    for (size_t i = 0; i < c->n; i++)
+        free(c->queue[i]);
+    free(c->queue);
+    uv_close((uv_handle_t *)&c->kick, ctl_closed);
+}
