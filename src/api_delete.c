@@ -437,6 +437,11 @@ void api_delete(apireq *r)
     }
     int code = (o.has_orphan && !o.orphan) ? 202 : 200;
     int dry = o.dry_run;
+    if (!dry && o.has_grace && r->res->is_cr && r->api->gc) {
+        const char *uid = json_string_value(json_object_get(json_object_get(obj, "metadata"), "uid"));
+        if (uid)
+            gc_note_grace(r->api->gc, uid, o.grace < 0 ? 1 : o.grace);
+    }
     api_delopts_free(&o);
     if (write == DEL_REMOVE && returns_object(r->res)) {
         if (dry) {
@@ -559,6 +564,11 @@ void api_deletecollection(apireq *r)
         if (o.dry_run || write == DEL_NOTHING) {
             json_decref(obj);
             continue;
+        }
+        if (o.has_grace && r->res->is_cr && r->api->gc) {
+            const char *uid = json_string_value(json_object_get(json_object_get(obj, "metadata"), "uid"));
+            if (uid)
+                gc_note_grace(r->api->gc, uid, o.grace < 0 ? 1 : o.grace);
         }
         /* Every write but the last one goes without a callback: commits complete in revision
          * order, so the last one's callback means all are durable. */

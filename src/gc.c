@@ -1,20 +1,41 @@
 /* gc — garbage collector and namespace controller (see gc.h).
  *
- *   commit of an object with deletionTimestamp ──► queue[key] ──(next loop turn)──► process:
- *     pytorchjob/namespace with `orphan`/`foregroundDeletion`: dependents handled → drop them
- *     no finalizers left (and, for a namespace, nothing left inside) → remove the object
- *     namespace still holding objects → delete them (background), look again in 100 ms
+ *   commit of an owner being deleted, or of one of its dependents ──► queue[owner key]
+ *   commit of an owner's removal ──────────────────────────────────► queue["dangling:<ns>"]
+ *   next loop turn, per queued key (reading the latest state):
+ *     owner with `orphan`: strip its ownerReference from every dependent → drop the finalizer
+ *     owner with `foregroundDeletion`: delete every dependent; once no blocking dependent
+ *         (blockOwnerDeletion) is left, not even a terminating pod → drop the finalizer
+ *     no finalizers left → remove the owner
+ *     dangling:<ns>: dependents whose owners are all gone are deleted (background); references
+ *         to owners that are gone are dropped from dependents that still have a live owner
+ *     namespace being deleted: delete everything in it, then the namespace
+ *
+ * Dependents are pods and services with ownerReferences (the controller's children); pods are
+ * deleted gracefully: the grace given to the owner's DELETE (gracePeriodSeconds, our extension:
+ * a training process needs time to checkpoint), else the pod's terminationGracePeriodSeconds.
  *
  * Invariants:
  *  1. The queue holds each key once; processing reads the latest state, so a key queued twice
  *     or stale is harmless.
  *  2. Every write here goes through the store like a client's, so watchers see the same
  *     MODIFIED/DELETED events a cluster would send.
+ *  3. An owner leaves only after its GC finalizers are gone, and those go only after their
+ *     condition holds.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <ftw.h>
 #include "gc.h"
+
+#define MAX_GRACE_NOTES 1024
+
+typedef struct grace_note {
+    char uid[64];
+    int64_t grace;
+} grace_note;
 
 struct gc {
     api_t *api;
@@ -22,6 +43,8 @@ struct gc {
     char **queue;
     size_t n, cap;
     int closing;
+    grace_note notes[MAX_GRACE_NOTES];
+    size_t next_note;
 };
 
 static void enqueue(gc_t *g, const char *key)
@@ -44,8 +67,33 @@ static void kick(gc_t *g, uint64_t ms)
         uv_timer_start(&g->timer, on_timer, ms, 0);
 }
 
+void gc_note_grace(gc_t *g, const char *uid, int64_t grace)
+{
+    for (size_t i = 0; i < MAX_GRACE_NOTES; i++)
+        if (!strcmp(g->notes[i].uid, uid)) {
+            /* a later DELETE may only shorten it */
+            if (grace < g->notes[i].grace)
+                g->notes[i].grace = grace;
+            return;
+        }
+    grace_note *n = &g->notes[g->next_note];
+    snprintf(n->uid, sizeof n->uid, "%s", uid);
+    n->grace = grace;
+    g->next_note = (g->next_note + 1) % MAX_GRACE_NOTES;
+}
+
+static int grace_for(gc_t *g, const char *uid, int64_t *grace)
+{
+    for (size_t i = 0; i < MAX_GRACE_NOTES; i++)
+        if (uid && !strcmp(g->notes[i].uid, uid)) {
+            *grace = g->notes[i].grace;
+            return 1;
+        }
+    return 0;
+}
+
 /* Remove the GC finalizers of an object whose dependents are all handled; remove the object
- * when no finalizer is left. Returns 1 when it wrote. */
+ * when no finalizer is left. drop: which GC finalizers may go. Returns 1 when it wrote. */
 static int finish_deletion(gc_t *g, const char *key, const store_rec *rec, int extra_block)
 {
     json_t *o = json_loadb(rec->data, rec->len, 0, NULL);
@@ -75,9 +123,210 @@ static int finish_deletion(gc_t *g, const char *key, const store_rec *rec, int e
     return wrote;
 }
 
+/* ---- dependents ------------------------------------------------------------------------------ */
+
+static int has_owner_ref(const json_t *obj, const char *uid, int *blocking)
+{
+    size_t i;
+    json_t *r;
+    json_array_foreach(json_object_get(json_object_get(obj, "metadata"), "ownerReferences"), i, r) {
+        const char *u = json_string_value(json_object_get(r, "uid"));
+        if (u && !strcmp(u, uid)) {
+            if (blocking)
+                *blocking = json_is_true(json_object_get(r, "blockOwnerDeletion"));
+            return 1;
+        }
+    }
+    return 0;
+}
+
+typedef struct depscan {
+    gc_t *g;
+    const char *uid;
+    int mode;          /* DEP_COUNT, DEP_DELETE, DEP_ORPHAN */
+    size_t blocking;   /* dependents with blockOwnerDeletion still present */
+    size_t found;
+} depscan;
+
+enum { DEP_COUNT, DEP_DELETE, DEP_ORPHAN };
+
+/* Delete a dependent: pods gracefully (the owner's grace, else their own), others at once. */
+static void delete_dependent(gc_t *g, const char *key, json_t *obj, int64_t grace, int has_grace)
+{
+    json_t *md = json_object_get(obj, "metadata");
+    if (json_object_get(md, "deletionTimestamp")) {
+        json_decref(obj);
+        return;
+    }
+    if (!strncmp(key, "pods/", 5)) {
+        json_t *spec = json_object_get(obj, "spec");
+        const char *phase = json_string_value(json_object_get(json_object_get(obj, "status"), "phase"));
+        json_t *tg = json_object_get(spec, "terminationGracePeriodSeconds");
+        if (!has_grace)
+            grace = json_is_integer(tg) ? json_integer_value(tg) : 30;
+        if (grace < 0)
+            grace = 1;
+        if (phase && (!strcmp(phase, "Succeeded") || !strcmp(phase, "Failed")))
+            grace = 0;
+        if (grace > 0 || json_array_size(json_object_get(md, "finalizers"))) {
+            char *ts = api_rfc3339(time(NULL) + (time_t)(grace > 0 ? grace : 0));
+            json_object_set_new(md, "deletionTimestamp", json_string(ts));
+            json_object_set_new(md, "deletionGracePeriodSeconds", json_integer(grace > 0 ? grace : 0));
+            free(ts);
+            store_write(g->api->store, key, obj, NULL, NULL, NULL);
+            return;
+        }
+    } else if (json_array_size(json_object_get(md, "finalizers"))) {
+        char *ts = api_now_rfc3339();
+        json_object_set_new(md, "deletionTimestamp", json_string(ts));
+        json_object_set_new(md, "deletionGracePeriodSeconds", json_integer(0));
+        free(ts);
+        store_write(g->api->store, key, obj, NULL, NULL, NULL);
+        return;
+    }
+    json_decref(obj);
+    store_write(g->api->store, key, NULL, NULL, NULL, NULL);
+}
+
+static int scan_dep(void *arg, const store_rec *rec)
+{
+    depscan *d = arg;
+    const store_rec *latest = store_latest(d->g->api->store, rec->key);
+    if (!latest || !memmem(latest->data, latest->len, d->uid, strlen(d->uid)))
+        return 0;
+    json_t *o = json_loadb(latest->data, latest->len, 0, NULL);
+    int blocking = 0;
+    if (!has_owner_ref(o, d->uid, &blocking)) {
+        json_decref(o);
+        return 0;
+    }
+    d->found++;
+    if (blocking)
+        d->blocking++;
+    if (d->mode == DEP_DELETE) {
+        int64_t grace = 0;
+        int has = grace_for(d->g, d->uid, &grace);
+        delete_dependent(d->g, rec->key, o, grace, has);
+        return 0;
+    }
+    if (d->mode == DEP_ORPHAN) {
+        json_t *refs = json_object_get(json_object_get(o, "metadata"), "ownerReferences");
+        for (size_t i = json_array_size(refs); i-- > 0;) {
+            const char *u = json_string_value(json_object_get(json_array_get(refs, i), "uid"));
+            if (u && !strcmp(u, d->uid))
+                json_array_remove(refs, i);
+        }
+        if (!json_array_size(refs))
+            json_object_del(json_object_get(o, "metadata"), "ownerReferences");
+        store_write(d->g->api->store, rec->key, o, NULL, NULL, NULL);
+        return 0;
+    }
+    json_decref(o);
+    return 0;
+}
+
+static void scan_dependents(gc_t *g, const char *ns, depscan *d)
+{
+    static const char *const kinds[] = {"pods", "services"};
+    char prefix[400];
+    for (size_t i = 0; i < 2; i++) {
+        snprintf(prefix, sizeof prefix, "%s/%s/", kinds[i], ns);
+        store_list(g->api->store, prefix, NULL, 0, scan_dep, d);
+    }
+}
+
+/* A dependent whose owners are all gone is deleted; references to gone owners are dropped. */
+typedef struct dangle {
+    gc_t *g;
+    const char *ns;
+} dangle;
+
+static int owner_alive(gc_t *g, const char *ns, const json_t *ref)
+{
+    const char *kind = json_string_value(json_object_get(ref, "kind"));
+    const char *name = json_string_value(json_object_get(ref, "name"));
+    const char *uid = json_string_value(json_object_get(ref, "uid"));
+    if (!kind || !name || !uid)
+        return 0;
+    const char *plural = !strcmp(kind, "PyTorchJob") ? "pytorchjobs" : !strcmp(kind, "Pod") ? "pods" :
+                         !strcmp(kind, "Service") ? "services" : NULL;
+    if (!plural)
+        return 1; /* an owner kind we do not serve: leave it alone */
+    char key[700];
+    snprintf(key, sizeof key, "%s/%s/%s", plural, ns, name);
+    const store_rec *rec = store_latest(g->api->store, key);
+    if (!rec)
+        return 0;
+    json_t *o = json_loadb(rec->data, rec->len, 0, NULL);
+    const char *u = json_string_value(json_object_get(json_object_get(o, "metadata"), "uid"));
+    int alive = u && !strcmp(u, uid);
+    json_decref(o);
+    return alive;
+}
+
+static int scan_dangling(void *arg, const store_rec *rec)
+{
+    dangle *d = arg;
+    if (!memmem(rec->data, rec->len, "\"ownerReferences\"", 17))
+        return 0;
+    const store_rec *latest = store_latest(d->g->api->store, rec->key);
+    if (!latest)
+        return 0;
+    json_t *o = json_loadb(latest->data, latest->len, 0, NULL);
+    json_t *refs = json_object_get(json_object_get(o, "metadata"), "ownerReferences");
+    size_t alive = 0, dead = 0;
+    char dead_uid[64] = "";
+    for (size_t i = 0; i < json_array_size(refs); i++) {
+        if (owner_alive(d->g, d->ns, json_array_get(refs, i)))
+            alive++;
+        else {
+            dead++;
+            snprintf(dead_uid, sizeof dead_uid, "%s",
+                     json_string_value(json_object_get(json_array_get(refs, i), "uid")) ?: "");
+        }
+    }
+    if (!dead) {
+        json_decref(o);
+        return 0;
+    }
+    if (!alive) {
+        int64_t grace = 0;
+        int has = grace_for(d->g, dead_uid, &grace);
+        delete_dependent(d->g, rec->key, o, grace, has);
+        return 0;
+    }
+    for (size_t i = json_array_size(refs); i-- > 0;)
+        if (!owner_alive(d->g, d->ns, json_array_get(refs, i)))
+            json_array_remove(refs, i);
+    store_write(d->g->api->store, rec->key, o, NULL, NULL, NULL);
+    return 0;
+}
+
+static void process_dangling(gc_t *g, const char *ns)
+{
+    static const char *const kinds[] = {"pods", "services"};
+    char prefix[400];
+    dangle d = {g, ns};
+    for (size_t i = 0; i < 2; i++) {
+        snprintf(prefix, sizeof prefix, "%s/%s/", kinds[i], ns);
+        store_list(g->api->store, prefix, NULL, 0, scan_dangling, &d);
+    }
+}
+
+static int has_fin(const json_t *md, const char *f)
+{
+    size_t i;
+    json_t *v;
+    json_array_foreach(json_object_get(md, "finalizers"), i, v)
+        if (json_is_string(v) && !strcmp(json_string_value(v), f))
+            return 1;
+    return 0;
+}
+
 typedef struct nsscan {
     gc_t *g;
     size_t left;
+    const char *plural;
 } nsscan;
 
 static int delete_in_ns(void *arg, const store_rec *rec)
@@ -87,7 +336,12 @@ static int delete_in_ns(void *arg, const store_rec *rec)
     const store_rec *latest = store_latest(s->g->api->store, rec->key);
     if (!latest)
         return 0;
-    const resource *res = resource_find("kubeflow.org", "v1", "pytorchjobs");
+    const resource *res = !strcmp(s->plural, "pytorchjobs") ? resource_find("kubeflow.org", "v1", "pytorchjobs")
+                                                             : resource_find("", "v1", s->plural);
+    if (!strcmp(s->plural, "pods")) {
+        delete_dependent(s->g, rec->key, json_loadb(latest->data, latest->len, 0, NULL), 0, 0);
+        return 0;
+    }
     delopts o = {0};
     json_t *obj = NULL;
     int write;
@@ -110,6 +364,10 @@ static int delete_in_ns(void *arg, const store_rec *rec)
 static void process(gc_t *g, const char *key)
 {
     store_t *st = g->api->store;
+    if (!strncmp(key, "dangling:", 9)) {
+        process_dangling(g, key + 9);
+        return;
+    }
     const store_rec *rec = store_latest(st, key);
     if (!rec)
         return;
@@ -124,11 +382,15 @@ static void process(gc_t *g, const char *key)
         return;
     if (!strncmp(key, "namespaces/", 11)) {
         /* Delete everything inside, then the namespace itself. */
+        static const char *const kinds[] = {"pytorchjobs", "pods", "services", "events"};
         char prefix[400];
-        snprintf(prefix, sizeof prefix, "pytorchjobs/%s/", nsname);
-        nsscan s = {g, 0};
-        store_list(st, prefix, NULL, 0, delete_in_ns, &s);
-        size_t left = store_count(st, prefix);
+        size_t left = 0;
+        for (size_t i = 0; i < 4; i++) {
+            snprintf(prefix, sizeof prefix, "%s/%s/", kinds[i], nsname);
+            nsscan s = {g, 0, kinds[i]};
+            store_list(st, prefix, NULL, 0, delete_in_ns, &s);
+            left += store_count(st, prefix);
+        }
         if (left) {
             enqueue(g, key);
             kick(g, 100);
@@ -137,7 +399,22 @@ static void process(gc_t *g, const char *key)
         finish_deletion(g, key, rec, 0);
         return;
     }
-    /* No dependents are tracked yet: the GC finalizers can go at once. */
+    json_t *obj = json_loadb(rec->data, rec->len, 0, NULL);
+    json_t *omd = json_object_get(obj, "metadata");
+    const char *uid = json_string_value(json_object_get(omd, "uid"));
+    const char *ns = json_string_value(json_object_get(omd, "namespace"));
+    int orphan = has_fin(omd, "orphan"), fg = has_fin(omd, "foregroundDeletion");
+    if (!uid || !ns || (!orphan && !fg)) {
+        json_decref(obj);
+        return;
+    }
+    depscan d = {g, uid, orphan ? DEP_ORPHAN : DEP_DELETE, 0, 0};
+    scan_dependents(g, ns, &d);
+    json_decref(obj);
+    /* Foreground: the owner stays until no blocking dependent is left, terminating pods
+     * included (they leave when their process has exited). */
+    if (fg && d.blocking)
+        return;
     finish_deletion(g, key, rec, 0);
 }
 
@@ -157,12 +434,50 @@ static void on_timer(uv_timer_t *t)
         kick(g, 100);
 }
 
+/* Queue the owners named in a dependent's ownerReferences. */
+static void queue_owners(gc_t *g, const store_rec *rec)
+{
+    if (!memmem(rec->data, rec->len, "\"ownerReferences\"", 17))
+        return;
+    const char *ns = strchr(rec->key, '/') + 1;
+    const char *slash = strchr(ns, '/');
+    json_t *o = json_loadb(rec->data, rec->len, 0, NULL);
+    size_t i;
+    json_t *r;
+    json_array_foreach(json_object_get(json_object_get(o, "metadata"), "ownerReferences"), i, r) {
+        const char *kind = json_string_value(json_object_get(r, "kind"));
+        const char *name = json_string_value(json_object_get(r, "name"));
+        if (kind && name && !strcmp(kind, "PyTorchJob")) {
+            char key[700];
+            snprintf(key, sizeof key, "pytorchjobs/%.*s/%s", (int)(slash - ns), ns, name);
+            enqueue(g, key);
+            kick(g, 0);
+        }
+    }
+    json_decref(o);
+}
+
 static void on_commit(void *arg, const store_rec *rec, const store_rec *prev)
 {
     gc_t *g = arg;
     (void)prev;
-    if (rec->deleted)
+    int dep = !strncmp(rec->key, "pods/", 5) || !strncmp(rec->key, "services/", 9);
+    if (dep) {
+        queue_owners(g, rec);
         return;
+    }
+    if (rec->deleted) {
+        if (!strncmp(rec->key, "pytorchjobs/", 12)) {
+            /* The owner is gone: its dependents are now dangling (background cascade). */
+            const char *ns = rec->key + 12;
+            const char *slash = strchr(ns, '/');
+            char key[400];
+            snprintf(key, sizeof key, "dangling:%.*s", (int)(slash - ns), ns);
+            enqueue(g, key);
+            kick(g, 0);
+        }
+        return;
+    }
     if (strncmp(rec->key, "pytorchjobs/", 12) && strncmp(rec->key, "namespaces/", 11))
         return;
     /* Cheap test before parsing: only objects being deleted matter. */
@@ -170,6 +485,15 @@ static void on_commit(void *arg, const store_rec *rec, const store_rec *prev)
         return;
     enqueue(g, rec->key);
     kick(g, 0);
+}
+
+static int scan_ns_dangling(void *arg, const store_rec *rec)
+{
+    char key[400];
+    const char *slash = strrchr(rec->key, '/');
+    snprintf(key, sizeof key, "dangling:%s", slash ? slash + 1 : "");
+    enqueue(arg, key);
+    return 0;
 }
 
 static int scan_one(void *arg, const store_rec *rec)
@@ -189,6 +513,7 @@ gc_t *gc_new(api_t *api)
     /* After a restart, finish what was being deleted. */
     store_list(api->store, "pytorchjobs/", NULL, 0, scan_one, g);
     store_list(api->store, "namespaces/", NULL, 0, scan_one, g);
+    store_list(api->store, "namespaces/", NULL, 0, scan_ns_dangling, g);
     uv_timer_stop(&g->timer);
     uv_timer_start(&g->timer, on_timer, 0, 0);
     return g;

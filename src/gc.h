@@ -12,4 +12,7 @@ gc_t *gc_new(api_t *api);
 void gc_free(gc_t *g);
 /* DELETE of a namespace: mark it Terminating (or 403 for default/kube-system) and answer r. */
 void gc_delete_namespace(apireq *r, const store_rec *rec, const delopts *o);
+/* The grace period a DELETE gave an owner: its dependents' processes get it (a later DELETE may
+ * only shorten it). */
+void gc_note_grace(gc_t *g, const char *uid, int64_t grace);
 #endif
