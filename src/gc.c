@@ -29,6 +29,7 @@
 #include <time.h>
 #include <ftw.h>
 #include "gc.h"
+#include "kubelet.h"
 
 #define MAX_GRACE_NOTES 1024
 
@@ -434,6 +435,23 @@ static void on_timer(uv_timer_t *t)
         kick(g, 100);
 }
 
+/* A job's pod went away after the job itself: its logs go with it. */
+static void drop_logs_if_orphaned(gc_t *g, const store_rec *rec)
+{
+    const char *job = json_string_value(json_object_get(rec->labels, "training.kubeflow.org/job-name"));
+    if (!job || !g->api->kubelet)
+        return;
+    const char *ns = rec->key + 5;
+    const char *slash = strchr(ns, '/');
+    if (!slash)
+        return;
+    char key[700], nsb[300];
+    snprintf(nsb, sizeof nsb, "%.*s", (int)(slash - ns), ns);
+    snprintf(key, sizeof key, "pytorchjobs/%s/%s", nsb, job);
+    if (!store_latest(g->api->store, key))
+        kubelet_remove_job_logs(g->api->kubelet, nsb, job);
+}
+
 /* Queue the owners named in a dependent's ownerReferences. */
 static void queue_owners(gc_t *g, const store_rec *rec)
 {
@@ -464,6 +482,8 @@ static void on_commit(void *arg, const store_rec *rec, const store_rec *prev)
     int dep = !strncmp(rec->key, "pods/", 5) || !strncmp(rec->key, "services/", 9);
     if (dep) {
         queue_owners(g, rec);
+        if (rec->deleted && !strncmp(rec->key, "pods/", 5))
+            drop_logs_if_orphaned(g, rec);
         return;
     }
     if (rec->deleted) {
@@ -471,6 +491,11 @@ static void on_commit(void *arg, const store_rec *rec, const store_rec *prev)
             /* The owner is gone: its dependents are now dangling (background cascade). */
             const char *ns = rec->key + 12;
             const char *slash = strchr(ns, '/');
+            if (g->api->kubelet && slash) {
+                char nsb[300];
+                snprintf(nsb, sizeof nsb, "%.*s", (int)(slash - ns), ns);
+                kubelet_remove_job_logs(g->api->kubelet, nsb, slash + 1);
+            }
             char key[400];
             snprintf(key, sizeof key, "dangling:%.*s", (int)(slash - ns), ns);
             enqueue(g, key);

@@ -19,7 +19,9 @@
  *     object, and only when it changes.
  *  3. A kpod lives while its process lives or its pod object exists, whichever is longer.
  */
+#include <dirent.h>
 #include <errno.h>
+#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -665,4 +667,52 @@ int kubelet_pod_running(const kubelet_t *k, const char *ns, const char *pod)
             return p->state == K_RUNNING || p->state == K_STARTING || p->state == K_STOPPING ||
                    p->state == K_BACKOFF || p->state == K_WAITING;
     return 0;
+}
+
+/* ---- log retention --------------------------------------------------------------------------- */
+
+static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+    (void)sb;
+    (void)flag;
+    (void)ftw;
+    remove(path);
+    return 0;
+}
+
+static int is_job_pod_name(const char *name, const char *job)
+{
+    size_t jl = strlen(job);
+    if (strncmp(name, job, jl) || name[jl] != '-')
+        return 0;
+    const char *rest = name + jl + 1;
+    const char *idx = !strncmp(rest, "master-", 7) ? rest + 7 : !strncmp(rest, "worker-", 7) ? rest + 7 : NULL;
+    if (!idx || !*idx)
+        return 0;
+    for (; *idx; idx++)
+        if (*idx < '0' || *idx > '9')
+            return 0;
+    return 1;
+}
+
+void kubelet_remove_job_logs(kubelet_t *k, const char *ns, const char *job)
+{
+    char dir[1200];
+    snprintf(dir, sizeof dir, "%s/%s", k->o.log_dir, ns);
+    DIR *d = opendir(dir);
+    if (!d)
+        return;
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        if (!is_job_pod_name(de->d_name, job))
+            continue;
+        char key[700];
+        snprintf(key, sizeof key, "pods/%s/%s", ns, de->d_name);
+        if (store_latest(k->api->store, key))
+            continue; /* still there (or a new job of the same name): keep */
+        char path[2400];
+        snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
+        nftw(path, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+    }
+    closedir(d);
 }
