@@ -19,6 +19,7 @@
 #include "yamljson.h"
 #include "table.h"
 #include "podlog.h"
+#include "metrics.h"
 
 /* ---- small shared helpers ------------------------------------------------------------------- */
 
@@ -489,7 +490,18 @@ int api_listopts_parse(apireq *r, listopts *o, apierr *e)
     if (o->rv && !*o->rv) { free(o->rv); o->rv = NULL; }
     o->rvmatch = http_query_get(h, "resourceVersionMatch");
     if (o->rvmatch && !*o->rvmatch) { free(o->rvmatch); o->rvmatch = NULL; }
-    o->watch = api_query_bool(v = http_query_get(h, "watch"));
+    o->watch = api_query_bool(v = http_query_get(h, "watch")) || r->verb == VERB_WATCH;
+    free(v);
+    v = http_query_get(h, "timeoutSeconds");
+    if (v && *v) {
+        char *end;
+        strtoll(v, &end, 10);
+        if (*end) {
+            apierr_set(e, ST_BAD_REQUEST, "strconv.ParseInt: parsing \"%s\": invalid syntax", v);
+            free(v);
+            return -1;
+        }
+    }
     free(v);
     char *sie = http_query_get(h, "sendInitialEvents");
     if (o->rv) {
@@ -826,6 +838,48 @@ static unsigned method_verb(int method, int collection, int watch)
     return 0;
 }
 
+static const char *metric_verb(unsigned verb)
+{
+    switch (verb) {
+    case VERB_GET: return "GET";
+    case VERB_LIST: return "LIST";
+    case VERB_WATCH: return "WATCH";
+    case VERB_CREATE: return "POST";
+    case VERB_UPDATE: return "PUT";
+    case VERB_PATCH: return "PATCH";
+    case VERB_DELETE: return "DELETE";
+    case VERB_DELETECOLLECTION: return "DELETECOLLECTION";
+    }
+    return "";
+}
+
+void api_request_done(void *ctx, http_req *h)
+{
+    api_t *api = ctx;
+    if (!api->metrics)
+        return;
+    double secs = (double)(uv_hrtime() - h->start_ns) / 1e9;
+    tj_metrics_request(api->metrics, h->m_verb ? h->m_verb : h->method_name, h->m_group, h->m_version,
+                       h->m_resource, h->m_sub, h->m_scope, h->status, secs);
+}
+
+/* GET /metrics: Prometheus text, for users allowed the non-resource URL. */
+static void serve_metrics(api_t *api, http_req *h, const auth_user *user)
+{
+    if (!auth_user_in_group(user, "system:masters")) {
+        apireq r = {.api = api, .http = h};
+        apierr e = {0};
+        apierr_set(&e, ST_FORBIDDEN, "forbidden: User \"%s\" cannot get path \"/metrics\"", user->name);
+        apierr_details(&e, NULL, NULL, NULL, NULL);
+        api_send_error(&r, &e);
+        return;
+    }
+    size_t len = 0;
+    char *text = api->metrics ? tj_metrics_render(api->metrics, &len) : NULL;
+    http_respond(h, 200, METRICS_CONTENT_TYPE, text ? text : "", text ? len : 0, NULL);
+    free(text);
+}
+
 void api_handle(void *ctx, http_req *h)
 {
     api_t *api = ctx;
@@ -849,6 +903,10 @@ void api_handle(void *ctx, http_req *h)
         return;
     }
     int pretty = want_pretty(h);
+    if (!strcmp(path, "/metrics")) {
+        serve_metrics(api, h, user);
+        return;
+    }
     discovery_doc doc;
     if (discovery_lookup(path, http_header_get(h, "accept"), &doc)) {
         int public = !strcmp(path, "/version");
@@ -968,12 +1026,19 @@ void api_handle(void *ctx, http_req *h)
         verb = VERB_WATCH;
     }
     r->verb = verb;
+    h->m_verb = metric_verb(verb);
+    h->m_group = res->group;
+    h->m_version = res->version;
+    h->m_resource = res->plural;
+    h->m_scope = r->name ? "resource" : (res->namespaced && *r->ns) ? "namespace" : "cluster";
     apierr e = {0};
     if (r->sub) {
         const subresource *sr = NULL;
         for (const subresource *s = res->subresources; s && s->name; s++)
             if (!strcmp(s->name, r->sub))
                 sr = s;
+        if (sr)
+            h->m_sub = sr->name;
         if (!sr) {
             apierr_not_found(&e, resource_gr(res), res->group, res->plural, r->name);
             api_send_error(r, &e);

@@ -17,6 +17,7 @@
 typedef struct watch_hub watch_hub;
 typedef struct gc gc_t;
 typedef struct kubelet kubelet_t;
+typedef struct tj_metrics tj_metrics;
 
 typedef struct api {
     uv_loop_t *loop;
@@ -25,6 +26,7 @@ typedef struct api {
     watch_hub *watch;
     gc_t *gc;
     kubelet_t *kubelet;
+    tj_metrics *metrics;
     uint64_t requests;
 } api_t;
 
@@ -44,6 +46,8 @@ typedef struct apireq {
 
 /* The http handler: api_t is ctx. */
 void api_handle(void *ctx, http_req *req);
+/* The http done hook: records the request's metrics. */
+void api_request_done(void *ctx, http_req *req);
 
 /* --- shared between the api_*.c files --- */
 void api_send_json(apireq *r, int code, json_t *obj, int sorted);   /* steals obj */

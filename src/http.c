@@ -37,6 +37,7 @@ struct http_server {
     SSL_CTX *ssl_ctx;
     http_limits lim;
     http_handler_fn fn;
+    http_handler_fn done_fn;
     void *ctx;
     http_conn *conns;     /* doubly linked list of live connections */
     size_t nconns;
@@ -361,6 +362,8 @@ static void dispatch(http_conn *c)
 static void finish_req(http_req *r)
 {
     http_conn *c = r->conn;
+    if (c->srv->done_fn)
+        c->srv->done_fn(c->srv->ctx, r);
     c->req_active = 0;
     c->gone_fn = NULL;
     if (c->state == C_CLOSING) {
@@ -736,6 +739,8 @@ void http_server_stop(http_server *s)
 
 size_t http_server_conns(const http_server *s) { return s->nconns; }
 
+void http_server_on_done(http_server *srv, http_handler_fn fn) { srv->done_fn = fn; }
+
 /* ---- request accessors ----------------------------------------------------------------------- */
 
 const char *http_header_get(const http_req *r, const char *name)
@@ -872,6 +877,17 @@ void http_stream_end(http_req *r)
         return;
     r->responded = 1;
     conn_send(r->conn, "0\r\n\r\n", 5);
+    finish_req(r);
+}
+
+void http_abort(http_req *r)
+{
+    if (r->responded)
+        return;
+    r->responded = 1;
+    http_conn *c = r->conn;
+    c->gone_fn = NULL;
+    conn_close(c); /* hard: a client that stopped reading would never drain a graceful close */
     finish_req(r);
 }
 

@@ -34,6 +34,8 @@ typedef struct http_req {
     int streaming;
     int status;               /* status sent */
     size_t bytes_out;
+    /* Labels for the request's metrics, set by the handler: static strings. */
+    const char *m_verb, *m_group, *m_version, *m_resource, *m_sub, *m_scope;
 } http_req;
 
 typedef struct http_limits {
@@ -51,6 +53,8 @@ typedef void (*http_gone_fn)(void *arg, http_req *req);
 int http_server_start(uv_loop_t *loop, const char *addr, int port, SSL_CTX *ssl_ctx,
                       const http_limits *lim, http_handler_fn fn, void *ctx, http_server **out,
                       char **err);
+/* Called once per answered request (after its last byte was queued, or when it was dropped). */
+void http_server_on_done(http_server *srv, http_handler_fn fn);
 /* Stop accepting and close every connection. */
 void http_server_stop(http_server *srv);
 size_t http_server_conns(const http_server *srv);
@@ -72,6 +76,8 @@ void http_stream_begin(http_req *req, int status, const char *ctype);
  * the stream). */
 int http_stream_write(http_req *req, const char *data, size_t len);
 void http_stream_end(http_req *req);
+/* End the request by closing its connection at once (a stream whose client stopped reading). */
+void http_abort(http_req *req);
 void http_req_on_gone(http_req *req, http_gone_fn fn, void *arg);
 int http_req_gone(const http_req *req);
 size_t http_req_queued(const http_req *req);

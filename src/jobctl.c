@@ -23,6 +23,7 @@
 #include <arpa/inet.h>
 #include "jobctl.h"
 #include "jobstatus.h"
+#include "metrics.h"
 
 typedef struct jobent {
     struct jobent *next;
@@ -361,6 +362,14 @@ static void reconcile(jobctl_t *c, const char *key)
             break;
         }
         }
+        if (a->kind == PTJ_ACT_EVENT && c->api->metrics && a->reason) {
+            if (!strcmp(a->reason, PTJ_REASON_SUCCEEDED))
+                tj_metrics_job(c->api->metrics, TJ_JOB_SUCCESSFUL, j.ns);
+            else if (!strcmp(a->reason, PTJ_REASON_FAILED))
+                tj_metrics_job(c->api->metrics, TJ_JOB_FAILED, j.ns);
+            else if (!strcmp(a->reason, PTJ_REASON_RESTARTING))
+                tj_metrics_job(c->api->metrics, TJ_JOB_RESTARTED, j.ns);
+        }
         if (a->reason && a->message) {
             if (ok)
                 events_record(c->ev, j.obj, PTJ_CONTROLLER_NAME, a->event_type, a->reason, a->message);
@@ -405,6 +414,12 @@ static void on_commit(void *arg, const store_rec *rec, const store_rec *prev)
     jobctl_t *c = arg;
     (void)prev;
     if (!strncmp(rec->key, "pytorchjobs/", 12)) {
+        if (c->api->metrics && (rec->deleted || !prev)) {
+            const char *ns = rec->key + 12, *slash = strchr(ns, '/');
+            char nsb[300];
+            snprintf(nsb, sizeof nsb, "%.*s", slash ? (int)(slash - ns) : 0, ns);
+            tj_metrics_job(c->api->metrics, rec->deleted ? TJ_JOB_DELETED : TJ_JOB_CREATED, nsb);
+        }
         enqueue(c, rec->key);
         return;
     }

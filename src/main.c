@@ -16,6 +16,7 @@
 #include "kubelet.h"
 #include "events.h"
 #include "jobctl.h"
+#include "metrics.h"
 #include "http.h"
 #include "pki.h"
 #include "store.h"
@@ -207,6 +208,37 @@ static void ensure_namespace(api_t *api, const char *name)
     store_write(api->store, key, o, NULL, NULL, NULL);
 }
 
+/* ---- metrics collectors ---- */
+
+static void collect_watchers(void *arg, metrics_sink *s)
+{
+    api_t *api = arg;
+    if (api->watch)
+        watch_collect(api->watch, s);
+}
+
+static void collect_objects(void *arg, metrics_sink *s)
+{
+    api_t *api = arg;
+    for (size_t i = 0; i < nresources; i++) {
+        char prefix[128];
+        snprintf(prefix, sizeof prefix, "%s/", resources[i].plural);
+        const char *v[] = {resources[i].plural};
+        metrics_sink_add(s, v, (double)store_count(api->store, prefix));
+    }
+}
+
+static void collect_processes(void *arg, metrics_sink *s)
+{
+    api_t *api = arg;
+    metrics_sink_add(s, NULL, api->kubelet ? (double)kubelet_live(api->kubelet) : 0);
+}
+
+static void on_batch(void *arg, double secs, size_t n, int synced)
+{
+    tj_metrics_store_commit(arg, secs, n, synced);
+}
+
 /* ---- shutdown ------------------------------------------------------------------------------- */
 
 typedef struct daemon {
@@ -285,6 +317,11 @@ int main(int argc, char **argv)
         fprintf(stderr, "torchjobd: store %s: %s\n", path, err);
         return 1;
     }
+    d.api.metrics = tj_metrics_new();
+    tj_metrics_set_collector(d.api.metrics, TJ_GAUGE_LONGRUNNING, collect_watchers, &d.api);
+    tj_metrics_set_collector(d.api.metrics, TJ_GAUGE_STORAGE_OBJECTS, collect_objects, &d.api);
+    tj_metrics_set_collector(d.api.metrics, TJ_GAUGE_PROCESSES_LIVE, collect_processes, &d.api);
+    store_on_batch(d.api.store, on_batch, d.api.metrics);
     ensure_namespace(&d.api, "default");
     ensure_namespace(&d.api, "kube-system");
     d.api.watch = watch_hub_new(&d.api);
@@ -330,6 +367,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "torchjobd: kubeconfig: %s\n", err);
         return 1;
     }
+    http_server_on_done(d.http, api_request_done);
     uv_signal_init(d.loop, &d.sigterm);
     uv_signal_init(d.loop, &d.sigint);
     d.sigterm.data = d.sigint.data = &d;
@@ -342,6 +380,7 @@ int main(int argc, char **argv)
     store_close(d.api.store);
     uv_run(d.loop, UV_RUN_DEFAULT);
     events_free(d.events);
+    tj_metrics_free(d.api.metrics);
     authn_free(d.api.authn);
     discovery_free();
     SSL_CTX_free(ssl);

@@ -91,6 +91,8 @@ typedef struct listener {
 
 struct store {
     uv_loop_t *loop;
+    store_batch_fn batch_fn;   /* per committed batch (metrics) */
+    void *batch_arg;
     sqlite3 *db;
     sqlite3_stmt *st_begin, *st_commit, *st_rollback, *st_ins, *st_cdel_prev, *st_cdel_tomb,
         *st_meta;
@@ -528,6 +530,8 @@ static void finish(store_t *s, batch *b)
         if (v->n > s->st.max_batch)
             s->st.max_batch = v->n;
         s->st.commit_seconds += b->secs;
+        if (s->batch_fn)
+            s->batch_fn(s->batch_arg, b->secs, v->n, 1);
         for (size_t i = 0; i < v->n; i++) {
             store_rec *r = v->v[i].rec;
             assert(r->rv == s->rev + 1);
@@ -621,6 +625,12 @@ static json_t *labels_of(json_t *meta, int shareable)
     if (!json_is_object(l) || json_object_size(l) == 0)
         return NULL;
     return shareable ? json_incref(l) : json_deep_copy(l);
+}
+
+void store_on_batch(store_t *s, store_batch_fn fn, void *arg)
+{
+    s->batch_fn = fn;
+    s->batch_arg = arg;
 }
 
 uint64_t store_write(store_t *s, const char *key, json_t *obj, store_write_cb cb, void *arg,

@@ -101,6 +101,11 @@ uint64_t store_write(store_t *s, const char *key, json_t *obj, store_write_cb cb
 typedef void (*store_commit_fn)(void *arg, const store_rec *rec, const store_rec *prev);
 void store_on_commit(store_t *s, store_commit_fn fn, void *arg);
 
+/* Called on the loop once per committed batch: its commit time, its records, whether it ended
+ * in a sync (always, for a committed batch). One hook. */
+typedef void (*store_batch_fn)(void *arg, double seconds, size_t records, int synced);
+void store_on_batch(store_t *s, store_batch_fn fn, void *arg);
+
 /* Every committed record with rv > after, in revision order, with its previous live version
  * (NULL on create, including a create after a tombstone; same rule for store_on_commit). fn
  * returns non-zero to stop. Returns STORE_ERR_COMPACTED if after < compact_rev. */

@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "watch.h"
+#include "metrics.h"
 #include <time.h>
 
 typedef struct watcher watcher;
@@ -34,8 +35,8 @@ struct watch_hub {
     size_t count;
     /* encodings of the record being delivered: ADDED, MODIFIED, DELETED, as JSON and as Table */
     const store_rec *enc_rec;
-    char *enc[6];
-    size_t enc_len[6];
+    char *enc[8];
+    size_t enc_len[8];
 };
 
 struct watcher {
@@ -55,10 +56,11 @@ struct watcher {
     uv_timer_t timeout;
     uv_timer_t bookmark;
     int ended;
+    int abort;
     int closing_handles;
 };
 
-enum { EV_ADDED, EV_MODIFIED, EV_DELETED };
+enum { EV_ADDED, EV_MODIFIED, EV_DELETED, EV_LEFT };
 static const char *const ev_name[] = {"ADDED", "MODIFIED", "DELETED"};
 
 static char *encode(const char *type, const char *obj, size_t len, size_t *out_len)
@@ -113,7 +115,10 @@ static void watcher_end(watcher *w)
     if (w->prev) w->prev->next = w->next; else h->head = w->next;
     if (w->next) w->next->prev = w->prev;
     h->count--;
-    http_stream_end(w->http);
+    if (w->abort)
+        http_abort(w->http);
+    else
+        http_stream_end(w->http);
     w->closing_handles = 2;
     uv_close((uv_handle_t *)&w->timeout, watcher_free_cb);
     uv_close((uv_handle_t *)&w->bookmark, watcher_free_cb);
@@ -134,8 +139,12 @@ static void send_line(watcher *w, const char *line, size_t len)
 {
     if (w->ended)
         return;
-    if (http_stream_write(w->http, line, len) < 0)
-        watcher_end(w); /* gone or too slow: the client re-lists */
+    if (http_stream_write(w->http, line, len) < 0) {
+        /* Gone, or too slow: cut off (the client re-lists). Its connection is closed hard, so
+         * the bytes queued for it are released now. */
+        w->abort = 1;
+        watcher_end(w);
+    }
 }
 
 static void on_bookmark(uv_timer_t *t)
@@ -178,8 +187,22 @@ static int event_for(const watcher *w, const store_rec *rec, const store_rec *pr
     if (now)
         return EV_ADDED;
     if (before)
-        return EV_DELETED;
+        return EV_LEFT; /* DELETED, carrying the state that matched (cache_watcher.go) */
     return -1;
+}
+
+/* prev's bytes with metadata.resourceVersion set to rv: the object of an EV_LEFT event. */
+static store_rec *left_rec(const store_rec *rec, const store_rec *prev, store_rec *tmp)
+{
+    json_t *o = json_loadb(prev->data, prev->len, 0, NULL);
+    char rv[32];
+    snprintf(rv, sizeof rv, "%llu", (unsigned long long)rec->rv);
+    json_object_set_new(json_object_get(o, "metadata"), "resourceVersion", json_string(rv));
+    *tmp = *rec;
+    tmp->data = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
+    tmp->len = strlen(tmp->data);
+    json_decref(o);
+    return tmp;
 }
 
 static void deliver(watch_hub *h, watcher *w, const store_rec *rec, const store_rec *prev)
@@ -188,25 +211,30 @@ static void deliver(watch_hub *h, watcher *w, const store_rec *rec, const store_
     if (ev < 0 || rec->rv <= w->last_rv)
         return;
     if (h->enc_rec != rec) {
-        for (int i = 0; i < 6; i++) {
+        for (int i = 0; i < 8; i++) {
             free(h->enc[i]);
             h->enc[i] = NULL;
         }
         h->enc_rec = rec;
     }
     /* Table rows depend on includeObject; only the default shares the cache. */
-    int slot = ev + (w->table ? 3 : 0);
+    int slot = ev == EV_LEFT ? (w->table ? 7 : 6) : ev + (w->table ? 3 : 0);
     w->last_rv = rec->rv;
+    store_rec tmp;
+    const store_rec *src = ev == EV_LEFT ? left_rec(rec, prev, &tmp) : rec;
+    const char *type = ev_name[ev == EV_LEFT ? EV_DELETED : ev];
     if (w->table && w->inc != TABLE_INCLUDE_METADATA) {
         size_t len;
-        char *line = encode_rec(w, ev_name[ev], rec, &len);
+        char *line = encode_rec(w, type, src, &len);
         send_line(w, line, len);
         free(line);
-        return;
+    } else {
+        if (!h->enc[slot])
+            h->enc[slot] = encode_rec(w, type, src, &h->enc_len[slot]);
+        send_line(w, h->enc[slot], h->enc_len[slot]);
     }
-    if (!h->enc[slot])
-        h->enc[slot] = encode_rec(w, ev_name[ev], rec, &h->enc_len[slot]);
-    send_line(w, h->enc[slot], h->enc_len[slot]);
+    if (src == &tmp)
+        free(tmp.data);
 }
 
 static void on_commit(void *arg, const store_rec *rec, const store_rec *prev)
@@ -217,7 +245,7 @@ static void on_commit(void *arg, const store_rec *rec, const store_rec *prev)
         next = w->next;
         deliver(h, w, rec, prev);
     }
-    for (int i = 0; i < 6; i++) {
+    for (int i = 0; i < 8; i++) {
         free(h->enc[i]);
         h->enc[i] = NULL;
     }
@@ -373,3 +401,13 @@ void watch_hub_free(watch_hub *h)
 size_t watch_count(const watch_hub *h) { return h->count; }
 
 void watch_set_bookmark_interval(watch_hub *h, unsigned ms) { h->bookmark_ms = ms ? ms : 30000; }
+
+void watch_collect(watch_hub *h, metrics_sink *sink)
+{
+    for (watcher *w = h->head; w; w = w->next) {
+        const char *v[] = {"WATCH", w->res->group, w->res->version, w->res->plural, "",
+                           w->name ? "resource" : w->prefix_len > strlen(w->res->plural) + 1 ? "namespace" : "cluster",
+                           "apiserver"};
+        metrics_sink_add(sink, v, 1);
+    }
+}

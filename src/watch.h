@@ -12,4 +12,7 @@ void watch_hub_free(watch_hub *w);
 void watch_start(watch_hub *w, apireq *r, labelsel *ls, fieldsel *fs, const char *rv);
 size_t watch_count(const watch_hub *w);
 void watch_set_bookmark_interval(watch_hub *w, unsigned ms);
+/* Metrics collector: +1 per open watch, labelled like apiserver_longrunning_requests. */
+typedef struct metrics_sink metrics_sink;
+void watch_collect(watch_hub *w, metrics_sink *sink);
 #endif
