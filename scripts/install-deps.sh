@@ -8,7 +8,7 @@ pkgs=(
   libuv1-dev libhttp-parser-dev libssl-dev libjansson-dev libsqlite3-dev libyaml-dev   # the daemon
   libcmocka-dev                                                            # C unit tests
   python3 python3-pytest python3-kubernetes python3-yaml python3-torch     # end-to-end tests, DDP example
-  openssl curl procps strace
+  openssl curl procps strace prometheus                                     # metrics scrape test
 )
 [[ ${TORCHJOB_BENCH:-0} == 1 ]] && pkgs+=(nginx-light etcd-server etcd-client wrk)
 

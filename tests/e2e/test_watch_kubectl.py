@@ -274,7 +274,10 @@ def test_delete_cascade_foreground_waits_for_finalizer(daemon, bg, wns):
     assert k.p.poll() is None, k
     g = daemon.get_job(wns, name)
     assert g.status == 200, g
-    assert g.json["metadata"]["finalizers"] == ["example.com/hold", "foregroundDeletion"], g
+    # foregroundDeletion was added, and the GC may already have dropped it (no dependents)
+    assert g.json["metadata"]["finalizers"] in (["example.com/hold", "foregroundDeletion"],
+                                                ["example.com/hold"]), g
+    assert "deletionTimestamp" in g.json["metadata"], g
     daemon.remove_finalizers(wns, name)
     assert k.wait(15) == 0, k
     assert k.out == [f'pytorchjob.kubeflow.org "{name}" deleted'], k
