@@ -6,6 +6,7 @@
 #include <string.h>
 #include <openssl/rand.h>
 #include "events.h"
+#include <time.h>
 
 #define MAX_REMEMBERED 4096 /* dedup memory (client-go's LRU holds 4096 too) */
 
@@ -14,18 +15,56 @@ typedef struct seen {
     char *evkey;    /* the store key of the Event */
 } seen;
 
+#define EVENT_TTL_S 3600 /* kube-apiserver's --event-ttl default */
+
 struct events {
     api_t *api;
+    uv_timer_t ttl;
     seen *v;
     size_t n, next; /* ring of remembered events */
 };
+
+typedef struct expiry {
+    events_t *e;
+    time_t cutoff;
+} expiry;
+
+static int expire_one(void *arg, const store_rec *rec)
+{
+    expiry *x = arg;
+    json_t *ev = json_loadb(rec->data, rec->len, 0, NULL);
+    const char *last = json_string_value(json_object_get(ev, "lastTimestamp"));
+    time_t t = api_parse_rfc3339(last);
+    json_decref(ev);
+    if (t && t < x->cutoff)
+        store_write(x->e->api->store, rec->key, NULL, NULL, NULL, NULL);
+    return 0;
+}
+
+/* Events expire an hour after they last happened, as on a cluster. */
+static void on_ttl(uv_timer_t *t)
+{
+    events_t *e = t->data;
+    expiry x = {e, time(NULL) - EVENT_TTL_S};
+    store_list(e->api->store, "events/", NULL, 0, expire_one, &x);
+}
 
 events_t *events_new(api_t *api)
 {
     events_t *e = calloc(1, sizeof *e);
     e->api = api;
     e->v = calloc(MAX_REMEMBERED, sizeof *e->v);
+    uv_timer_init(api->loop, &e->ttl);
+    e->ttl.data = e;
+    uv_timer_start(&e->ttl, on_ttl, 60000, 60000);
+    uv_unref((uv_handle_t *)&e->ttl);
     return e;
+}
+
+void events_stop(events_t *e)
+{
+    if (e)
+        uv_close((uv_handle_t *)&e->ttl, NULL);
 }
 
 void events_free(events_t *e)

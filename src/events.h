@@ -5,6 +5,8 @@
 
 typedef struct events events_t;
 events_t *events_new(api_t *api);
+/* Stop the expiry timer (its handle closes with the loop); then events_free after the loop. */
+void events_stop(events_t *e);
 void events_free(events_t *e);
 /* Record (or count again) an event about obj (any stored object: apiVersion, kind, metadata).
  * type "Normal"/"Warning"; component e.g. "pytorchjob-controller". */

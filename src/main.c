@@ -266,6 +266,7 @@ static void on_signal(uv_signal_t *s, int signum)
     d->api.gc = NULL;
     jobctl_free(d->jobctl);
     d->jobctl = NULL;
+    events_stop(d->events);
     kubelet_free(d->kubelet);
     d->kubelet = NULL;
     d->api.kubelet = NULL;
