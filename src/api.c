@@ -252,12 +252,22 @@ int api_check_namespace(apireq *r, const char *verb_for_msg, apierr *e)
 
 /* ---- body decoding ------------------------------------------------------------------------------ */
 
-static int media_is(const char *ct, const char *want)
+int api_media_is(const char *ct, const char *want)
 {
     size_t n = strlen(want);
     while (*ct == ' ')
         ct++;
     return !strncasecmp(ct, want, n) && (ct[n] == 0 || ct[n] == ';' || ct[n] == ' ');
+}
+
+int api_str_in(const json_t *arr, const char *s)
+{
+    size_t i;
+    json_t *v;
+    json_array_foreach(arr, i, v)
+        if (json_is_string(v) && !strcmp(json_string_value(v), s))
+            return 1;
+    return 0;
 }
 
 int api_body_json(http_req *h, json_t **out, char **err)
@@ -269,7 +279,7 @@ int api_body_json(http_req *h, json_t **out, char **err)
         return 0;
     }
     const char *ct = http_header_get(h, "content-type");
-    if (ct && (media_is(ct, "application/yaml") || media_is(ct, "application/apply-patch+yaml"))) {
+    if (ct && (api_media_is(ct, "application/yaml") || api_media_is(ct, "application/apply-patch+yaml"))) {
         o = yamljson_parse(h->body, h->body_len, err);
         if (o) {
             *out = o;
@@ -284,8 +294,8 @@ int api_body_json(http_req *h, json_t **out, char **err)
 int api_decode_body(apireq *r, json_t **out, apierr *e, int for_patch)
 {
     const char *ct = http_header_get(r->http, "content-type");
-    if (!for_patch && ct && *ct && !media_is(ct, "application/json") && !media_is(ct, "application/yaml") &&
-        !media_is(ct, "*/*")) {
+    if (!for_patch && ct && *ct && !api_media_is(ct, "application/json") && !api_media_is(ct, "application/yaml") &&
+        !api_media_is(ct, "*/*")) {
         apierr_set(e, ST_UNSUPPORTED_MEDIA,
                    "the body of the request was in an unknown format - accepted media types include: application/json, application/yaml");
         return -1;

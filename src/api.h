@@ -63,6 +63,10 @@ char *api_now_rfc3339(void);
 char *api_rfc3339(time_t t);           /* "2026-01-02T03:04:05Z", malloc'ed */
 time_t api_parse_rfc3339(const char *s); /* 0 when unparseable */
 void api_new_uid(char out[37]);
+/* Content-Type ct is the media type want (parameters after ';' ignored, case-insensitive). */
+int api_media_is(const char *ct, const char *want);
+/* arr (a JSON array) holds the string s. */
+int api_str_in(const json_t *arr, const char *s);
 /* The request body as JSON (YAML for application/yaml and apply-patch+yaml); 0, or -1 with
  * *err (malloc'ed decoder text). */
 int api_body_json(http_req *h, json_t **out, char **err);

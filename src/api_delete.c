@@ -48,13 +48,6 @@ static int parse_int64(const char *s, int64_t *out, apierr *e)
     return 0;
 }
 
-static int media_is(const char *ct, const char *want)
-{
-    size_t n = strlen(want);
-    while (*ct == ' ')
-        ct++;
-    return !strncasecmp(ct, want, n) && (ct[n] == 0 || ct[n] == ';' || ct[n] == ' ');
-}
 
 static void unmarshal_err(apierr *e, const json_t *v, const char *field, const char *gotype)
 {
@@ -79,7 +72,7 @@ int api_delopts_parse(apireq *r, delopts *o, apierr *e)
             has_body = 1;
     if (h->body_len > 0 && has_body) {
         const char *ct = http_header_get(h, "content-type");
-        if (ct && *ct && !media_is(ct, "application/json") && !media_is(ct, "application/yaml") && !media_is(ct, "*/*")) {
+        if (ct && *ct && !api_media_is(ct, "application/json") && !api_media_is(ct, "application/yaml") && !api_media_is(ct, "*/*")) {
             apierr_set(e, ST_UNSUPPORTED_MEDIA,
                        "the body of the request was in an unknown format - accepted media types include: application/json, application/yaml");
             return -1;
@@ -213,25 +206,16 @@ out:
 
 /* ---- the algorithm -------------------------------------------------------------------------------- */
 
-static int has_str(const json_t *arr, const char *s)
-{
-    size_t i;
-    json_t *v;
-    json_array_foreach(arr, i, v)
-        if (json_is_string(v) && !strcmp(json_string_value(v), s))
-            return 1;
-    return 0;
-}
 
 static int same_set(const json_t *a, const json_t *b)
 {
     size_t i;
     json_t *v;
     json_array_foreach(a, i, v)
-        if (!has_str(b, json_string_value(v)))
+        if (!api_str_in(b, json_string_value(v)))
             return 0;
     json_array_foreach(b, i, v)
-        if (!has_str(a, json_string_value(v)))
+        if (!api_str_in(a, json_string_value(v)))
             return 0;
     return 1;
 }
@@ -270,13 +254,13 @@ int api_delete_decide(const resource *res, const store_rec *rec, const delopts *
     else if (o->has_policy)
         orphan = !strcmp(o->policy, "Orphan");
     else
-        orphan = has_str(old_fin, "orphan");
+        orphan = api_str_in(old_fin, "orphan");
     if (o->has_orphan)
         fg = 0;
     else if (o->has_policy)
         fg = !strcmp(o->policy, "Foreground");
     else
-        fg = has_str(old_fin, "foregroundDeletion");
+        fg = api_str_in(old_fin, "foregroundDeletion");
     json_t *nf = json_array();
     size_t i;
     json_t *v;

@@ -378,23 +378,30 @@ fail:
     api_send_error(r, &e);
 }
 
+/* The options and the typed body shared by POST and PUT; 0, or -1 after answering. */
+static int typed_request(apireq *r, const char *optkind, int *dry, json_t **obj)
+{
+    if (query_dry_run(r, optkind, dry) < 0 || check_field_manager(r, optkind, 0) < 0 ||
+        check_field_validation(r) < 0)
+        return -1;
+    apierr e = {0};
+    if (api_decode_body(r, obj, &e, 0) < 0) {
+        api_send_error(r, &e);
+        return -1;
+    }
+    if (check_type(r, *obj) < 0) {
+        json_decref(*obj);
+        return -1;
+    }
+    return 0;
+}
+
 void api_create(apireq *r)
 {
     int dry = 0;
-    if (query_dry_run(r, "CreateOptions.meta.k8s.io", &dry) < 0 ||
-        check_field_manager(r, "CreateOptions.meta.k8s.io", 0) < 0 || check_field_validation(r) < 0)
-        return;
     json_t *obj;
-    apierr e = {0};
-    if (api_decode_body(r, &obj, &e, 0) < 0) {
-        api_send_error(r, &e);
-        return;
-    }
-    if (check_type(r, obj) < 0) {
-        json_decref(obj);
-        return;
-    }
-    api_do_create(r, obj, dry);
+    if (typed_request(r, "CreateOptions.meta.k8s.io", &dry, &obj) == 0)
+        api_do_create(r, obj, dry);
 }
 
 /* ---- update ---------------------------------------------------------------------------------------- */
@@ -414,15 +421,6 @@ static int spec_changed(const json_t *a, const json_t *b)
     return changed;
 }
 
-static int str_in_array(const json_t *arr, const char *s)
-{
-    size_t i;
-    json_t *v;
-    json_array_foreach(arr, i, v)
-        if (json_is_string(v) && !strcmp(json_string_value(v), s))
-            return 1;
-    return 0;
-}
 
 static void copy_key(json_t *dst, const json_t *src, const char *k)
 {
@@ -512,7 +510,7 @@ void api_do_update(apireq *r, const store_rec *old, json_t *nobj, int dry, int r
         size_t ll = 0;
         int added = 0;
         json_array_foreach(nf, i, v) {
-            if (json_is_string(v) && !str_in_array(of, json_string_value(v))) {
+            if (json_is_string(v) && !api_str_in(of, json_string_value(v))) {
                 ll += (size_t)snprintf(list + ll, sizeof list - ll, "%s\"%s\"", added ? ", " : "",
                                        json_string_value(v));
                 if (ll >= sizeof list)
@@ -543,7 +541,7 @@ void api_do_update(apireq *r, const store_rec *old, json_t *nobj, int dry, int r
     if (!is_status) {
         fielderrs fe = {0};
         json_t *f = json_object_get(rm, "finalizers");
-        if (str_in_array(f, "orphan") && str_in_array(f, "foregroundDeletion")) {
+        if (api_str_in(f, "orphan") && api_str_in(f, "foregroundDeletion")) {
             fe_add(&fe, FE_INVALID, "metadata.finalizers", NULL, "finalizer orphan and foregroundDeletion cannot be both set");
             send_invalid(r, r->name, &fe);
             json_decref(res);
@@ -605,19 +603,10 @@ static const store_rec *load_or_404(apireq *r)
 void api_update(apireq *r)
 {
     int dry = 0;
-    if (query_dry_run(r, "UpdateOptions.meta.k8s.io", &dry) < 0 ||
-        check_field_manager(r, "UpdateOptions.meta.k8s.io", 0) < 0 || check_field_validation(r) < 0)
-        return;
     json_t *obj;
     apierr e = {0};
-    if (api_decode_body(r, &obj, &e, 0) < 0) {
-        api_send_error(r, &e);
+    if (typed_request(r, "UpdateOptions.meta.k8s.io", &dry, &obj) < 0)
         return;
-    }
-    if (check_type(r, obj) < 0) {
-        json_decref(obj);
-        return;
-    }
     json_t *md = json_object_get(obj, "metadata");
     const char *bname = str_at(md, "name"), *bns = str_at(md, "namespace");
     if (bname && *bname && strcmp(bname, r->name)) {
@@ -644,26 +633,19 @@ void api_update(apireq *r)
 
 enum { P_MERGE, P_JSON, P_APPLY };
 
-static int media_is(const char *ct, const char *want)
-{
-    size_t n = strlen(want);
-    while (*ct == ' ')
-        ct++;
-    return !strncasecmp(ct, want, n) && (ct[n] == 0 || ct[n] == ';' || ct[n] == ' ');
-}
 
 void api_patch(apireq *r)
 {
     apierr e = {0};
     const char *ct = http_header_get(r->http, "content-type");
     int type;
-    if (ct && media_is(ct, "application/merge-patch+json"))
+    if (ct && api_media_is(ct, "application/merge-patch+json"))
         type = P_MERGE;
-    else if (ct && media_is(ct, "application/json-patch+json"))
+    else if (ct && api_media_is(ct, "application/json-patch+json"))
         type = P_JSON;
-    else if (ct && media_is(ct, "application/apply-patch+yaml"))
+    else if (ct && api_media_is(ct, "application/apply-patch+yaml"))
         type = P_APPLY;
-    else if (ct && media_is(ct, "application/strategic-merge-patch+json") && !r->res->is_cr)
+    else if (ct && api_media_is(ct, "application/strategic-merge-patch+json") && !r->res->is_cr)
         type = P_MERGE; /* core kinds: the strategic subset we need is a merge patch */
     else {
         apierr_unsupported_patch(&e);

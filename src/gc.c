@@ -314,15 +314,6 @@ static void process_dangling(gc_t *g, const char *ns)
     }
 }
 
-static int has_fin(const json_t *md, const char *f)
-{
-    size_t i;
-    json_t *v;
-    json_array_foreach(json_object_get(md, "finalizers"), i, v)
-        if (json_is_string(v) && !strcmp(json_string_value(v), f))
-            return 1;
-    return 0;
-}
 
 typedef struct nsscan {
     gc_t *g;
@@ -404,7 +395,7 @@ static void process(gc_t *g, const char *key)
     json_t *omd = json_object_get(obj, "metadata");
     const char *uid = json_string_value(json_object_get(omd, "uid"));
     const char *ns = json_string_value(json_object_get(omd, "namespace"));
-    int orphan = has_fin(omd, "orphan"), fg = has_fin(omd, "foregroundDeletion");
+    int orphan = api_str_in(json_object_get(omd, "finalizers"), "orphan"), fg = api_str_in(json_object_get(omd, "finalizers"), "foregroundDeletion");
     if (!uid || !ns || (!orphan && !fg)) {
         json_decref(obj);
         return;
