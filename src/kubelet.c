@@ -56,6 +56,7 @@ struct kubelet {
     kubelet_opts o;
     kpod *pods;
     int closing;
+    int adopting;  /* reading the pods that existed when the daemon started */
 };
 
 static void set_state(kpod *p, int s)
@@ -430,6 +431,7 @@ static void on_backoff(uv_timer_t *t)
 /* ---- runtime callbacks ------------------------------------------------------------------------ */
 
 static void retry_waiting(kubelet_t *k, const char *ns);
+static void on_proc_exit(void *arg, const char *id, int code, int sig, int err);
 
 static void on_proc_started(void *arg, const char *id, int pid)
 {
@@ -603,6 +605,20 @@ static void on_commit(void *arg, const store_rec *rec, const store_rec *prev)
         p->state = K_STARTING;
         p->next = k->pods;
         k->pods = p;
+        json_t *running = json_object_get(json_object_get(cs, "state"), "running");
+        if (k->adopting && running) {
+            /* Its process died with the previous daemon (a node reboot, for kubelet): the
+             * container was killed; the restart policy decides what happens next. */
+            json_t *mc = main_container(pod);
+            snprintf(p->container, sizeof p->container, "%s",
+                     json_string_value(json_object_get(mc, "name")) ? json_string_value(json_object_get(mc, "name")) : "main");
+            p->started = api_parse_rfc3339(json_string_value(json_object_get(running, "startedAt")));
+            snprintf(p->run_id, sizeof p->run_id, "%s/adopted", p->uid);
+            set_state(p, K_RUNNING);
+            on_proc_exit(k, p->run_id, 137, 9, 0);
+            json_decref(pod);
+            return;
+        }
         start(p);
         json_decref(pod);
         retry_waiting(k, nsbuf);
@@ -639,8 +655,10 @@ kubelet_t *kubelet_new(api_t *api, const kubelet_opts *o)
     k->rt = runtime_local_new(api->loop, &cb);
     store_on_commit(api->store, on_commit, k);
     /* Pods that were running when the daemon stopped: their processes died with it (they are
-     * not re-adopted yet), so they start again, as after a node reboot. */
+     * not re-adopted yet): as after a node reboot, each restarts or fails by its policy. */
+    k->adopting = 1;
     store_list(api->store, "pods/", NULL, 0, adopt, k);
+    k->adopting = 0;
     return k;
 }
 
