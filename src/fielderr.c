@@ -16,8 +16,10 @@
  *   nil             → the string "null", quoted: "\"null\""
  *   anything else   → encoding/json.Marshal (compact, HTML-escaped)
  *
- * Allocation failure aborts: losing a field error would turn an invalid object into a valid one. */
+ * Allocation failure aborts, and so does a text past FE_TEXT_MAX: losing a field error would turn
+ * an invalid object into a valid one. */
 #include "fielderr.h"
+#include "sbuf.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -42,63 +44,17 @@ static char *xstrdup(const char *s)
     return d;
 }
 
-typedef struct sbuf {
-    char *p;
-    size_t n, cap;
-} sbuf;
+/* Every text built here: a rendered value, a message, an aggregate. Far above anything a request
+ * body (3 MiB) can produce, even quoted; passing it is handled like an allocation failure. */
+#define FE_TEXT_MAX (256u << 20)
 
-static void sb_grow(sbuf *b, size_t more)
+/* The buffer's string (never NULL). */
+static char *take(sbuf *b)
 {
-    if (b->n + more + 1 <= b->cap)
-        return;
-    size_t cap = b->cap ? b->cap : 64;
-    while (cap < b->n + more + 1)
-        cap *= 2;
-    char *p = realloc(b->p, cap);
-    if (!p)
+    char *s = sbuf_take(b);
+    if (!s)
         oom();
-    b->p = p;
-    b->cap = cap;
-}
-
-static void sb_putn(sbuf *b, const char *s, size_t n)
-{
-    sb_grow(b, n);
-    memcpy(b->p + b->n, s, n);
-    b->n += n;
-    b->p[b->n] = '\0';
-}
-
-static void sb_puts(sbuf *b, const char *s) { sb_putn(b, s, strlen(s)); }
-
-static void sb_putc(sbuf *b, char c) { sb_putn(b, &c, 1); }
-
-static void sb_printf(sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void sb_printf(sbuf *b, const char *fmt, ...)
-{
-    va_list ap;
-    sb_grow(b, 32);
-    for (;;) {
-        size_t room = b->cap - b->n;
-        va_start(ap, fmt);
-        int n = vsnprintf(b->p + b->n, room, fmt, ap);
-        va_end(ap);
-        if (n < 0)
-            oom();
-        if ((size_t)n < room) {
-            b->n += (size_t)n;
-            return;
-        }
-        sb_grow(b, (size_t)n);
-    }
-}
-
-/* Hands the buffer's string to the caller (never NULL). */
-static char *sb_take(sbuf *b)
-{
-    if (!b->p)
-        return xstrdup("");
-    return b->p;
+    return s;
 }
 
 /* ---- UTF-8 as Go's unicode/utf8 decodes it ------------------------------------------------ */
@@ -181,43 +137,43 @@ static void sb_go_quote(sbuf *b, const char *str, size_t len)
 {
     static const char hex[] = "0123456789abcdef";
     const unsigned char *s = (const unsigned char *)str;
-    sb_putc(b, '"');
+    sbuf_putc(b, '"');
     for (size_t i = 0; i < len;) {
         uint32_t r;
         int bad;
         size_t w = utf8_rune(s + i, len - i, &r, &bad);
         if (bad) {
             char esc[5] = {'\\', 'x', hex[s[i] >> 4], hex[s[i] & 0xF], 0};
-            sb_puts(b, esc);
+            sbuf_puts(b, esc);
             i += 1;
             continue;
         }
         if (r == '"' || r == '\\') {
-            sb_putc(b, '\\');
-            sb_putc(b, (char)r);
+            sbuf_putc(b, '\\');
+            sbuf_putc(b, (char)r);
         } else if (go_isprint(r)) {
-            sb_putn(b, (const char *)s + i, w);
+            sbuf_add(b, (const char *)s + i, w);
         } else {
             switch (r) {
-            case '\a': sb_puts(b, "\\a"); break;
-            case '\b': sb_puts(b, "\\b"); break;
-            case '\f': sb_puts(b, "\\f"); break;
-            case '\n': sb_puts(b, "\\n"); break;
-            case '\r': sb_puts(b, "\\r"); break;
-            case '\t': sb_puts(b, "\\t"); break;
-            case '\v': sb_puts(b, "\\v"); break;
+            case '\a': sbuf_puts(b, "\\a"); break;
+            case '\b': sbuf_puts(b, "\\b"); break;
+            case '\f': sbuf_puts(b, "\\f"); break;
+            case '\n': sbuf_puts(b, "\\n"); break;
+            case '\r': sbuf_puts(b, "\\r"); break;
+            case '\t': sbuf_puts(b, "\\t"); break;
+            case '\v': sbuf_puts(b, "\\v"); break;
             default:
                 if (r < ' ' || r == 0x7F)
-                    sb_printf(b, "\\x%c%c", hex[r >> 4], hex[r & 0xF]);
+                    sbuf_printf(b, "\\x%c%c", hex[r >> 4], hex[r & 0xF]);
                 else if (r < 0x10000)
-                    sb_printf(b, "\\u%04x", (unsigned)r);
+                    sbuf_printf(b, "\\u%04x", (unsigned)r);
                 else
-                    sb_printf(b, "\\U%08x", (unsigned)r);
+                    sbuf_printf(b, "\\U%08x", (unsigned)r);
             }
         }
         i += w;
     }
-    sb_putc(b, '"');
+    sbuf_putc(b, '"');
 }
 
 /* ---- numbers as Go prints them ------------------------------------------------------------ */
@@ -247,30 +203,30 @@ static void shortest_digits(double d, char *dig, int *nd, int *dp)
 
 static void fmt_e(sbuf *b, const char *dig, int nd, int dp)
 {
-    sb_putc(b, dig[0]);
+    sbuf_putc(b, dig[0]);
     if (nd > 1) {
-        sb_putc(b, '.');
-        sb_putn(b, dig + 1, (size_t)nd - 1);
+        sbuf_putc(b, '.');
+        sbuf_add(b, dig + 1, (size_t)nd - 1);
     }
     int e = dp - 1;
-    sb_printf(b, "e%c%02d", e < 0 ? '-' : '+', e < 0 ? -e : e);
+    sbuf_printf(b, "e%c%02d", e < 0 ? '-' : '+', e < 0 ? -e : e);
 }
 
 static void fmt_f(sbuf *b, const char *dig, int nd, int dp)
 {
     if (dp <= 0) {
-        sb_puts(b, "0.");
+        sbuf_puts(b, "0.");
         for (int i = 0; i < -dp; i++)
-            sb_putc(b, '0');
-        sb_putn(b, dig, (size_t)nd);
+            sbuf_putc(b, '0');
+        sbuf_add(b, dig, (size_t)nd);
     } else if (dp >= nd) {
-        sb_putn(b, dig, (size_t)nd);
+        sbuf_add(b, dig, (size_t)nd);
         for (int i = nd; i < dp; i++)
-            sb_putc(b, '0');
+            sbuf_putc(b, '0');
     } else {
-        sb_putn(b, dig, (size_t)dp);
-        sb_putc(b, '.');
-        sb_putn(b, dig + dp, (size_t)(nd - dp));
+        sbuf_add(b, dig, (size_t)dp);
+        sbuf_putc(b, '.');
+        sbuf_add(b, dig + dp, (size_t)(nd - dp));
     }
 }
 
@@ -279,11 +235,11 @@ static void fmt_f(sbuf *b, const char *dig, int nd, int dp)
 static void sb_go_float(sbuf *b, double d, int json)
 {
     if (d == 0) {
-        sb_puts(b, signbit(d) ? "-0" : "0");
+        sbuf_puts(b, signbit(d) ? "-0" : "0");
         return;
     }
     if (d < 0) {
-        sb_putc(b, '-');
+        sbuf_putc(b, '-');
         d = -d;
     }
     char dig[32];
@@ -291,14 +247,14 @@ static void sb_go_float(sbuf *b, double d, int json)
     shortest_digits(d, dig, &nd, &dp);
     if (json) {
         if (d < 1e-6 || d >= 1e21) {
-            size_t at = b->n;
+            size_t at = sbuf_len(b);
             fmt_e(b, dig, nd, dp);
-            size_t n = b->n - at;
-            char *t = b->p + at;
+            size_t n = sbuf_len(b) - at;
+            const char *t = sbuf_str(b) + at;
             if (n >= 4 && t[n - 4] == 'e' && t[n - 3] == '-' && t[n - 2] == '0') {
-                t[n - 2] = t[n - 1];
-                b->n--;
-                b->p[b->n] = '\0';
+                char last = t[n - 1]; /* "e-07" -> "e-7" */
+                sbuf_setlen(b, sbuf_len(b) - 2);
+                sbuf_putc(b, last);
             }
         } else {
             fmt_f(b, dig, nd, dp);
@@ -318,26 +274,26 @@ static void sb_json_string(sbuf *b, const char *str, size_t len)
 {
     static const char hex[] = "0123456789abcdef";
     const unsigned char *s = (const unsigned char *)str;
-    sb_putc(b, '"');
+    sbuf_putc(b, '"');
     for (size_t i = 0; i < len;) {
         unsigned char c = s[i];
         if (c < 0x80) {
             switch (c) {
-            case '"': sb_puts(b, "\\\""); break;
-            case '\\': sb_puts(b, "\\\\"); break;
-            case '\b': sb_puts(b, "\\b"); break;
-            case '\f': sb_puts(b, "\\f"); break;
-            case '\n': sb_puts(b, "\\n"); break;
-            case '\r': sb_puts(b, "\\r"); break;
-            case '\t': sb_puts(b, "\\t"); break;
+            case '"': sbuf_puts(b, "\\\""); break;
+            case '\\': sbuf_puts(b, "\\\\"); break;
+            case '\b': sbuf_puts(b, "\\b"); break;
+            case '\f': sbuf_puts(b, "\\f"); break;
+            case '\n': sbuf_puts(b, "\\n"); break;
+            case '\r': sbuf_puts(b, "\\r"); break;
+            case '\t': sbuf_puts(b, "\\t"); break;
             case '<': case '>': case '&':
-                sb_printf(b, "\\u00%c%c", hex[c >> 4], hex[c & 0xF]);
+                sbuf_printf(b, "\\u00%c%c", hex[c >> 4], hex[c & 0xF]);
                 break;
             default:
                 if (c < 0x20)
-                    sb_printf(b, "\\u00%c%c", hex[c >> 4], hex[c & 0xF]);
+                    sbuf_printf(b, "\\u00%c%c", hex[c >> 4], hex[c & 0xF]);
                 else
-                    sb_putc(b, (char)c);
+                    sbuf_putc(b, (char)c);
             }
             i++;
             continue;
@@ -346,14 +302,14 @@ static void sb_json_string(sbuf *b, const char *str, size_t len)
         int bad;
         size_t w = utf8_rune(s + i, len - i, &r, &bad);
         if (bad)
-            sb_puts(b, "\\ufffd");
+            sbuf_puts(b, "\\ufffd");
         else if (r == 0x2028 || r == 0x2029)
-            sb_printf(b, "\\u%04x", (unsigned)r);
+            sbuf_printf(b, "\\u%04x", (unsigned)r);
         else
-            sb_putn(b, (const char *)s + i, w);
+            sbuf_add(b, (const char *)s + i, w);
         i += w;
     }
-    sb_putc(b, '"');
+    sbuf_putc(b, '"');
 }
 
 /* Objects keep the json_t's key order: build them in Go struct field order for typed values, or
@@ -365,44 +321,44 @@ static void sb_json(sbuf *b, const json_t *v)
         const char *k;
         const json_t *x;
         int first = 1;
-        sb_putc(b, '{');
+        sbuf_putc(b, '{');
         json_object_foreach((json_t *)v, k, x) {
             if (!first)
-                sb_putc(b, ',');
+                sbuf_putc(b, ',');
             first = 0;
             sb_json_string(b, k, strlen(k));
-            sb_putc(b, ':');
+            sbuf_putc(b, ':');
             sb_json(b, x);
         }
-        sb_putc(b, '}');
+        sbuf_putc(b, '}');
         break;
     }
     case JSON_ARRAY:
-        sb_putc(b, '[');
+        sbuf_putc(b, '[');
         for (size_t i = 0; i < json_array_size(v); i++) {
             if (i)
-                sb_putc(b, ',');
+                sbuf_putc(b, ',');
             sb_json(b, json_array_get(v, i));
         }
-        sb_putc(b, ']');
+        sbuf_putc(b, ']');
         break;
     case JSON_STRING:
         sb_json_string(b, json_string_value(v), json_string_length(v));
         break;
     case JSON_INTEGER:
-        sb_printf(b, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+        sbuf_printf(b, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
         break;
     case JSON_REAL:
         sb_go_float(b, json_real_value(v), 1);
         break;
     case JSON_TRUE:
-        sb_puts(b, "true");
+        sbuf_puts(b, "true");
         break;
     case JSON_FALSE:
-        sb_puts(b, "false");
+        sbuf_puts(b, "false");
         break;
     case JSON_NULL:
-        sb_puts(b, "null");
+        sbuf_puts(b, "null");
         break;
     }
 }
@@ -411,18 +367,18 @@ static void sb_json(sbuf *b, const json_t *v)
 
 char *fe_str(const char *s)
 {
-    sbuf b = {0};
+    sbuf b = SBUF_INIT(FE_TEXT_MAX);
     if (!s)
         s = "";
     sb_go_quote(&b, s, strlen(s));
-    return sb_take(&b);
+    return take(&b);
 }
 
 char *fe_json(const json_t *v)
 {
-    sbuf b = {0};
+    sbuf b = SBUF_INIT(FE_TEXT_MAX);
     if (!v || json_is_null(v)) {
-        sb_puts(&b, "\"null\"");
+        sbuf_puts(&b, "\"null\"");
     } else if (json_is_string(v)) {
         sb_go_quote(&b, json_string_value(v), json_string_length(v));
     } else if (json_is_real(v)) {
@@ -430,7 +386,7 @@ char *fe_json(const json_t *v)
     } else {
         sb_json(&b, v);
     }
-    return sb_take(&b);
+    return take(&b);
 }
 
 void fe_add(fielderrs *l, fe_type t, const char *field, const char *value, const char *detail_fmt, ...)
@@ -511,38 +467,38 @@ static int prints_value(fe_type t)
 
 static void sb_body(sbuf *b, const fielderr *e)
 {
-    sb_puts(b, fe_type_text(e->type));
+    sbuf_puts(b, fe_type_text(e->type));
     if (e->value && prints_value(e->type)) {
-        sb_puts(b, ": ");
-        sb_puts(b, e->value);
+        sbuf_puts(b, ": ");
+        sbuf_puts(b, e->value);
     }
     if (e->detail && *e->detail) {
-        sb_puts(b, ": ");
-        sb_puts(b, e->detail);
+        sbuf_puts(b, ": ");
+        sbuf_puts(b, e->detail);
     }
 }
 
 char *fe_cause_message(const fielderr *e)
 {
-    sbuf b = {0};
+    sbuf b = SBUF_INIT(FE_TEXT_MAX);
     sb_body(&b, e);
-    return sb_take(&b);
+    return take(&b);
 }
 
 static char *full_message(const fielderr *e)
 {
-    sbuf b = {0};
-    sb_puts(&b, e->field);
-    sb_puts(&b, ": ");
+    sbuf b = SBUF_INIT(FE_TEXT_MAX);
+    sbuf_puts(&b, e->field);
+    sbuf_puts(&b, ": ");
     sb_body(&b, e);
-    return sb_take(&b);
+    return take(&b);
 }
 
 char *fe_aggregate(const fielderrs *l)
 {
-    sbuf b = {0};
+    sbuf b = SBUF_INIT(FE_TEXT_MAX);
     if (!l || l->n == 0)
-        return sb_take(&b);
+        return take(&b);
     char **msgs = calloc(l->n, sizeof *msgs);
     if (!msgs)
         oom();
@@ -558,20 +514,20 @@ char *fe_aggregate(const fielderrs *l)
             msgs[kept++] = m;
     }
     if (kept == 1) {
-        sb_puts(&b, msgs[0]);
+        sbuf_puts(&b, msgs[0]);
     } else {
-        sb_putc(&b, '[');
+        sbuf_putc(&b, '[');
         for (size_t i = 0; i < kept; i++) {
             if (i)
-                sb_puts(&b, ", ");
-            sb_puts(&b, msgs[i]);
+                sbuf_puts(&b, ", ");
+            sbuf_puts(&b, msgs[i]);
         }
-        sb_putc(&b, ']');
+        sbuf_putc(&b, ']');
     }
     for (size_t i = 0; i < kept; i++)
         free(msgs[i]);
     free(msgs);
-    return sb_take(&b);
+    return take(&b);
 }
 
 json_t *fe_causes(const fielderrs *l)

@@ -46,6 +46,9 @@ typedef struct kpod {
     int gone;              /* the pod object is removed */
     time_t started, waiting_since;
     unsigned backoff_ms;
+    int crashes;           /* exits that led to a restart (back-off: 0, initial, 2×, …) */
+    int ever_started;      /* this pod instance ran a process before */
+    json_t *last_term;     /* lastState.terminated of the previous run, or NULL */
     uv_timer_t timer;
     int timer_closed;
 } kpod;
@@ -84,7 +87,9 @@ static kpod *find_run(kubelet_t *k, const char *run_id)
 
 static void on_timer_closed(uv_handle_t *h)
 {
-    free(h->data);
+    kpod *p = h->data;
+    json_decref(p->last_term);
+    free(p);
 }
 
 static void kpod_free(kpod *p)
@@ -338,6 +343,32 @@ static void mkdirs(const char *path)
 }
 
 static void on_backoff(uv_timer_t *t);
+static void on_proc_exit(void *arg, const char *id, int code, int sig, int err);
+
+/* execvp's lookup: a name with '/' must be executable; else some PATH entry must hold it. */
+static int command_found(const char *cmd, char **env)
+{
+    if (!*cmd)
+        return 0;
+    if (strchr(cmd, '/'))
+        return access(cmd, X_OK) == 0;
+    const char *path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+    for (size_t i = 0; env[i]; i++)
+        if (!strncmp(env[i], "PATH=", 5))
+            path = env[i] + 5;
+    char buf[4096];
+    for (const char *p = path;;) {
+        const char *colon = strchr(p, ':');
+        size_t n = colon ? (size_t)(colon - p) : strlen(p);
+        snprintf(buf, sizeof buf, "%.*s/%s", (int)n, n ? p : ".", cmd);
+        struct stat st;
+        if (stat(buf, &st) == 0 && S_ISREG(st.st_mode) && access(buf, X_OK) == 0)
+            return 1;
+        if (!colon)
+            return 0;
+        p = colon + 1;
+    }
+}
 
 static void start(kpod *p)
 {
@@ -348,7 +379,8 @@ static void start(kpod *p)
     json_t *pod = json_loadb(rec->data, rec->len, 0, NULL);
     json_t *md = json_object_get(pod, "metadata");
     const char *master = jstr(json_object_get(md, "annotations"), "torchjob.kubeflow.org/wait-for-master");
-    if (master && !master_running(k, p->ns, master)) {
+    /* Only the first run waits (the upstream init container runs once per pod). */
+    if (master && !p->ever_started && !master_running(k, p->ns, master)) {
         if (p->state != K_WAITING) {
             p->waiting_since = time(NULL);
             set_state(p, K_WAITING);
@@ -390,9 +422,37 @@ static void start(kpod *p)
     kubelet_log_path(k, p->ns, p->name, p->container, 1, prev, sizeof prev);
     snprintf(dir, sizeof dir, "%s/%s/%s", k->o.log_dir, p->ns, p->name);
     mkdirs(dir);
-    if (p->restarts > 0 || access(log, F_OK) == 0)
+    if (p->ever_started) {
         rename(log, prev); /* the run before this one stays readable with previous=true */
+        p->restarts++;     /* restartCount counts restarts, when they happen */
+    } else {
+        /* a new pod instance, maybe under an old name: its logs start empty */
+        unlink(log);
+        unlink(prev);
+    }
+    p->ever_started = 1;
+    p->pid = 0;
     snprintf(p->run_id, sizeof p->run_id, "%s/%d", p->uid, p->restarts);
+    const char *missing = ai > first_cmd && !command_found(argv[first_cmd], env) ? argv[first_cmd] : NULL;
+    if (missing) {
+        /* kubelet: the container fails to start (StartError, exit 128); the policy decides. */
+        FILE *f = fopen(log, "a");
+        if (f) {
+            fprintf(f, "torchjobd: exec: \"%s\": executable file not found in $PATH\n", missing);
+            fclose(f);
+        }
+        set_state(p, K_RUNNING);
+        p->started = time(NULL);
+        for (size_t j = 0; argv[j]; j++)
+            free(argv[j]);
+        free(argv);
+        for (size_t j = 0; j < ne; j++)
+            free(env[j]);
+        free(env);
+        json_decref(pod);
+        on_proc_exit(k, p->run_id, 128, 0, 0);
+        return;
+    }
     rt_pod rp = {.id = p->run_id, .argv = argv, .envp = env, .workdir = jstr(c, "workingDir"),
                  .log_path = log, .log_cap = 64u << 20};
     set_state(p, K_STARTING);
@@ -443,7 +503,7 @@ static void on_proc_started(void *arg, const char *id, int pid)
     if (p->state == K_STOPPING) /* deleted while starting: the stop is already under way */
         return;
     set_state(p, K_RUNNING);
-    write_status(p, "Running", running_state(p), NULL, 1);
+    write_status(p, "Running", running_state(p), json_incref(p->last_term), 1);
     retry_waiting(k, p->ns);
 }
 
@@ -478,25 +538,36 @@ static void on_proc_exit(void *arg, const char *id, int code, int sig, int err)
     int restart = policy && (!strcmp(policy, "Always") || (!strcmp(policy, "OnFailure") && code != 0));
     json_decref(pod);
     json_t *term = terminated_state(p, code, sig);
+    if (err == 0 && code == 128 && sig == 0 && p->pid <= 0)
+        json_object_set_new(json_object_get(term, "terminated"), "reason", json_string("StartError"));
     if (restart) {
-        /* Restart in place after a back-off, as kubelet does (CrashLoopBackOff). */
-        p->backoff_ms = p->backoff_ms ? p->backoff_ms * 2 : k->o.backoff_initial_ms;
+        /* Restart in place after a back-off, as kubelet does (CrashLoopBackOff): the first
+         * restart at once, then the initial delay, doubling to the maximum; a run of ten
+         * minutes resets it. */
         if (time(NULL) - p->started >= 600)
+            p->crashes = 0;
+        p->crashes++;
+        if (p->crashes == 1)
+            p->backoff_ms = 0;
+        else if (p->crashes == 2)
             p->backoff_ms = k->o.backoff_initial_ms;
+        else
+            p->backoff_ms *= 2;
         if (p->backoff_ms > k->o.backoff_max_ms)
             p->backoff_ms = k->o.backoff_max_ms;
-        p->restarts++;
         set_state(p, K_BACKOFF);
         char msg[1200];
         snprintf(msg, sizeof msg, "back-off %us restarting failed container=%s pod=%s_%s(%s)",
                  p->backoff_ms / 1000, p->container, p->name, p->ns, p->uid);
         json_t *w = json_pack("{s:{s:s,s:s}}", "waiting", "reason", "CrashLoopBackOff", "message", msg);
+        json_decref(p->last_term);
+        p->last_term = json_incref(term);
         write_status(p, "Running", w, term, 0);
         uv_timer_start(&p->timer, on_backoff, p->backoff_ms, 0);
         return;
     }
     set_state(p, K_EXITED);
-    write_status(p, code == 0 ? "Succeeded" : "Failed", term, NULL, 0);
+    write_status(p, code == 0 ? "Succeeded" : "Failed", term, json_incref(p->last_term), 0);
 }
 
 /* ---- pod events ----------------------------------------------------------------------------- */
@@ -614,6 +685,7 @@ static void on_commit(void *arg, const store_rec *rec, const store_rec *prev)
                      json_string_value(json_object_get(mc, "name")) ? json_string_value(json_object_get(mc, "name")) : "main");
             p->started = api_parse_rfc3339(json_string_value(json_object_get(running, "startedAt")));
             snprintf(p->run_id, sizeof p->run_id, "%s/adopted", p->uid);
+            p->ever_started = 1;
             set_state(p, K_RUNNING);
             on_proc_exit(k, p->run_id, 137, 9, 0);
             json_decref(pod);
@@ -698,7 +770,7 @@ static int rm_entry(const char *path, const struct stat *sb, int flag, struct FT
     return 0;
 }
 
-static int is_job_pod_name(const char *name, const char *job)
+int kubelet_is_job_pod_name(const char *name, const char *job)
 {
     size_t jl = strlen(job);
     if (strncmp(name, job, jl) || name[jl] != '-')
@@ -722,7 +794,7 @@ void kubelet_remove_job_logs(kubelet_t *k, const char *ns, const char *job)
         return;
     struct dirent *de;
     while ((de = readdir(d))) {
-        if (!is_job_pod_name(de->d_name, job))
+        if (!kubelet_is_job_pod_name(de->d_name, job))
             continue;
         char key[700];
         snprintf(key, sizeof key, "pods/%s/%s", ns, de->d_name);

@@ -25,6 +25,8 @@ size_t kubelet_live(const kubelet_t *k);
 /* Path of a pod container's log (previous: the run before the current one). Writes into buf. */
 void kubelet_log_path(const kubelet_t *k, const char *ns, const char *pod, const char *container,
                       int previous, char *buf, size_t cap);
+/* name is one of job's pod names: <job>-master-<i> or <job>-worker-<i>. */
+int kubelet_is_job_pod_name(const char *name, const char *job);
 /* Remove the logs of job's pods that no longer exist: a job's logs live as long as the job. */
 void kubelet_remove_job_logs(kubelet_t *k, const char *ns, const char *job);
 /* Is the pod's process still running (for logs -f)? */

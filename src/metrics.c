@@ -12,6 +12,7 @@
  *  4. t->sorted is cleared by every insert; render sorts only then.
  */
 #include "metrics.h"
+#include "sbuf.h"
 #include <assert.h>
 #include <inttypes.h>
 #include <math.h>
@@ -70,45 +71,15 @@ struct metrics_sink {
     table t;
 };
 
-/* ---- growable output buffer ---------------------------------------------------------------- */
+/* ---- output ------------------------------------------------------------------------------- */
 
-typedef struct buf {
-    char *p;
-    size_t len, cap;
-    int oom;
-} buf;
-
-static void buf_put(buf *b, const char *s, size_t n)
-{
-    if (b->oom) {
-        return;
-    }
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 4096;
-        while (cap < b->len + n + 1) {
-            cap *= 2;
-        }
-        char *p = realloc(b->p, cap);
-        if (!p) {
-            b->oom = 1;
-            return;
-        }
-        b->p = p;
-        b->cap = cap;
-    }
-    memcpy(b->p + b->len, s, n);
-    b->len += n;
-    b->p[b->len] = '\0';
-}
-
-static void buf_puts(buf *b, const char *s)
-{
-    buf_put(b, s, strlen(s));
-}
+/* The whole exposition. torchjobd's own set stays near 10 MiB even with both request families
+ * full (2,000 series of 26 lines each); past this cap metrics_render fails as on allocation. */
+#define RENDER_MAX (64u << 20)
 
 /* Label values escape backslash, double quote and newline; HELP text only backslash and
  * newline. */
-static void buf_escaped(buf *b, const char *s, int quote)
+static void put_escaped(sbuf *b, const char *s, int quote)
 {
     const char *run = s;
     for (; *s; s++) {
@@ -121,12 +92,12 @@ static void buf_escaped(buf *b, const char *s, int quote)
             rep = "\\\"";
         }
         if (rep) {
-            buf_put(b, run, (size_t)(s - run));
-            buf_puts(b, rep);
+            sbuf_add(b, run, (size_t)(s - run));
+            sbuf_puts(b, rep);
             run = s + 1;
         }
     }
-    buf_put(b, run, (size_t)(s - run));
+    sbuf_add(b, run, (size_t)(s - run));
 }
 
 /* %.15g, or more digits until the text reads back as v; Prometheus' spellings of the
@@ -147,19 +118,14 @@ static void fmt_double(char out[40], double v)
     }
 }
 
-static void buf_double(buf *b, double v)
+static void put_double(sbuf *b, double v)
 {
     char tmp[40];
     fmt_double(tmp, v);
-    buf_puts(b, tmp);
+    sbuf_puts(b, tmp);
 }
 
-static void buf_u64(buf *b, uint64_t v)
-{
-    char tmp[24];
-    snprintf(tmp, sizeof tmp, "%" PRIu64, v);
-    buf_puts(b, tmp);
-}
+static void put_u64(sbuf *b, uint64_t v) { sbuf_printf(b, "%" PRIu64, v); }
 
 /* ---- series tables ------------------------------------------------------------------------- */
 
@@ -590,43 +556,43 @@ static const char *type_name(metrics_type t)
 }
 
 /* name + suffix + {labels[,le="..."]} + ' ' */
-static void put_series_head(buf *b, const metrics_family *f, const series *s, const char *suffix,
+static void put_series_head(sbuf *b, const metrics_family *f, const series *s, const char *suffix,
                             const char *le)
 {
-    buf_puts(b, f->name);
-    buf_puts(b, suffix);
+    sbuf_puts(b, f->name);
+    sbuf_puts(b, suffix);
     if (f->nlabels || le) {
-        buf_put(b, "{", 1);
+        sbuf_putc(b, '{');
         for (size_t i = 0; i < f->nlabels; i++) {
             if (i) {
-                buf_put(b, ",", 1);
+                sbuf_putc(b, ',');
             }
-            buf_puts(b, f->labels[i]);
-            buf_put(b, "=\"", 2);
-            buf_escaped(b, s->values[i], 1);
-            buf_put(b, "\"", 1);
+            sbuf_puts(b, f->labels[i]);
+            sbuf_puts(b, "=\"");
+            put_escaped(b, s->values[i], 1);
+            sbuf_putc(b, '"');
         }
         if (le) {
-            buf_puts(b, f->nlabels ? ",le=\"" : "le=\"");
-            buf_puts(b, le);
-            buf_put(b, "\"", 1);
+            sbuf_puts(b, f->nlabels ? ",le=\"" : "le=\"");
+            sbuf_puts(b, le);
+            sbuf_putc(b, '"');
         }
-        buf_put(b, "}", 1);
+        sbuf_putc(b, '}');
     }
-    buf_put(b, " ", 1);
+    sbuf_putc(b, ' ');
 }
 
-static void render_family(buf *b, const metrics_family *f, table *t)
+static void render_family(sbuf *b, const metrics_family *f, table *t)
 {
-    buf_puts(b, "# HELP ");
-    buf_puts(b, f->name);
-    buf_put(b, " ", 1);
-    buf_escaped(b, f->help, 0);
-    buf_puts(b, "\n# TYPE ");
-    buf_puts(b, f->name);
-    buf_put(b, " ", 1);
-    buf_puts(b, type_name(f->type));
-    buf_put(b, "\n", 1);
+    sbuf_puts(b, "# HELP ");
+    sbuf_puts(b, f->name);
+    sbuf_putc(b, ' ');
+    put_escaped(b, f->help, 0);
+    sbuf_puts(b, "\n# TYPE ");
+    sbuf_puts(b, f->name);
+    sbuf_putc(b, ' ');
+    sbuf_puts(b, type_name(f->type));
+    sbuf_putc(b, '\n');
 
     if (!t->sorted && t->n > 1) {
         qsort(t->order, t->n, sizeof *t->order, cmp_series);
@@ -636,8 +602,8 @@ static void render_family(buf *b, const metrics_family *f, table *t)
         const series *s = t->order[k];
         if (f->type != METRICS_HISTOGRAM) {
             put_series_head(b, f, s, "", NULL);
-            buf_double(b, s->value);
-            buf_put(b, "\n", 1);
+            put_double(b, s->value);
+            sbuf_putc(b, '\n');
             continue;
         }
         uint64_t cum = 0;
@@ -646,19 +612,19 @@ static void render_family(buf *b, const metrics_family *f, table *t)
             fmt_double(le, f->bounds[i]);
             cum += s->buckets[i];
             put_series_head(b, f, s, "_bucket", le);
-            buf_u64(b, cum);
-            buf_put(b, "\n", 1);
+            put_u64(b, cum);
+            sbuf_putc(b, '\n');
         }
         assert(cum + s->buckets[f->nb] == s->count);
         put_series_head(b, f, s, "_bucket", "+Inf");
-        buf_u64(b, s->count);
-        buf_put(b, "\n", 1);
+        put_u64(b, s->count);
+        sbuf_putc(b, '\n');
         put_series_head(b, f, s, "_sum", NULL);
-        buf_double(b, s->value);
-        buf_put(b, "\n", 1);
+        put_double(b, s->value);
+        sbuf_putc(b, '\n');
         put_series_head(b, f, s, "_count", NULL);
-        buf_u64(b, s->count);
-        buf_put(b, "\n", 1);
+        put_u64(b, s->count);
+        sbuf_putc(b, '\n');
     }
 }
 
@@ -668,19 +634,18 @@ static int cmp_family_name(const void *a, const void *b)
                   (*(const metrics_family *const *)b)->name);
 }
 
-static void render_dropped(buf *b, metrics *r)
+static int render_dropped(sbuf *b, metrics *r)
 {
     size_t n = 0;
     for (metrics_family *f = r->head; f; f = f->next) {
         n += f->dropped > 0;
     }
     if (!n) {
-        return;
+        return 0;
     }
     metrics_family **v = malloc(n * sizeof *v);
     if (!v) {
-        b->oom = 1;
-        return;
+        return -1;
     }
     n = 0;
     for (metrics_family *f = r->head; f; f = f->next) {
@@ -689,22 +654,22 @@ static void render_dropped(buf *b, metrics *r)
         }
     }
     qsort(v, n, sizeof *v, cmp_family_name);
-    buf_puts(b, "# HELP " DROPPED_NAME " " DROPPED_HELP "\n# TYPE " DROPPED_NAME " counter\n");
+    sbuf_puts(b, "# HELP " DROPPED_NAME " " DROPPED_HELP "\n# TYPE " DROPPED_NAME " counter\n");
     for (size_t i = 0; i < n; i++) {
-        buf_puts(b, DROPPED_NAME "{metric=\"");
-        buf_escaped(b, v[i]->name, 1);  /* names need no escaping; kept for form */
-        buf_puts(b, "\"} ");
-        buf_u64(b, v[i]->dropped);
-        buf_put(b, "\n", 1);
+        sbuf_puts(b, DROPPED_NAME "{metric=\"");
+        put_escaped(b, v[i]->name, 1);  /* names need no escaping; kept for form */
+        sbuf_puts(b, "\"} ");
+        put_u64(b, v[i]->dropped);
+        sbuf_putc(b, '\n');
     }
     free(v);
+    return 0;
 }
 
 char *metrics_render(metrics *r, size_t *len)
 {
-    buf b = {0};
-    buf_put(&b, "", 0);  /* an empty registry renders "" */
-    for (metrics_family *f = r->head; f && !b.oom; f = f->next) {
+    sbuf b = SBUF_INIT(RENDER_MAX);
+    for (metrics_family *f = r->head; f && !sbuf_error(&b); f = f->next) {
         if (!f->is_callback) {
             render_family(&b, f, &f->t);
             continue;
@@ -716,15 +681,14 @@ char *metrics_render(metrics *r, size_t *len)
         render_family(&b, f, &sink.t);
         table_clear(&sink.t);
     }
-    render_dropped(&b, r);
-    if (b.oom) {
-        free(b.p);
-        return NULL;
+    int rc = render_dropped(&b, r);
+    size_t n = sbuf_len(&b);
+    char *text = rc == 0 ? sbuf_take(&b) : NULL;  /* "" for an empty registry */
+    sbuf_free(&b);
+    if (text && len) {
+        *len = n;
     }
-    if (len) {
-        *len = b.len;
-    }
-    return b.p;
+    return text;
 }
 
 /* ---- torchjobd's metric set ---------------------------------------------------------------- */

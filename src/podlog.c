@@ -376,8 +376,7 @@ void podlog_serve_job(apireq *r)
         return;
     }
     /* Only this job's pods: names are <job>-<type>-<index>. */
-    size_t jl = strlen(r->name);
-    if (strncmp(pod, r->name, jl) || pod[jl] != '-' || strchr(pod, '/')) {
+    if (!kubelet_is_job_pod_name(pod, r->name)) {
         apierr e = {0};
         apierr_not_found(&e, "pods", "", "pods", pod);
         free(pod);

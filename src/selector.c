@@ -15,7 +15,7 @@
  *    are identifiers ("x in (in)" is valid).
  * 3. Keys are validated as soon as they are read (path "<nil>", as upstream passes no path);
  *    values after the whole requirement is read (paths "values[i][key]", i over the sorted,
- *    de-duplicated values).
+ *    de-duplicated values). The texts are validate.c's, the value quoted by fielderr.c's fe_str.
  *
  * Field selectors: terms split at unescaped commas and sorted; each term is split at its first
  * "!=", "==" or "="; the value is unescaped (\\ \, \=). All terms are parsed before any field is
@@ -29,63 +29,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include "selector.h"
+#include "fielderr.h"
+#include "sbuf.h"
+#include "validate.h"
 
-/* ---- a small growable string, for the error texts ---------------------------------------- */
-
-typedef struct {
-    char *p;
-    size_t len, cap;
-    int oom;
-} sbuf;
-
-static void sb_add(sbuf *b, const char *s, size_t n)
-{
-    if (b->oom)
-        return;
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 64;
-        while (cap < b->len + n + 1)
-            cap *= 2;
-        char *p = realloc(b->p, cap);
-        if (!p) {
-            b->oom = 1;
-            return;
-        }
-        b->p = p;
-        b->cap = cap;
-    }
-    memcpy(b->p + b->len, s, n);
-    b->len += n;
-    b->p[b->len] = '\0';
-}
-
-static void sb_puts(sbuf *b, const char *s) { sb_add(b, s, strlen(s)); }
-
-static void sb_printf(sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void sb_printf(sbuf *b, const char *fmt, ...)
-{
-    char *s = NULL;
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vasprintf(&s, fmt, ap);
-    va_end(ap);
-    if (n < 0) {
-        b->oom = 1;
-        return;
-    }
-    sb_add(b, s, (size_t)n);
-    free(s);
-}
-
-/* The accumulated text (malloc'ed, caller frees), or NULL after an allocation failure. */
-static char *sb_take(sbuf *b)
-{
-    if (b->oom || !b->p) {
-        free(b->p);
-        return b->oom ? NULL : strdup("");
-    }
-    return b->p;
-}
+/* Error texts. Selectors arrive in the request head (capped at 1 MiB), so only an error that
+ * quotes many values, escaped, gets near this; past it the caller gets "out of memory". */
+#define SEL_TEXT_MAX (1u << 20)
 
 static char *xprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static char *xprintf(const char *fmt, ...)
@@ -128,195 +78,14 @@ static size_t utf8_len(const unsigned char *s, uint32_t *cp)
     return n;
 }
 
-/* Go's %q (strconv.Quote) for the strings a selector can carry. */
-static void sb_goquote(sbuf *b, const char *s)
-{
-    const unsigned char *p = (const unsigned char *)s;
-    sb_add(b, "\"", 1);
-    while (*p) {
-        uint32_t cp;
-        size_t n = utf8_len(p, &cp);
-        if (n == 0) {
-            sb_printf(b, "\\x%02x", *p);
-            p++;
-            continue;
-        }
-        if (n == 1) {
-            switch (cp) {
-            case '"': sb_puts(b, "\\\""); break;
-            case '\\': sb_puts(b, "\\\\"); break;
-            case '\a': sb_puts(b, "\\a"); break;
-            case '\b': sb_puts(b, "\\b"); break;
-            case '\f': sb_puts(b, "\\f"); break;
-            case '\n': sb_puts(b, "\\n"); break;
-            case '\r': sb_puts(b, "\\r"); break;
-            case '\t': sb_puts(b, "\\t"); break;
-            case '\v': sb_puts(b, "\\v"); break;
-            default:
-                if (cp < 0x20 || cp == 0x7f)
-                    sb_printf(b, "\\x%02x", cp);
-                else
-                    sb_add(b, (const char *)p, 1);
-            }
-        } else if (cp < 0xa0 || cp == 0xad) {
-            sb_printf(b, "\\u%04x", cp); /* C1 controls and the soft hyphen are not printable */
-        } else {
-            sb_add(b, (const char *)p, n);
-        }
-        p += n;
-    }
-    sb_add(b, "\"", 1);
-}
-
-/* ---- apimachinery util/validation texts -------------------------------------------------- */
-
-#define QNAME_FMT "([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]"
-#define QNAME_MSG "must consist of alphanumeric characters, '-', '_' or '.', and must start and " \
-                  "end with an alphanumeric character"
-#define LVALUE_FMT "(" QNAME_FMT ")?"
-#define LVALUE_MSG "a valid label must be an empty string or consist of alphanumeric characters, " \
-                   "'-', '_' or '.', and must start and end with an alphanumeric character"
-#define DNS1123_LABEL_FMT "[a-z0-9]([-a-z0-9]*[a-z0-9])?"
-#define DNS1123_SUB_FMT DNS1123_LABEL_FMT "(\\." DNS1123_LABEL_FMT ")*"
-#define DNS1123_SUB_MSG "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric " \
-                        "characters, '-' or '.', and must start and end with an alphanumeric character"
-#define QNAME_MAX 63
-#define LVALUE_MAX 63
-#define DNS1123_SUB_MAX 253
-
-/* validation.RegexError, double spaces included: "(e.g. 'MyName',  or 'my.name', ...". */
-static void regex_error(sbuf *b, const char *msg, const char *fmt, const char *const *examples)
-{
-    sb_puts(b, msg);
-    if (!examples[0]) {
-        sb_printf(b, " (regex used for validation is '%s')", fmt);
-        return;
-    }
-    sb_puts(b, " (e.g. ");
-    for (size_t i = 0; examples[i]; i++) {
-        if (i > 0)
-            sb_puts(b, " or ");
-        sb_printf(b, "'%s', ", examples[i]);
-    }
-    sb_printf(b, "regex used for validation is '%s')", fmt);
-}
-
-/* "; " between the messages of one field error, as strings.Join(errs, "; "). */
-static void sep(sbuf *b, int *first)
-{
-    if (!*first)
-        sb_puts(b, "; ");
-    *first = 0;
-}
-
-static int is_alnum(unsigned char c)
-{
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
-}
-
-/* ([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9] over s[0..n). */
-static int qname_ok(const char *s, size_t n)
-{
-    if (n == 0 || !is_alnum((unsigned char)s[0]) || !is_alnum((unsigned char)s[n - 1]))
-        return 0;
-    for (size_t i = 1; i + 1 < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (!is_alnum(c) && c != '-' && c != '_' && c != '.')
-            return 0;
-    }
-    return 1;
-}
-
-static int dns1123_sub_ok(const char *s, size_t n)
-{
-    size_t start = 0;
-    for (size_t i = 0; i <= n; i++) {
-        if (i < n && s[i] != '.') {
-            unsigned char c = (unsigned char)s[i];
-            if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-'))
-                return 0;
-            continue;
-        }
-        if (i == start || s[start] == '-' || s[i - 1] == '-')
-            return 0; /* empty label, or one that starts/ends with '-' */
-        start = i + 1;
-    }
-    return 1;
-}
-
-static const char *const qname_examples[] = {"MyName", "my.name", "123-abc", NULL};
-
-/* validation.IsQualifiedName; appends the "; "-joined messages, returns how many. */
-static int check_qualified_name(sbuf *b, const char *v)
-{
-    int first = 1, nerr = 0;
-    const char *slash = strchr(v, '/');
-    const char *name = v;
-    if (slash && strchr(slash + 1, '/')) {
-        sb_puts(b, "a qualified name ");
-        regex_error(b, QNAME_MSG, QNAME_FMT, qname_examples);
-        sb_puts(b, " with an optional DNS subdomain prefix and '/' (e.g. 'example.com/MyName')");
-        return 1;
-    }
-    if (slash) {
-        size_t plen = (size_t)(slash - v);
-        name = slash + 1;
-        if (plen == 0) {
-            sep(b, &first), nerr++;
-            sb_puts(b, "prefix part must be non-empty");
-        } else {
-            if (plen > DNS1123_SUB_MAX) {
-                sep(b, &first), nerr++;
-                sb_printf(b, "prefix part must be no more than %d characters", DNS1123_SUB_MAX);
-            }
-            if (!dns1123_sub_ok(v, plen)) {
-                sep(b, &first), nerr++;
-                sb_puts(b, "prefix part ");
-                regex_error(b, DNS1123_SUB_MSG, DNS1123_SUB_FMT,
-                            (const char *const[]){"example.com", NULL});
-            }
-        }
-    }
-    size_t nlen = strlen(name);
-    if (nlen == 0) {
-        sep(b, &first), nerr++;
-        sb_puts(b, "name part must be non-empty");
-    } else if (nlen > QNAME_MAX) {
-        sep(b, &first), nerr++;
-        sb_printf(b, "name part must be no more than %d characters", QNAME_MAX);
-    }
-    if (!qname_ok(name, nlen)) {
-        sep(b, &first), nerr++;
-        sb_puts(b, "name part ");
-        regex_error(b, QNAME_MSG, QNAME_FMT, qname_examples);
-    }
-    return nerr;
-}
-
-/* validation.IsValidLabelValue. */
-static int check_label_value(sbuf *b, const char *v)
-{
-    int first = 1, nerr = 0;
-    size_t n = strlen(v);
-    if (n > LVALUE_MAX) {
-        sep(b, &first), nerr++;
-        sb_printf(b, "must be no more than %d characters", LVALUE_MAX);
-    }
-    if (n > 0 && !qname_ok(v, n)) {
-        sep(b, &first), nerr++;
-        regex_error(b, LVALUE_MSG, LVALUE_FMT, (const char *const[]){"MyValue", "my_value", "12345", NULL});
-    }
-    return nerr;
-}
-
 /* One field.Invalid error rendered as Error(): "<path>: Invalid value: <%q value>: <detail>". */
 static char *invalid_error(const char *path, const char *value, const char *detail)
 {
-    sbuf b = {0};
-    sb_printf(&b, "%s: Invalid value: ", path);
-    sb_goquote(&b, value);
-    sb_printf(&b, ": %s", detail);
-    return sb_take(&b);
+    sbuf b = SBUF_INIT(SEL_TEXT_MAX);
+    char *q = fe_str(value);
+    sbuf_printf(&b, "%s: Invalid value: %s: %s", path, q, detail);
+    free(q);
+    return sbuf_take(&b);
 }
 
 /* strconv.ParseInt(s, 10, 64): optional sign, decimal digits, in range. */
@@ -575,32 +344,29 @@ static int check_requirement(lreq *r, char **msg)
         oom = !e[nerr++];
     }
     for (size_t i = 0; !oom && i < r->nvals; i++) {
-        sbuf d = {0};
-        if (!check_label_value(&d, r->vals[i])) {
-            free(d.p);
+        char *detail = validate_label_value_msg(r->vals[i], "; ");
+        if (!detail)
             continue;
-        }
-        char *detail = sb_take(&d);
         char *path = xprintf("values[%zu][%s]", i, r->key);
-        e[nerr] = detail && path ? invalid_error(path, r->vals[i], detail) : NULL;
+        e[nerr] = path ? invalid_error(path, r->vals[i], detail) : NULL;
         oom = !e[nerr++];
         free(detail);
         free(path);
     }
     *msg = NULL;
     if (!oom && nerr > 0) {
-        sbuf b = {0};
+        sbuf b = SBUF_INIT(SEL_TEXT_MAX);
         size_t shown = 0;
         for (size_t i = 0; i < nerr; i++) {
             int dup = 0;
             for (size_t j = 0; j < i && !dup; j++)
                 dup = !strcmp(e[i], e[j]);
             if (!dup) {
-                sb_puts(&b, shown++ ? ", " : "");
-                sb_puts(&b, e[i]);
+                sbuf_puts(&b, shown++ ? ", " : "");
+                sbuf_puts(&b, e[i]);
             }
         }
-        char *joined = sb_take(&b);
+        char *joined = sbuf_take(&b);
         *msg = shown > 1 && joined ? xprintf("[%s]", joined) : joined;
         if (shown > 1)
             free(joined);
@@ -623,14 +389,12 @@ static int parse_requirement(parser *p, lreq *r, char **msg)
     }
     if (t != T_ID)
         return *msg = xprintf("found '%s', expected: identifier", lit), -1;
-    sbuf d = {0};
-    if (check_qualified_name(&d, lit)) {
-        char *detail = sb_take(&d);
-        *msg = detail ? invalid_error("<nil>", lit, detail) : NULL;
+    char *detail = validate_qualified_name_msg(lit, "; ");
+    if (detail) {
+        *msg = invalid_error("<nil>", lit, detail);
         free(detail);
         return -1;
     }
-    free(d.p);
     if (!(r->key = strdup(lit)))
         return OOM(msg);
     t = peek(p, 1, NULL);

@@ -9,72 +9,17 @@
  *      null, like the CRD table convertor.
  *   3. Cells are strings except counts kube prints as integers (event Count, the pytorchjob
  *      replica sums). Pod Restarts is a string, as upstream since 1.22: "0", "3 (5s ago)". */
-#include <assert.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include "table.h"
+#include "sbuf.h"
 
 /* ---- small helpers ------------------------------------------------------------------------ */
 
-/* A growable string for composed cells ("80/TCP,443/TCP", "a=b,c=d"), capped like every buffer. */
+/* Composed cells ("80/TCP,443/TCP", "a=b,c=d") are built in an sbuf capped at SB_MAX. */
 #define SB_MAX (1u << 20)
-typedef struct sbuf {
-    char *p;
-    size_t len, cap;
-    int oom;
-} sbuf;
-
-static void sb_putn(sbuf *b, const char *s, size_t n)
-{
-    if (b->oom)
-        return;
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 64;
-        while (cap < b->len + n + 1)
-            cap *= 2;
-        char *p = cap <= SB_MAX ? realloc(b->p, cap) : NULL;
-        if (!p) {
-            b->oom = 1;
-            return;
-        }
-        b->p = p;
-        b->cap = cap;
-    }
-    memcpy(b->p + b->len, s, n);
-    b->len += n;
-    b->p[b->len] = '\0';
-}
-
-static void sb_puts(sbuf *b, const char *s) { sb_putn(b, s, strlen(s)); }
-
-static void sb_printf(sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void sb_printf(sbuf *b, const char *fmt, ...)
-{
-    char tmp[128];
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
-    va_end(ap);
-    assert(n >= 0 && (size_t)n < sizeof tmp);  /* only numbers and short literals go here */
-    if (n < 0 || (size_t)n >= sizeof tmp)
-        b->oom = 1;
-    else
-        sb_putn(b, tmp, (size_t)n);
-}
-
-/* Replace the contents. */
-static void sb_set(sbuf *b, const char *s)
-{
-    b->len = 0;
-    if (b->p)
-        b->p[0] = '\0';
-    sb_puts(b, s);
-}
-
-static const char *sb_str(const sbuf *b) { return b->p ? b->p : ""; }
 
 /* The value at a dotted path ("status.podIP"), or NULL. */
 static const json_t *jget(const json_t *o, const char *path)
@@ -127,12 +72,19 @@ static void put_str(json_t *cells, const char *s)
 static void put_int(json_t *cells, json_int_t v) { json_array_append_new(cells, json_integer(v)); }
 static void put_null(json_t *cells) { json_array_append_new(cells, json_null()); }
 
+/* Appends b's text as a cell (none if building it failed) and empties b for the next one. */
 static void put_sb(json_t *cells, sbuf *b)
 {
-    if (!b->oom)
-        json_array_append_new(cells, json_stringn(sb_str(b), b->len));
-    free(b->p);
-    *b = (sbuf){0};
+    if (!sbuf_error(b))
+        json_array_append_new(cells, json_stringn(sbuf_str(b), sbuf_len(b)));
+    sbuf_free(b);
+}
+
+/* Replace b's text by s. */
+static void sb_set(sbuf *b, const char *s)
+{
+    sbuf_reset(b);
+    sbuf_puts(b, s);
 }
 
 /* ---- time --------------------------------------------------------------------------------- */
@@ -456,9 +408,9 @@ static void exit_reason(sbuf *reason, const char *prefix, const json_t *term)
     json_int_t sig = jint(term, "signal");
     sb_set(reason, prefix);
     if (sig)
-        sb_printf(reason, "Signal:%lld", (long long)sig);
+        sbuf_printf(reason, "Signal:%lld", (long long)sig);
     else
-        sb_printf(reason, "ExitCode:%lld", (long long)jint(term, "exitCode"));
+        sbuf_printf(reason, "ExitCode:%lld", (long long)jint(term, "exitCode"));
 }
 
 static void pod_row_conditions(json_t *row, const char *phase)
@@ -479,7 +431,7 @@ static void pod_cells(const json_t *o, int64_t now, json_t *cells, json_t *row)
     size_t total = jlen(jget(spec, "containers")), ready = 0;
     json_int_t restarts = 0, sidecar_restarts = 0;
     int64_t last = NO_TIME, sidecar_last = NO_TIME;
-    sbuf reason = {0};
+    sbuf reason = SBUF_INIT(SB_MAX);
     size_t i;
     const json_t *cs;
 
@@ -515,15 +467,15 @@ static void pod_cells(const json_t *o, int64_t now, json_t *cells, json_t *row)
         }
         if (term && jnz(term, "reason")) {
             sb_set(&reason, "Init:");
-            sb_puts(&reason, jnz(term, "reason"));
+            sbuf_puts(&reason, jnz(term, "reason"));
         } else if (term) {
             exit_reason(&reason, "Init:", term);
         } else if (waiting && strcmp(waiting, "PodInitializing")) {
             sb_set(&reason, "Init:");
-            sb_puts(&reason, waiting);
+            sbuf_puts(&reason, waiting);
         } else {
             sb_set(&reason, "");
-            sb_printf(&reason, "Init:%zu/%zu", i, jlen(init_specs));
+            sbuf_printf(&reason, "Init:%zu/%zu", i, jlen(init_specs));
         }
         initializing = 1;
         break;
@@ -554,7 +506,7 @@ static void pod_cells(const json_t *o, int64_t now, json_t *cells, json_t *row)
             }
         }
         /* A pod whose last container completed but another still runs is not "Completed". */
-        if (!strcmp(sb_str(&reason), "Completed") && running)
+        if (!strcmp(sbuf_str(&reason), "Completed") && running)
             sb_set(&reason, cond_true(conds, "Ready") ? "Running" : "NotReady");
     }
 
@@ -566,15 +518,15 @@ static void pod_cells(const json_t *o, int64_t now, json_t *cells, json_t *row)
             sb_set(&reason, "Terminating");
     }
 
-    sbuf b = {0};
+    sbuf b = SBUF_INIT(SB_MAX);
     put_name(cells, o);
-    sb_printf(&b, "%zu/%zu", ready, total);
+    sbuf_printf(&b, "%zu/%zu", ready, total);
     put_sb(cells, &b);
     put_sb(cells, &reason);
-    sb_printf(&b, "%lld", (long long)restarts);
+    sbuf_printf(&b, "%lld", (long long)restarts);
     if (restarts != 0 && last != NO_TIME) {
         char age[TABLE_DURATION_MAX];
-        sb_printf(&b, " (%s ago)", table_human_duration(now - last, age, sizeof age));
+        sbuf_printf(&b, " (%s ago)", table_human_duration(now - last, age, sizeof age));
     }
     put_sb(cells, &b);
     put_age(cells, o, "metadata.creationTimestamp", now, 0);
@@ -591,7 +543,7 @@ static void pod_cells(const json_t *o, int64_t now, json_t *cells, json_t *row)
         size_t ok = 0;
         json_array_foreach(gates, i, cs)
             ok += cond_true(conds, jstr(cs, "conditionType"));
-        sb_printf(&b, "%zu/%zu", ok, jlen(gates));
+        sbuf_printf(&b, "%zu/%zu", ok, jlen(gates));
         put_sb(cells, &b);
     } else {
         put_str(cells, "<none>");
@@ -613,22 +565,21 @@ static void join_strings(sbuf *b, const json_t *arr)
     json_array_foreach(arr, i, v) {
         if (!json_is_string(v))
             continue;
-        if (b->len)
-            sb_puts(b, ",");
-        sb_puts(b, json_string_value(v));
+        if (sbuf_len(b))
+            sbuf_puts(b, ",");
+        sbuf_puts(b, json_string_value(v));
     }
 }
 
-/* loadBalancerStatusStringer: the sorted, de-duplicated ingress IPs (else hostnames). */
-static void lb_ingress(sbuf *b, const json_t *ingress)
+/* loadBalancerStatusStringer: the sorted, de-duplicated ingress IPs (else hostnames). -1 when
+ * out of memory. */
+static int lb_ingress(sbuf *b, const json_t *ingress)
 {
     size_t n = 0, i;
     const json_t *v;
     const char **all = calloc(jlen(ingress) + 1, sizeof *all);
-    if (!all) {
-        b->oom = 1;
-        return;
-    }
+    if (!all)
+        return -1;
     json_array_foreach(ingress, i, v) {
         const char *s = jnz(v, "ip") ? jnz(v, "ip") : jnz(v, "hostname");
         if (s)
@@ -638,30 +589,34 @@ static void lb_ingress(sbuf *b, const json_t *ingress)
     for (i = 0; i < n; i++) {
         if (i && !strcmp(all[i], all[i - 1]))
             continue;
-        if (b->len)
-            sb_puts(b, ",");
-        sb_puts(b, all[i]);
+        if (sbuf_len(b))
+            sbuf_puts(b, ",");
+        sbuf_puts(b, all[i]);
     }
     free(all);
+    return 0;
 }
 
 static void svc_external_ip(json_t *cells, const json_t *spec, const json_t *st, const char *type)
 {
     const json_t *ext = jget(spec, "externalIPs");
-    sbuf b = {0};
+    sbuf b = SBUF_INIT(SB_MAX);
     if (!strcmp(type, "ClusterIP") || !strcmp(type, "NodePort")) {
         join_strings(&b, ext);
-        if (!b.len)
-            sb_puts(&b, "<none>");
+        if (!sbuf_len(&b))
+            sbuf_puts(&b, "<none>");
     } else if (!strcmp(type, "LoadBalancer")) {
-        lb_ingress(&b, jget(st, "loadBalancer.ingress"));
+        if (lb_ingress(&b, jget(st, "loadBalancer.ingress"))) {
+            sbuf_free(&b);
+            return; /* the row comes up short (invariant 1) */
+        }
         join_strings(&b, ext);
-        if (!b.len)
-            sb_puts(&b, "<pending>");
+        if (!sbuf_len(&b))
+            sbuf_puts(&b, "<pending>");
     } else if (!strcmp(type, "ExternalName")) {
-        sb_puts(&b, jstr(spec, "externalName") ? jstr(spec, "externalName") : "");
+        sbuf_puts(&b, jstr(spec, "externalName") ? jstr(spec, "externalName") : "");
     } else {
-        sb_puts(&b, "<unknown>");
+        sbuf_puts(&b, "<unknown>");
     }
     put_sb(cells, &b);
 }
@@ -672,7 +627,7 @@ static void put_labels(json_t *cells, const json_t *map)
     size_t n = 0, i;
     const char *key;
     const json_t *v;
-    sbuf b = {0};
+    sbuf b = SBUF_INIT(SB_MAX);
     const char **keys = calloc(json_is_object(map) ? json_object_size(map) + 1 : 1, sizeof *keys);
     if (!keys)
         return;  /* the short row is caught by table_row() */
@@ -682,13 +637,13 @@ static void put_labels(json_t *cells, const json_t *map)
     qsort(keys, n, sizeof *keys, cmp_str);
     for (i = 0; i < n; i++) {
         if (i)
-            sb_puts(&b, ",");
-        sb_puts(&b, keys[i]);
-        sb_puts(&b, "=");
-        sb_puts(&b, json_string_value(json_object_get(map, keys[i])));
+            sbuf_puts(&b, ",");
+        sbuf_puts(&b, keys[i]);
+        sbuf_puts(&b, "=");
+        sbuf_puts(&b, json_string_value(json_object_get(map, keys[i])));
     }
     if (!n)
-        sb_puts(&b, "<none>");
+        sbuf_puts(&b, "<none>");
     free(keys);
     put_sb(cells, &b);
 }
@@ -707,21 +662,21 @@ static void svc_cells(const json_t *o, int64_t now, json_t *cells, json_t *row)
     put_str(cells, cip ? cip : "<none>");
     svc_external_ip(cells, spec, st, type);
 
-    sbuf b = {0};
+    sbuf b = SBUF_INIT(SB_MAX);
     size_t i;
     const json_t *p;
     json_array_foreach(jget(spec, "ports"), i, p) {
         const char *proto = jnz(p, "protocol") ? jnz(p, "protocol") : "TCP";
         if (i)
-            sb_puts(&b, ",");
+            sbuf_puts(&b, ",");
         if (jint(p, "nodePort") > 0)
-            sb_printf(&b, "%lld:%lld/", (long long)jint(p, "port"), (long long)jint(p, "nodePort"));
+            sbuf_printf(&b, "%lld:%lld/", (long long)jint(p, "port"), (long long)jint(p, "nodePort"));
         else
-            sb_printf(&b, "%lld/", (long long)jint(p, "port"));
-        sb_puts(&b, proto);
+            sbuf_printf(&b, "%lld/", (long long)jint(p, "port"));
+        sbuf_puts(&b, proto);
     }
-    if (!b.len)
-        sb_puts(&b, "<none>");
+    if (!sbuf_len(&b))
+        sbuf_puts(&b, "<none>");
     put_sb(cells, &b);
     put_age(cells, o, "metadata.creationTimestamp", now, 0);
     put_labels(cells, jget(spec, "selector"));
@@ -754,15 +709,15 @@ static void ev_cells(const json_t *o, int64_t now, json_t *cells, json_t *row)
     put_str(cells, jstr(o, "type"));
     put_str(cells, jstr(o, "reason"));
 
-    sbuf b = {0};
+    sbuf b = SBUF_INIT(SB_MAX);
     const char *kind = jstr(o, "involvedObject.kind"), *name = jnz(o, "involvedObject.name");
     for (const char *k = kind ? kind : ""; *k; k++) {
         char c = *k >= 'A' && *k <= 'Z' ? (char)(*k - 'A' + 'a') : *k;
-        sb_putn(&b, &c, 1);
+        sbuf_putc(&b, c);
     }
     if (name) {
-        sb_puts(&b, "/");
-        sb_puts(&b, name);
+        sbuf_puts(&b, "/");
+        sbuf_puts(&b, name);
     }
     put_sb(cells, &b);
     put_str(cells, jstr(o, "involvedObject.fieldPath"));
@@ -771,10 +726,10 @@ static void ev_cells(const json_t *o, int64_t now, json_t *cells, json_t *row)
     const char *comp = jnz(o, "source.component") ? jnz(o, "source.component")
                                                   : jstr(o, "reportingComponent");
     const char *host = jnz(o, "source.host") ? jnz(o, "source.host") : jnz(o, "reportingInstance");
-    sb_puts(&b, comp ? comp : "");
+    sbuf_puts(&b, comp ? comp : "");
     if (host) {
-        sb_puts(&b, ", ");
-        sb_puts(&b, host);
+        sbuf_puts(&b, ", ");
+        sbuf_puts(&b, host);
     }
     put_sb(cells, &b);
 
@@ -785,7 +740,7 @@ static void ev_cells(const json_t *o, int64_t now, json_t *cells, json_t *row)
     msg += strspn(msg, ws);
     for (n = strlen(msg); n && strchr(ws, msg[n - 1]); n--)
         ;
-    sb_putn(&b, msg, n);
+    sbuf_add(&b, msg, n);
     put_sb(cells, &b);
 
     put_age(cells, o, first, now, 0);

@@ -14,6 +14,7 @@
  * given object always yields the same message. JSON null is treated as absent everywhere: the API
  * server prunes nulls of non-nullable CRD fields before validation and admission. */
 #include "validate.h"
+#include "sbuf.h"
 
 #include <assert.h>
 #include <ctype.h>
@@ -300,6 +301,26 @@ void validate_qualified_name(fielderrs *l, const char *field, const char *value)
 void validate_label_value(fielderrs *l, const char *field, const char *value)
 {
     check_each(l, field, value, is_label_value);
+}
+
+/* The messages of fn for value joined by sep, or NULL when there are none. */
+static char *msgs_text(is_fn fn, const char *value, const char *sep)
+{
+    msgs ms = {0};
+    fn(&ms, value ? value : "");
+    char *s = ms.n ? msgs_join(&ms, sep) : NULL;
+    msgs_free(&ms);
+    return s;
+}
+
+char *validate_qualified_name_msg(const char *value, const char *sep)
+{
+    return msgs_text(is_qualified_name, value, sep);
+}
+
+char *validate_label_value_msg(const char *value, const char *sep)
+{
+    return msgs_text(is_label_value, value, sep);
 }
 
 /* ---- JSON access helpers ------------------------------------------------------------------ */
@@ -710,43 +731,22 @@ static const char *data_type(const json_t *v, s_type want)
     return "";
 }
 
-typedef struct pathbuf {
-    char *p;
-    size_t n, cap;
-} pathbuf;
+/* The path of the value being checked ("spec.pytorchReplicaSpecs.Worker.replicas"): the schema's own
+ * names plus the map keys on the way, which all come from one body of at most 3 MiB. */
+#define SCHEMA_PATH_MAX (16u << 20)
 
-static void path_push(pathbuf *pb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void path_push(pathbuf *pb, const char *fmt, ...)
+static void path_push(sbuf *pb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void path_push(sbuf *pb, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    int n = vsnprintf(NULL, 0, fmt, ap);
+    int rc = sbuf_vprintf(pb, fmt, ap);
     va_end(ap);
-    if (n < 0)
-        oom();
-    if (pb->n + (size_t)n + 1 > pb->cap) {
-        size_t cap = pb->cap ? pb->cap : 128;
-        while (cap < pb->n + (size_t)n + 1)
-            cap *= 2;
-        char *p = realloc(pb->p, cap);
-        if (!p)
-            oom();
-        pb->p = p;
-        pb->cap = cap;
-    }
-    va_start(ap, fmt);
-    vsnprintf(pb->p + pb->n, (size_t)n + 1, fmt, ap);
-    va_end(ap);
-    pb->n += (size_t)n;
+    if (rc)
+        oom(); /* a field error for a truncated path would name the wrong field */
 }
 
-static void path_pop(pathbuf *pb, size_t to)
-{
-    pb->n = to;
-    pb->p[to] = '\0';
-}
-
-static void schema_walk(fielderrs *l, const snode *node, pathbuf *pb, const json_t *v)
+static void schema_walk(fielderrs *l, const snode *node, sbuf *pb, const json_t *v)
 {
     if (!v || json_is_null(v) || node->type == S_ANY)
         return;
@@ -754,16 +754,17 @@ static void schema_walk(fielderrs *l, const snode *node, pathbuf *pb, const json
     const char *want = s_type_name(node->type);
     if (strcmp(have, want) != 0) {
         char *q = fe_str(have);
-        fe_add(l, FE_TYPE_INVALID, pb->p, q, "%s in body must be of type %s: %s", pb->p, want, q);
+        fe_add(l, FE_TYPE_INVALID, sbuf_str(pb), q, "%s in body must be of type %s: %s", sbuf_str(pb),
+               want, q);
         free(q);
         return;
     }
-    size_t mark = pb->n;
+    size_t mark = sbuf_len(pb);
     if (node->type == S_ARRAY) {
         for (size_t i = 0; node->sub && i < json_array_size(v); i++) {
             path_push(pb, "[%zu]", i);
             schema_walk(l, node->sub, pb, json_array_get(v, i));
-            path_pop(pb, mark);
+            sbuf_setlen(pb, mark);
         }
         return;
     }
@@ -775,21 +776,21 @@ static void schema_walk(fielderrs *l, const snode *node, pathbuf *pb, const json
         for (size_t i = 0; i < n; i++) {
             path_push(pb, "%s%s", mark ? "." : "", keys[i]);
             schema_walk(l, node->sub, pb, json_object_get(v, keys[i]));
-            path_pop(pb, mark);
+            sbuf_setlen(pb, mark);
         }
         free(keys);
     }
     for (const sprop *p = node->props; p && p->name; p++) {
         path_push(pb, "%s%s", mark ? "." : "", p->name);
         schema_walk(l, p->node, pb, json_object_get(v, p->name));
-        path_pop(pb, mark);
+        sbuf_setlen(pb, mark);
     }
     for (const char *const *r = node->required; r && *r; r++) {
         if (get(v, *r))
             continue;
         path_push(pb, "%s%s", mark ? "." : "", *r);
-        fe_add(l, FE_REQUIRED, pb->p, NULL, NULL);
-        path_pop(pb, mark);
+        fe_add(l, FE_REQUIRED, sbuf_str(pb), NULL, NULL);
+        sbuf_setlen(pb, mark);
     }
 }
 
@@ -815,20 +816,20 @@ static const snode n_status = {S_OBJECT, p_status, NULL, NULL};
 
 void validate_pytorchjob_status(fielderrs *l, const json_t *obj)
 {
-    pathbuf pb = {0};
+    sbuf pb = SBUF_INIT(SCHEMA_PATH_MAX);
     path_push(&pb, "status");
     schema_walk(l, &n_status, &pb, get(obj, "status"));
-    free(pb.p);
+    sbuf_free(&pb);
 }
 
 void validate_pytorchjob_schema(fielderrs *l, const json_t *obj)
 {
     /* The CRD's root schema has no `required`: a missing spec passes here and is caught by the
      * webhook (spec.pytorchReplicaSpecs: Required value: must be required). */
-    pathbuf pb = {0};
+    sbuf pb = SBUF_INIT(SCHEMA_PATH_MAX);
     path_push(&pb, "spec");
     schema_walk(l, &n_spec, &pb, get(obj, "spec"));
-    free(pb.p);
+    sbuf_free(&pb);
 }
 
 /* ---- training-operator v1.9 validating webhook -------------------------------------------- */

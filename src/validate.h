@@ -11,6 +11,11 @@ void validate_dns1123_label(fielderrs *l, const char *field, const char *value);
 void validate_dns1035_label(fielderrs *l, const char *field, const char *value);
 void validate_qualified_name(fielderrs *l, const char *field, const char *value);
 void validate_label_value(fielderrs *l, const char *field, const char *value);
+/* The same checks for a caller that renders the error itself (label selectors): the messages of
+ * validation.IsQualifiedName / IsValidLabelValue joined by sep (strings.Join), malloc'ed, caller
+ * frees; NULL when value is valid. */
+char *validate_qualified_name_msg(const char *value, const char *sep);
+char *validate_label_value_msg(const char *value, const char *sep);
 
 /* ObjectMeta of an object being created or updated (apimachinery ValidateObjectMeta):
  * name/generateName (subdomain if name_subdomain else DNS-1123 label), labels, annotations

@@ -653,3 +653,230 @@ def kubeconfig_ca_data(daemon):
     import yaml
     kc = yaml.safe_load(daemon.kubeconfig.read_text())
     return base64.b64decode(kc["clusters"][0]["cluster"]["certificate-authority-data"])
+
+
+# -- running jobs (test_controller.py, test_runtime_e2e.py, test_training.py) ----------------------
+# Jobs built here carry no managedBy, so the controller runs them: each pod's `pytorch` container
+# command runs as a local process. Every container gets the env var RUN_MARK_VAR=<mark>, so
+# processes a test started can be found in /proc (and any left behind reported).
+
+RUN_MARK_VAR = "TORCHJOB_E2E_MARK"
+LABEL_JOB = "training.kubeflow.org/job-name"
+LABEL_OP = "training.kubeflow.org/operator-name"
+LABEL_TYPE = "training.kubeflow.org/replica-type"
+LABEL_INDEX = "training.kubeflow.org/replica-index"
+LABEL_ROLE = "training.kubeflow.org/job-role"
+WAIT_FOR_MASTER = "torchjob.kubeflow.org/wait-for-master"
+RFC3339NANO_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?Z$")
+
+
+def sh_container(script, mark=None, env=None, name="pytorch", **extra):
+    """A container running `sh -c script` (image only for validation)."""
+    c = {"name": name, "image": "busybox", "command": ["sh", "-c", script]}
+    e = [{"name": RUN_MARK_VAR, "value": mark}] if mark else []
+    e += [{"name": k, "value": v} for k, v in (env or {}).items()]
+    if e:
+        c["env"] = e
+    c.update(extra)
+    return c
+
+
+def run_replica(script, replicas=1, restart=None, mark=None, env=None, template_meta=None,
+                **container_extra):
+    r = {"replicas": replicas,
+         "template": {"spec": {"containers": [sh_container(script, mark, env, **container_extra)]}}}
+    if replicas is None:
+        del r["replicas"]
+    if restart:
+        r["restartPolicy"] = restart
+    if template_meta:
+        r["template"]["metadata"] = template_meta
+    return r
+
+
+def run_job(name, master=None, worker=None, workers=1, restart=None, run_policy=None, mark=None,
+            **spec_extra):
+    """A PyTorchJob the controller runs. master/worker: a shell script or a full replica spec."""
+    specs = {}
+    if master is not None:
+        specs["Master"] = master if isinstance(master, dict) else run_replica(master, 1, restart, mark)
+    if worker is not None:
+        specs["Worker"] = (worker if isinstance(worker, dict)
+                           else run_replica(worker, workers, restart, mark))
+    spec = {"pytorchReplicaSpecs": specs}
+    if run_policy is not None:
+        spec["runPolicy"] = run_policy
+    spec.update(spec_extra)
+    return {"apiVersion": "kubeflow.org/v1", "kind": "PyTorchJob",
+            "metadata": {"name": name}, "spec": spec}
+
+
+def pods_path(ns, name=None, sub=None, query=None):
+    p = f"/api/v1/namespaces/{ns}/pods"
+    if name is not None:
+        p += "/" + name
+    if sub:
+        p += "/" + sub
+    return with_query(p, query)
+
+
+def svcs_path(ns, name=None):
+    p = f"/api/v1/namespaces/{ns}/services"
+    return p + "/" + name if name is not None else p
+
+
+def cond_list(job_obj):
+    return [(c["type"], c["status"], c.get("reason"))
+            for c in (job_obj.get("status") or {}).get("conditions") or []]
+
+
+def find_cond(job_obj, ctype):
+    for c in (job_obj.get("status") or {}).get("conditions") or []:
+        if c.get("type") == ctype:
+            return c
+    return None
+
+
+def wait_job(d, ns, name, pred, timeout=20.0, desc="job state"):
+    """Poll the job until pred(job) holds; returns the job."""
+    def check():
+        r = d.get(pj(ns, name))
+        if r.status != 200:
+            return False, r
+        try:
+            ok = bool(pred(r.json))
+        except (KeyError, TypeError, AttributeError, IndexError):
+            ok = False  # a status part not written yet
+        return ok, r.json.get("status")
+    poll(check, timeout, desc=f"{ns}/{name}: {desc}")
+    return d.get(pj(ns, name)).json
+
+
+def wait_cond(d, ns, name, ctype, status="True", timeout=20.0):
+    def pred(j):
+        c = find_cond(j, ctype)
+        return c is not None and c["status"] == status
+    return wait_job(d, ns, name, pred, timeout, desc=f"condition {ctype}={status}")
+
+
+def list_pods(d, ns, job=None):
+    q = {"labelSelector": f"{LABEL_JOB}={job}"} if job else None
+    r = d.get(pods_path(ns, query=q))
+    assert r.status == 200, r
+    return {p["metadata"]["name"]: p for p in r.json["items"]}
+
+
+def get_pod(d, ns, name):
+    r = d.get(pods_path(ns, name))
+    return r.json if r.status == 200 else None
+
+
+def wait_pod(d, ns, name, pred, timeout=20.0, desc="pod state"):
+    def check():
+        p = get_pod(d, ns, name)
+        return (p is not None and bool(pred(p))), (p or {}).get("status")
+    poll(check, timeout, desc=f"pod {ns}/{name}: {desc}")
+    return get_pod(d, ns, name)
+
+
+def wait_pod_gone(d, ns, name, timeout=20.0):
+    def check():
+        r = d.get(pods_path(ns, name))
+        return r.status == 404, r.status
+    poll(check, timeout, desc=f"pod {ns}/{name} to disappear")
+
+
+def pod_phase(p):
+    return (p.get("status") or {}).get("phase")
+
+
+def container_status(p, name="pytorch"):
+    for cs in (p.get("status") or {}).get("containerStatuses") or []:
+        if cs.get("name") == name:
+            return cs
+    return None
+
+
+def restart_count(p, name="pytorch"):
+    cs = container_status(p, name)
+    return cs.get("restartCount", 0) if cs else 0
+
+
+def pod_log(d, ns, pod, **query):
+    r = d.get(pods_path(ns, pod, "log", query or None), headers={"Accept": "*/*"})
+    return r
+
+
+def parse_env_log(text):
+    """KEY=VALUE lines (e.g. from `env`) into a dict."""
+    out = {}
+    for line in text.splitlines():
+        k, sep, v = line.partition("=")
+        if sep and re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", k):
+            out[k] = v
+    return out
+
+
+def _proc_stat(pid):
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    l, r = stat.find("("), stat.rfind(")")
+    rest = stat[r + 2:].split()
+    # state ppid pgrp session ...
+    return {"pid": int(pid), "comm": stat[l + 1:r], "state": rest[0], "ppid": int(rest[1]),
+            "pgrp": int(rest[2]), "sid": int(rest[3])}
+
+
+def processes_of(daemon_pid, marks=(), cmdline_contains=()):
+    """Live processes (not zombies) that belong to a daemon's pods: children of daemon_pid, any
+    process in a session or process group led by one of them, and any process whose environment
+    carries RUN_MARK_VAR=<one of marks> or whose command line contains one of cmdline_contains.
+    Returns a list of dicts (pid, comm, state, ppid, pgrp, sid, cmdline)."""
+    marks = [f"{RUN_MARK_VAR}={m}".encode() for m in marks]
+    cmds = [c.encode() for c in cmdline_contains]
+    me = os.getpid()
+    stats = []
+    for d in os.listdir("/proc"):
+        if not d.isdigit() or int(d) in (me, daemon_pid):
+            continue
+        try:
+            stats.append(_proc_stat(d))
+        except (OSError, ValueError, IndexError):
+            continue
+    leaders = {s["pid"] for s in stats if s["ppid"] == daemon_pid}
+    out = []
+    for s in stats:
+        if s["state"] in ("Z", "X"):
+            continue
+        hit = s["ppid"] == daemon_pid or s["sid"] in leaders or s["pgrp"] in leaders
+        cmdline = b""
+        try:
+            cmdline = Path(f"/proc/{s['pid']}/cmdline").read_bytes()
+        except OSError:
+            pass
+        if not hit and cmds:
+            hit = any(c in cmdline for c in cmds)
+        if not hit and marks:
+            try:
+                env = Path(f"/proc/{s['pid']}/environ").read_bytes().split(b"\0")
+            except OSError:
+                env = []
+            hit = any(m in env for m in marks)
+        if hit:
+            s["cmdline"] = cmdline.replace(b"\0", b" ").decode(errors="replace").strip()
+            out.append(s)
+    return out
+
+
+def wait_no_processes(daemon_pid, marks=(), cmdline_contains=(), timeout=15.0):
+    """Poll until no process of the daemon's pods is left (see processes_of)."""
+    return poll(lambda: (not processes_of(daemon_pid, marks, cmdline_contains),
+                         processes_of(daemon_pid, marks, cmdline_contains)),
+                timeout, desc=f"no pod process of torchjobd pid {daemon_pid} left")
+
+
+def job_events(d, ns, name):
+    r = d.get(f"/api/v1/namespaces/{ns}/events",
+              query={"fieldSelector": f"involvedObject.name={name}"})
+    assert r.status == 200, r
+    return [e for e in r.json["items"]
+            if e.get("involvedObject", {}).get("kind") == KIND]

@@ -1,0 +1,493 @@
+"""The kubelet side end to end: pods as local processes (through torchjob-logshim), their status,
+their logs (kubectl logs and the pods/log endpoint, client-compat.md §9), graceful deletion, and
+the job log endpoint that outlives the pods.
+
+One dedicated daemon with --restart-backoff 1 for the module. After every test no process of the
+daemon's pods may be left: not a child of the daemon, nor anything in a session or process group
+one of them leads, nor anything carrying the test's env marker.
+"""
+import shutil
+import signal
+import subprocess
+import threading
+import time
+
+import pytest
+
+import e2elib
+from e2elib import (RFC3339NANO_RE, assert_status, container_status, get_pod, pj, pod_log,
+                    pod_phase, pods_path, poll, restart_count, run_job, uniq, wait_cond,
+                    wait_pod, wait_pod_gone)
+
+
+@pytest.fixture(scope="module")
+def rd(make_daemon):
+    return make_daemon(args=["--restart-backoff", "1"])
+
+
+@pytest.fixture(scope="module")
+def rns(rd):
+    return rd.create_ns(uniq("rt"))
+
+
+@pytest.fixture
+def mark(rd, rns):
+    """A per-test process marker; at teardown: delete what is left in the namespace and check
+    that no process of the daemon's pods remains."""
+    m = uniq("m")
+    yield m
+    r = rd.get(pj(rns))
+    for j in r.json.get("items", []):
+        rd.delete(pj(rns, j["metadata"]["name"]))
+    for name, p in e2elib.list_pods(rd, rns).items():
+        rd.delete(pods_path(rns, name), query={"gracePeriodSeconds": "0"})
+    poll(lambda: (not e2elib.list_pods(rd, rns), sorted(e2elib.list_pods(rd, rns))), 15,
+         desc="namespace emptied of pods")
+    e2elib.wait_no_processes(rd.proc.pid, [m], timeout=15)
+    left = e2elib.processes_of(rd.proc.pid)
+    assert not left, f"processes of the daemon left behind: {left}"
+
+
+def need_kubectl():
+    if shutil.which("kubectl") is None:
+        pytest.skip("kubectl is not installed")
+
+
+def pod_body(name, script, mark, restart="Never", cname="main", **spec_extra):
+    spec = {"restartPolicy": restart,
+            "containers": [{"name": cname, "image": "busybox", "command": ["sh", "-c", script],
+                            "env": [{"name": e2elib.RUN_MARK_VAR, "value": mark}]}]}
+    spec.update(spec_extra)
+    return {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name}, "spec": spec}
+
+
+def create_pod(d, ns, body):
+    r = d.post(pods_path(ns), body)
+    assert r.status == 201, r
+    return r.json
+
+
+def wait_log(d, ns, pod, needle, timeout=10, **q):
+    def check():
+        r = pod_log(d, ns, pod, **q)
+        return r.status == 200 and needle in r.text, r
+    return poll(check, timeout, desc=f"{needle!r} in the log of {pod}")
+
+
+def alive(pid):
+    try:
+        st = open(f"/proc/{pid}/stat").read()
+    except OSError:
+        return False
+    return st[st.rfind(")") + 2] not in "ZX"
+
+
+def pod_pids(d, mark):
+    return [p["pid"] for p in e2elib.processes_of(d.proc.pid, [mark])]
+
+
+# -- a pod made through the pods API ---------------------------------------------------------------
+
+def test_direct_pod_runs_to_completion(rd, rns, mark):
+    name = uniq("direct")
+    created = create_pod(rd, rns, pod_body(name, "echo to-stdout; echo to-stderr >&2", mark))
+    assert created["metadata"]["uid"]
+    p = wait_pod(rd, rns, name, lambda p: pod_phase(p) == "Succeeded", 15, desc="Succeeded")
+    assert p["spec"]["nodeName"] == "localhost", p["spec"]
+    st = p["status"]
+    assert st["podIP"] == "127.0.0.1" and st["hostIP"] == "127.0.0.1", st
+    assert e2elib.TIME_RE.match(st["startTime"]), st
+    cs = container_status(p, "main")
+    assert cs is not None, st
+    t = cs["state"]["terminated"]
+    assert t["exitCode"] == 0 and t["reason"] == "Completed", cs
+    assert e2elib.TIME_RE.match(t["startedAt"]) and e2elib.TIME_RE.match(t["finishedAt"]), t
+    assert cs["restartCount"] == 0 and cs["ready"] is False and cs["name"] == "main", cs
+    for k in ("image", "imageID"):
+        assert isinstance(cs.get(k), str), cs
+    conds = {c["type"]: c["status"] for c in st["conditions"]}
+    assert conds.get("Ready") == "False" and conds.get("PodScheduled") == "True", conds
+    r = pod_log(rd, rns, name)
+    assert r.status == 200 and r.ctype.startswith("text/plain"), r
+    assert r.text == "to-stdout\nto-stderr\n", r
+
+    # the typed Python client decodes pods, the pod list and the pod watch
+    from kubernetes import client, watch
+    v1 = client.CoreV1Api(rd.api_client)
+    lst = v1.list_namespaced_pod(rns)
+    got = [i for i in lst.items if i.metadata.name == name]
+    assert got and got[0].status.phase == "Succeeded", lst
+    one = v1.read_namespaced_pod(name, rns)
+    cs1 = one.status.container_statuses[0]
+    assert cs1.state.terminated.exit_code == 0 and cs1.restart_count == 0, cs1
+    assert one.spec.node_name == "localhost" and one.status.pod_ip == "127.0.0.1"
+    assert v1.read_namespaced_pod_log(name, rns, container="main") == "to-stdout\nto-stderr\n"
+    assert v1.read_namespaced_pod_log(name, rns, container="main", tail_lines=1) == "to-stderr\n"
+    w = watch.Watch()
+    events = []
+    for ev in w.stream(v1.list_namespaced_pod, rns, field_selector=f"metadata.name={name}",
+                       timeout_seconds=1, _request_timeout=10):
+        events.append((ev["type"], ev["object"].metadata.name, ev["object"].status.phase))
+    assert ("ADDED", name, "Succeeded") in events, events
+
+    # kubectl get pods: a finished pod reads Completed, 0/1
+    if shutil.which("kubectl"):
+        k = rd.kubectl("get", "pod", name, "-n", rns, "--no-headers", "-o", "wide")
+        assert k.returncode == 0, k.stderr
+        cols = k.stdout.split()
+        assert cols[:4] == [name, "0/1", "Completed", "0"], k.stdout
+        assert "127.0.0.1" in cols and "localhost" in cols, k.stdout
+
+
+def test_direct_pod_failure_and_exit_codes(rd, rns, mark):
+    name = uniq("fail")
+    create_pod(rd, rns, pod_body(name, "echo oops; exit 7", mark))
+    p = wait_pod(rd, rns, name, lambda p: pod_phase(p) == "Failed", 15, desc="Failed")
+    t = container_status(p, "main")["state"]["terminated"]
+    assert t["exitCode"] == 7 and t["reason"] == "Error", t
+    # a command that cannot run: exit 128, the error in the log
+    name2 = uniq("noexec")
+    body = pod_body(name2, "", mark)
+    body["spec"]["containers"][0]["command"] = ["/nonexistent/e2e-binary"]
+    create_pod(rd, rns, body)
+    p = wait_pod(rd, rns, name2, lambda p: pod_phase(p) == "Failed", 15, desc="Failed")
+    t = container_status(p, "main")["state"]["terminated"]
+    assert t["exitCode"] == 128, t
+    assert "/nonexistent/e2e-binary" in pod_log(rd, rns, name2).text
+
+
+def test_command_args_env_expansion_and_working_dir(rd, rns, mark, tmp_path):
+    """command + args run as given, $(VAR) in them expands from the container env ($$( escapes,
+    unknown names stay), env values see earlier entries, workingDir is the cwd, HOSTNAME is the
+    pod name (kubelet semantics)."""
+    name = uniq("cmd")
+    body = pod_body(name, "", mark)
+    c = body["spec"]["containers"][0]
+    c["command"] = ["sh", "-c"]
+    c["args"] = ["echo '$(GREETING)' '$$(GREETING)' '$(NO_SUCH_VAR)' \"$PHRASE\"; pwd; "
+                 "echo host=$HOSTNAME"]
+    c["env"] += [{"name": "GREETING", "value": "hi"},
+                 {"name": "PHRASE", "value": "$(GREETING) there"}]
+    c["workingDir"] = str(tmp_path)
+    create_pod(rd, rns, body)
+    wait_pod(rd, rns, name, lambda p: pod_phase(p) == "Succeeded", 10, desc="Succeeded")
+    assert pod_log(rd, rns, name).text.splitlines() == [
+        "hi $(GREETING) $(NO_SUCH_VAR) hi there", str(tmp_path), f"host={name}"]
+
+
+# -- logs ------------------------------------------------------------------------------------------
+
+def test_kubectl_logs_follow_tail_timestamps(rd, rns, mark, tmp_path):
+    need_kubectl()
+    name = uniq("logs")
+    # prints 5 lines, waits for a go file (bounded), prints a last line, exits
+    script = (f'for i in 1 2 3 4 5; do echo line-$i; done; i=0; '
+              f'while [ ! -e {tmp_path}/go ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done; '
+              'echo last-line')
+    create_pod(rd, rns, pod_body(name, script, mark))
+    wait_log(rd, rns, name, "line-5")
+    f = subprocess.Popen(
+        ["kubectl", "--cache-dir", str(rd.kubectl_cache), "logs", "-f", name, "-n", rns],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env={"KUBECONFIG": str(rd.kubeconfig), "HOME": str(rd.kubectl_home),
+             "PATH": "/usr/bin:/bin"})
+    try:
+        # logs -f is still streaming while the process runs
+        first = f.stdout.readline()
+        assert first == "line-1\n", first
+        assert f.poll() is None, "kubectl logs -f ended while the process still runs"
+        (tmp_path / "go").touch()
+        guard = threading.Timer(15, f.kill)  # a stream that never ends fails, not hangs
+        guard.start()
+        try:
+            out = f.stdout.read()  # until kubectl closes it: the stream ended
+            f.wait(timeout=15)
+            err = f.stderr.read()
+        finally:
+            guard.cancel()
+        assert f.returncode != -signal.SIGKILL, f"kubectl logs -f did not end: {out!r}"
+    finally:
+        if f.poll() is None:
+            f.kill()
+            f.wait()
+    assert f.returncode == 0, err
+    assert first + out == "".join(f"line-{i}\n" for i in range(1, 6)) + "last-line\n", out
+    wait_pod(rd, rns, name, lambda p: pod_phase(p) == "Succeeded", 10, desc="Succeeded")
+
+    k = rd.kubectl("logs", name, "-n", rns, "--tail=2")
+    assert k.returncode == 0 and k.stdout == "line-5\nlast-line\n", k
+    k = rd.kubectl("logs", name, "-n", rns, "--timestamps")
+    assert k.returncode == 0, k
+    lines = k.stdout.splitlines()
+    assert len(lines) == 6, k.stdout
+    stamps = []
+    for ln in lines:
+        ts, sep, text = ln.partition(" ")
+        assert sep and RFC3339NANO_RE.match(ts), f"no RFC3339Nano prefix: {ln!r}"
+        stamps.append(ts)
+    assert [ln.partition(" ")[2] for ln in lines] == [f"line-{i}" for i in range(1, 6)] + ["last-line"]
+    assert stamps == sorted(stamps), stamps
+    k = rd.kubectl("logs", name, "-n", rns, "--tail=1", "--timestamps")
+    assert k.returncode == 0 and k.stdout.endswith(" last-line\n"), k
+    k = rd.kubectl("logs", name, "-n", rns, "-c", "nope")
+    assert k.returncode == 1, k
+    assert f"container nope is not valid for pod {name}" in k.stderr, k.stderr
+
+    # the same options on the raw endpoint
+    assert pod_log(rd, rns, name, limitBytes="8").raw == b"line-1\nl"
+    assert pod_log(rd, rns, name, sinceSeconds="3600").text.count("\n") == 6
+    assert pod_log(rd, rns, name, tailLines="0").raw == b""
+    assert pod_log(rd, rns, name, container="main").text.startswith("line-1\n")
+    assert_status(pod_log(rd, rns, name, container="nope"), 400, "BadRequest",
+                  f"container nope is not valid for pod {name}")
+    assert_status(pod_log(rd, rns, name, tailLines="x"), 400, "BadRequest")
+    assert_status(pod_log(rd, rns, "no-such-pod"), 404, "NotFound", 'pods "no-such-pod" not found')
+    assert_status(pod_log(rd, rns, name, previous="true"), 400, "BadRequest",
+                  f'previous terminated container "main" in pod "{name}" not found')
+    # follow on a finished pod ends at once
+    r = pod_log(rd, rns, name, follow="true")
+    assert r.status == 200 and r.text.endswith("last-line\n"), r
+
+
+def test_python_client_follow(rd, rns, mark, tmp_path):
+    from kubernetes import client
+    v1 = client.CoreV1Api(rd.api_client)
+    name = uniq("pyf")
+    script = (f'echo a; i=0; while [ ! -e {tmp_path}/go ] && [ $i -lt 100 ]; do sleep 0.1; '
+              'i=$((i+1)); done; echo b')
+    create_pod(rd, rns, pod_body(name, script, mark))
+    wait_log(rd, rns, name, "a")
+    r = v1.read_namespaced_pod_log(name, rns, container="main", follow=True, timestamps=True,
+                                   _preload_content=False, _request_timeout=20)
+    (tmp_path / "go").touch()
+    data = b"".join(r.stream())
+    lines = data.decode().splitlines()
+    assert [ln.partition(" ")[2] for ln in lines] == ["a", "b"], data
+    assert all(RFC3339NANO_RE.match(ln.partition(" ")[0]) for ln in lines), data
+
+
+def test_logs_previous_after_restart(rd, rns, mark, tmp_path):
+    name = uniq("prev")
+    script = (f'n=$(cat {tmp_path}/n 2>/dev/null || echo 0); echo $((n+1)) > {tmp_path}/n; '
+              f'echo "run $n"; [ "$n" -ge 1 ] || exit 3')
+    create_pod(rd, rns, pod_body(name, script, mark, restart="OnFailure"))
+    p = wait_pod(rd, rns, name, lambda p: pod_phase(p) == "Succeeded", 15, desc="Succeeded")
+    assert restart_count(p, "main") == 1, p["status"]
+    assert pod_log(rd, rns, name).text == "run 1\n"
+    assert pod_log(rd, rns, name, previous="true").text == "run 0\n"
+    if shutil.which("kubectl"):
+        k = rd.kubectl("logs", name, "-n", rns, "--previous")
+        assert k.returncode == 0 and k.stdout == "run 0\n", k
+        k = rd.kubectl("logs", name, "-n", rns)
+        assert k.returncode == 0 and k.stdout == "run 1\n", k
+        k = rd.kubectl("get", "pod", name, "-n", rns, "--no-headers")
+        assert k.stdout.split()[2:4] == ["Completed", "1"], k.stdout
+
+
+def test_new_pod_with_reused_name_has_no_previous_log(rd, rns, mark):
+    """A pod deleted and created again under the same name is a new pod: its log starts empty
+    and it has no previous container."""
+    name = uniq("reuse")
+    create_pod(rd, rns, pod_body(name, "echo old-pod", mark))
+    wait_pod(rd, rns, name, lambda p: pod_phase(p) == "Succeeded", 15, desc="Succeeded")
+    assert rd.delete(pods_path(rns, name)).status == 200
+    wait_pod_gone(rd, rns, name)
+    create_pod(rd, rns, pod_body(name, "echo new-pod", mark))
+    wait_pod(rd, rns, name, lambda p: pod_phase(p) == "Succeeded", 15, desc="Succeeded")
+    assert pod_log(rd, rns, name).text == "new-pod\n"
+    r = pod_log(rd, rns, name, previous="true")
+    assert r.status == 400, f"the new pod serves the old pod's log as previous: {r}"
+
+
+# -- the process tree ---------------------------------------------------------------------------
+
+def test_background_children_die_with_the_pod(rd, rns, mark):
+    """A container's processes end with it: a background child left by a command that exits is
+    killed (kubelet: the container's processes go with its main process), and does not keep the
+    pod from completing by holding its output open."""
+    name = uniq("bg")
+    t0 = time.monotonic()
+    create_pod(rd, rns, pod_body(name, "sleep 60 & echo started; exit 0", mark))
+    wait_pod(rd, rns, name, lambda p: pod_phase(p) == "Succeeded", 10, desc="Succeeded")
+    assert time.monotonic() - t0 < 5, "the pod waited for its background child"
+    e2elib.wait_no_processes(rd.proc.pid, [mark], timeout=5)
+    assert pod_log(rd, rns, name).text == "started\n"
+
+    name2 = uniq("tree")
+    create_pod(rd, rns, pod_body(name2, "sleep 60 & sleep 60 & echo ready; wait", mark))
+    wait_log(rd, rns, name2, "ready")
+    poll(lambda: (len(pod_pids(rd, mark)) >= 4, e2elib.processes_of(rd.proc.pid, [mark])), 5,
+         desc="shim, shell and two sleeps")
+    assert rd.delete(pods_path(rns, name2), query={"gracePeriodSeconds": "1"}).status == 200
+    wait_pod_gone(rd, rns, name2, timeout=5)
+    e2elib.wait_no_processes(rd.proc.pid, [mark], timeout=5)
+
+
+# -- graceful deletion -----------------------------------------------------------------------------
+
+def test_delete_sigterm_trap_runs(rd, rns, mark, tmp_path):
+    name = uniq("term")
+    marker = tmp_path / "marker"
+    script = (f"trap 'echo got-term; echo bye > {marker}; exit 0' TERM; echo ready; "
+              "while :; do sleep 0.1; done")
+    create_pod(rd, rns, pod_body(name, script, mark))
+    wait_log(rd, rns, name, "ready")
+    pids = pod_pids(rd, mark)
+    assert pids, "the pod's process is not running"
+    t0 = time.monotonic()
+    r = rd.delete(pods_path(rns, name))
+    assert r.status == 200, r
+    md = r.json["metadata"]
+    assert md.get("deletionTimestamp") and md.get("deletionGracePeriodSeconds") == 30, md
+    wait_pod_gone(rd, rns, name, timeout=10)
+    took = time.monotonic() - t0
+    assert took < 5, f"a process that exits on SIGTERM took {took:.1f}s to be deleted"
+    assert marker.read_text() == "bye\n", "the SIGTERM trap did not run"
+    poll(lambda: (not any(alive(p) for p in pids), pids), 5, desc="processes gone")
+
+
+def test_delete_grace_period_then_sigkill(rd, rns, mark):
+    name = uniq("ign")
+    script = "trap '' TERM; echo ready; while :; do sleep 0.1; done"
+    create_pod(rd, rns, pod_body(name, script, mark))
+    wait_log(rd, rns, name, "ready")
+    pids = pod_pids(rd, mark)
+    assert pids
+    t0 = time.monotonic()
+    r = rd.delete(pods_path(rns, name), query={"gracePeriodSeconds": "2"})
+    assert r.status == 200, r
+    assert r.json["metadata"].get("deletionGracePeriodSeconds") == 2, r.json["metadata"]
+    # still there (terminating) while the grace runs
+    p = get_pod(rd, rns, name)
+    assert p is not None and p["metadata"].get("deletionTimestamp"), p
+    assert any(alive(x) for x in pids), "killed before the grace period ran out"
+    wait_pod_gone(rd, rns, name, timeout=10)
+    took = time.monotonic() - t0
+    assert 1.5 <= took <= 4.5, f"SIGKILL expected ≈2 s after the delete, pod gone after {took:.1f}s"
+    poll(lambda: (not any(alive(p) for p in pids), pids), 5, desc="processes gone")
+
+
+def test_force_delete_kills_at_once(rd, rns, mark):
+    need_kubectl()
+    name = uniq("force")
+    script = "trap '' TERM; echo ready; while :; do sleep 0.1; done"
+    create_pod(rd, rns, pod_body(name, script, mark))
+    wait_log(rd, rns, name, "ready")
+    pids = pod_pids(rd, mark)
+    assert pids
+    t0 = time.monotonic()
+    k = rd.kubectl("delete", "pod", name, "-n", rns, "--force", "--grace-period=0")
+    assert k.returncode == 0, k
+    assert f'pod "{name}" force deleted' in k.stdout, k.stdout
+    wait_pod_gone(rd, rns, name, timeout=5)
+    poll(lambda: (not any(alive(p) for p in pids), pids), 5, desc="processes gone")
+    took = time.monotonic() - t0
+    assert took < 2.0, f"force delete took {took:.1f}s"
+
+
+def test_job_delete_stops_processes(rd, rns, mark):
+    """Deleting a running job (background cascade) stops its processes."""
+    name = uniq("jdel")
+    body = run_job(name, "exec sleep 60", "exec sleep 60", mark=mark)
+    assert rd.post(pj(rns), body).status == 201
+    poll(lambda: (len(pod_pids(rd, mark)) >= 2, pod_pids(rd, mark)), 10, desc="two processes")
+    r = rd.delete(pj(rns, name))
+    assert r.status == 200, r
+    rd.wait_gone(rns, name, timeout=10)
+    poll(lambda: (not e2elib.list_pods(rd, rns, name), e2elib.list_pods(rd, rns, name)), 40,
+         desc="pods gone")
+    e2elib.wait_no_processes(rd.proc.pid, [mark], timeout=40)
+
+
+# -- the job log endpoint --------------------------------------------------------------------------
+
+def test_job_log_endpoint_after_clean_pod_policy_all(rd, rns, mark):
+    name = uniq("jlog")
+    body = run_job(name, 'echo "master-out rank=$RANK"; sleep 0.3', 'echo "worker-out rank=$RANK"',
+                   workers=2, mark=mark, run_policy={"cleanPodPolicy": "All"})
+    assert rd.post(pj(rns), body).status == 201
+    wait_cond(rd, rns, name, "Succeeded", timeout=20)
+    poll(lambda: (not e2elib.list_pods(rd, rns, name), sorted(e2elib.list_pods(rd, rns, name))),
+         15, desc="pods deleted by cleanPodPolicy All")
+    assert pod_log(rd, rns, f"{name}-worker-0").status == 404
+    base = pj(rns, name, "log")
+    for pod, text in ((f"{name}-master-0", "master-out rank=0\n"),
+                      (f"{name}-worker-0", "worker-out rank=1\n"),
+                      (f"{name}-worker-1", "worker-out rank=2\n")):
+        r = rd.get(base, query={"pod": pod}, headers={"Accept": "*/*"})
+        assert r.status == 200 and r.ctype.startswith("text/plain"), r
+        assert r.text == text, r
+        r = rd.get(base, query={"pod": pod, "timestamps": "true", "tailLines": "1"},
+                   headers={"Accept": "*/*"})
+        ts, _, rest = r.text.partition(" ")
+        assert r.status == 200 and RFC3339NANO_RE.match(ts) and rest == text, r
+    # errors
+    assert_status(rd.get(base), 400, "BadRequest")
+    assert rd.get(base, query={"pod": f"{name}-worker-7"}).status == 404
+    assert rd.get(base, query={"pod": "someone-else-master-0"}).status == 404
+    assert rd.get(pj(rns, "no-such-job", "log"), query={"pod": "no-such-job-master-0"}).status == 404
+
+
+def test_job_log_endpoint_only_serves_its_own_pods(rd, rns, mark):
+    """Job X's log endpoint must not serve the pods of job X-other (pod names share the prefix)."""
+    a = uniq("jl")
+    b = a + "-other"
+    for n in (a, b):
+        assert rd.post(pj(rns), run_job(n, f"echo I am {n}", mark=mark)).status == 201
+    for n in (a, b):
+        wait_cond(rd, rns, n, "Succeeded", timeout=20)
+    r = rd.get(pj(rns, a, "log"), query={"pod": f"{b}-master-0"})
+    assert r.status == 404, f"job {a}'s log endpoint served job {b}'s pod: {r}"
+
+
+# -- restart counting --------------------------------------------------------------------------------
+
+def test_restart_count_counts_restarts_not_exits(rd, rns, mark, tmp_path):
+    """restartCount is the number of times the container was restarted: while it waits in
+    CrashLoopBackOff after its n-th exit it has been restarted n-1 times (kubelet takes the count
+    from the exited instance; the next instance carries n)."""
+    name = uniq("rcnt")
+    runs = tmp_path / "runs"
+    create_pod(rd, rns, pod_body(name, f"echo x >> {runs}; exit 2", mark, restart="Always"))
+
+    def waiting():
+        p = get_pod(rd, rns, name)
+        cs = container_status(p or {}, "main") or {}
+        return "waiting" in cs.get("state", {}), cs
+    cs = poll(waiting, 10, interval=0.02, desc="CrashLoopBackOff")
+    n = len(runs.read_text().splitlines())
+    assert cs["state"]["waiting"]["reason"] == "CrashLoopBackOff", cs
+    assert cs["lastState"]["terminated"]["exitCode"] == 2, cs
+    assert cs["restartCount"] == n - 1, \
+        f"after {n} run(s), waiting to restart: restartCount {cs['restartCount']}, want {n - 1}"
+
+
+# -- processes end with their owner ----------------------------------------------------------------
+
+def test_namespace_delete_stops_processes(rd, mark):
+    ns = rd.create_ns(uniq("nsdel"))
+    body = run_job(uniq("j"), "exec sleep 60", "exec sleep 60", mark=mark)
+    assert rd.post(pj(ns), body).status == 201
+    create_pod(rd, ns, pod_body(uniq("p"), "exec sleep 60", mark))
+    poll(lambda: (len(pod_pids(rd, mark)) >= 3, pod_pids(rd, mark)), 10, desc="three processes")
+    r = rd.delete(f"/api/v1/namespaces/{ns}")
+    assert r.status == 200, r
+    poll(lambda: (rd.get(f"/api/v1/namespaces/{ns}").status == 404,
+                  rd.get(f"/api/v1/namespaces/{ns}")), 45, desc="namespace gone")
+    e2elib.wait_no_processes(rd.proc.pid, [mark], timeout=10)
+
+
+def test_daemon_stop_leaves_no_process(make_daemon, tmp_path):
+    d = make_daemon()
+    m = uniq("m")
+    ns = d.create_ns(uniq("stop"))
+    body = run_job(uniq("j"), "exec sleep 60", "trap '' TERM; while :; do sleep 0.1; done", mark=m)
+    assert d.post(pj(ns), body).status == 201
+    poll(lambda: (len(e2elib.processes_of(d.proc.pid, [m])) >= 2, e2elib.processes_of(d.proc.pid, [m])),
+         10, desc="job processes running")
+    pid = d.proc.pid
+    t0 = time.monotonic()
+    assert d.stop() == 0
+    assert time.monotonic() - t0 < 10
+    left = e2elib.processes_of(pid, [m])
+    assert not left, f"processes outlived the daemon: {left}"
