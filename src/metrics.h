@@ -78,7 +78,7 @@ void metrics_observe(metrics_family *f, const char *const *values, double v);   
 double metrics_value(const metrics_family *f, const char *const *values);
 
 /* The whole exposition. Returns a malloc'ed NUL-terminated text the caller frees, its length in
- * *len (optional); NULL on allocation failure. Runs the callbacks. */
+ * *len (optional); NULL on allocation failure or past 64 MiB. Runs the callbacks. */
 char *metrics_render(metrics *r, size_t *len);
 
 /* ---- torchjobd's metric set ---------------------------------------------------------------- *
