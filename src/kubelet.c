@@ -21,6 +21,7 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <limits.h>
 #include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -591,12 +592,11 @@ static void retry_waiting(kubelet_t *k, const char *ns)
 static void stop_pod(kpod *p, json_t *md)
 {
     kubelet_t *k = p->k;
+    /* As kubelet: the process gets deletionGracePeriodSeconds from now (the deletionTimestamp
+     * has whole seconds only, so a deadline read from it could cut a second off). A later,
+     * shorter grace can only bring the SIGKILL forward (runtime_stop never extends). */
     json_int_t grace = json_integer_value(json_object_get(md, "deletionGracePeriodSeconds"));
-    time_t deadline = api_parse_rfc3339(jstr(md, "deletionTimestamp"));
-    time_t now = time(NULL);
-    unsigned left = grace <= 0 ? 0 : deadline > now ? (unsigned)(deadline - now) : 0;
-    if (grace > 0 && left == 0)
-        left = 1;
+    unsigned left = grace <= 0 ? 0 : grace > (json_int_t)UINT_MAX ? UINT_MAX : (unsigned)grace;
     switch (p->state) {
     case K_STARTING:
     case K_RUNNING:

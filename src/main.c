@@ -259,6 +259,8 @@ static void on_signal(uv_signal_t *s, int signum)
         return;
     d->stopping = 1;
     fprintf(stderr, "torchjobd: signal %d, stopping\n", signum);
+    /* The writes still committing must not reach the modules freed below. */
+    store_off_commit(d->api.store);
     http_server_stop(d->http);
     watch_hub_free(d->api.watch);
     d->api.watch = NULL;

@@ -708,6 +708,12 @@ void store_on_commit(store_t *s, store_commit_fn fn, void *arg)
     s->lis[s->nlis++] = (listener){fn, arg};
 }
 
+void store_off_commit(store_t *s)
+{
+    s->nlis = 0;
+    s->batch_fn = NULL;
+}
+
 /* ---- reads ------------------------------------------------------------------------------ */
 
 uint64_t store_rev(const store_t *s) { return s->rev; }

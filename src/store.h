@@ -100,6 +100,8 @@ uint64_t store_write(store_t *s, const char *key, json_t *obj, store_write_cb cb
  * prev = the previous committed version of the key (NULL on create). Several listeners allowed. */
 typedef void (*store_commit_fn)(void *arg, const store_rec *rec, const store_rec *prev);
 void store_on_commit(store_t *s, store_commit_fn fn, void *arg);
+/* Drop every commit listener and the batch hook (shutdown: their owners are going away). */
+void store_off_commit(store_t *s);
 
 /* Called on the loop once per committed batch: its commit time, its records, whether it ended
  * in a sync (always, for a committed batch). One hook. */
