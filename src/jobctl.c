@@ -26,7 +26,9 @@
 #include "metrics.h"
 
 typedef struct jobent {
-    struct jobent *next;
+    struct jobent *next;       /* all entries */
+    struct jobent *hnext;      /* hash chain */
+    struct jobent **pprev;     /* where this entry is linked in the all-list */
     jobctl_t *c;
     char key[600];
     char uid[64];
@@ -43,8 +45,32 @@ struct jobctl {
     char **queue;
     size_t n, cap;
     jobent *jobs;
+    jobent **buckets;          /* key → entry; grows with the number of jobs */
+    size_t nbuckets, njobs;
     int closing;
 };
+
+static uint64_t hash_key(const char *s)
+{
+    uint64_t h = 1469598103934665603ull; /* FNV-1a */
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ull;
+    return h;
+}
+
+static void rehash(jobctl_t *c)
+{
+    size_t nb = c->nbuckets ? c->nbuckets * 2 : 256;
+    jobent **b = calloc(nb, sizeof *b);
+    for (jobent *e = c->jobs; e; e = e->next) {
+        size_t i = hash_key(e->key) & (nb - 1);
+        e->hnext = b[i];
+        b[i] = e;
+    }
+    free(c->buckets);
+    c->buckets = b;
+    c->nbuckets = nb;
+}
 
 static void on_kick(uv_timer_t *t);
 
@@ -70,9 +96,10 @@ static void on_requeue(uv_timer_t *t)
 
 static jobent *entry(jobctl_t *c, const char *key, int create)
 {
-    for (jobent *e = c->jobs; e; e = e->next)
-        if (!strcmp(e->key, key))
-            return e;
+    if (c->nbuckets)
+        for (jobent *e = c->buckets[hash_key(key) & (c->nbuckets - 1)]; e; e = e->hnext)
+            if (!strcmp(e->key, key))
+                return e;
     if (!create)
         return NULL;
     jobent *e = calloc(1, sizeof *e);
@@ -81,7 +108,17 @@ static jobent *entry(jobctl_t *c, const char *key, int create)
     uv_timer_init(c->api->loop, &e->timer);
     e->timer.data = e;
     e->next = c->jobs;
+    if (c->jobs)
+        c->jobs->pprev = &e->next;
+    e->pprev = &c->jobs;
     c->jobs = e;
+    if (++c->njobs > c->nbuckets)
+        rehash(c);
+    else {
+        size_t i = hash_key(key) & (c->nbuckets - 1);
+        e->hnext = c->buckets[i];
+        c->buckets[i] = e;
+    }
     return e;
 }
 
@@ -92,17 +129,21 @@ static void entry_closed(uv_handle_t *h)
 
 static void entry_free(jobctl_t *c, jobent *e)
 {
-    for (jobent **pp = &c->jobs; *pp; pp = &(*pp)->next)
+    *e->pprev = e->next;
+    if (e->next)
+        e->next->pprev = e->pprev;
+    for (jobent **pp = &c->buckets[hash_key(e->key) & (c->nbuckets - 1)]; *pp; pp = &(*pp)->hnext)
         if (*pp == e) {
-            *pp = e->next;
+            *pp = e->hnext;
             break;
         }
+    c->njobs--;
     uv_close((uv_handle_t *)&e->timer, entry_closed);
 }
 
 static int port_in_use(jobctl_t *c, int port)
 {
-    for (jobent *e = c->jobs; e; e = e->next)
+    for (jobent *e = c->jobs; e; e = e->next) /* only when a job first needs a port */
         if (e->port == port)
             return 1;
     return 0;
@@ -255,13 +296,13 @@ static void reconcile(jobctl_t *c, const char *key)
 {
     store_t *st = c->api->store;
     const store_rec *rec = store_latest(st, key);
-    jobent *e = entry(c, key, rec != NULL);
+    jobent *e = entry(c, key, 0);
     if (!rec) {
         if (e)
             entry_free(c, e);
         return;
     }
-    if (e->pending) {
+    if (e && e->pending) {
         e->dirty = 1;
         return;
     }
@@ -272,6 +313,15 @@ static void reconcile(jobctl_t *c, const char *key)
         return;
     }
     json_decref(obj); /* j holds its own reference */
+    if (j.run.managed_by && strcmp(j.run.managed_by, PTJ_MANAGED_BY_US)) {
+        /* Another controller's job (spec §6.9): nothing to do, nothing to keep. */
+        if (e)
+            entry_free(c, e);
+        ptj_job_free(&j);
+        return;
+    }
+    if (!e)
+        e = entry(c, key, 1);
     if (strcmp(e->uid, j.uid)) { /* a new job under an old name */
         snprintf(e->uid, sizeof e->uid, "%s", j.uid);
         e->port = 0;
@@ -295,7 +345,8 @@ static void reconcile(jobctl_t *c, const char *key)
     for (size_t i = 0; i < svcs.n; i++)
         if (ptj_svc_observe(svcs.objs[i], &sv[ns]) == 0)
             ns++;
-    if (!e->port)
+    /* A port only for a job that will run processes (finished and suspended jobs start none). */
+    if (!e->port && !j.deleting && !j.run.suspend && !jobstatus_finished(&j.status))
         e->port = alloc_port(c);
     ptj_result res;
     time_t now = time(NULL);
@@ -468,6 +519,7 @@ void jobctl_free(jobctl_t *c)
     c->closing = 1;
     while (c->jobs)
         entry_free(c, c->jobs);
+    free(c->buckets);
     for (size_t i = 0; i < c->n; i++)
         free(c->queue[i]);
     free(c->queue);
