@@ -49,6 +49,7 @@ e2e: all
 test: deps
 	@$(MAKE) --no-print-directory all unit
 	@$(MAKE) --no-print-directory e2e
+	@$(MAKE) --no-print-directory bench-smoke
 
 # ASan/UBSan build of the daemon and unit tests, then the whole suite against it.
 asan:
@@ -57,3 +58,18 @@ asan:
 
 clean:
 	rm -rf build build-asan
+
+# Benchmarks (bench/, docs/PERFORMANCE.md). `make bench`: every figure against nginx and etcd on
+# this machine (several minutes), rewriting the generated part of docs/PERFORMANCE.md; extra
+# arguments for bench/bench.py in BENCH_ARGS. `make bench-smoke`: the same scripts with tiny counts
+# and durations (seconds), so they keep working; part of `make test`.
+.PHONY: bench-smoke
+$(BUILD)/bench/tjload: bench/tjload.c
+	@mkdir -p $(dir $@)
+	$(CC) $(OPT) -std=gnu11 -Wall -Wextra -o $@ $< -lssl -lcrypto -lm
+
+bench: all $(BUILD)/bench/tjload
+	bash bench/run.sh --binary $(BUILD)/torchjobd --tjload $(BUILD)/bench/tjload --doc docs/PERFORMANCE.md --profile $(BENCH_ARGS)
+
+bench-smoke: all $(BUILD)/bench/tjload
+	bash bench/run.sh --smoke --binary $(BUILD)/torchjobd --tjload $(BUILD)/bench/tjload $(BENCH_ARGS)

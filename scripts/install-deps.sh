@@ -10,7 +10,8 @@ pkgs=(
   python3 python3-pytest python3-kubernetes python3-yaml python3-torch     # end-to-end tests, DDP example
   openssl curl procps strace prometheus                                     # metrics scrape test
 )
-[[ ${TORCHJOB_BENCH:-0} == 1 ]] && pkgs+=(nginx-light etcd-server etcd-client wrk)
+# make bench / bench-smoke: the anchors (nginx, etcd), the HTTP load generator, the profiler
+[[ ${TORCHJOB_BENCH:-0} == 1 ]] && pkgs+=(nginx-light etcd-server etcd-client wrk linux-perf)
 
 missing=()
 for p in "${pkgs[@]}"; do

@@ -871,6 +871,18 @@ int http_stream_write(http_req *r, const char *data, size_t len)
     return c->state == C_CLOSING ? -1 : 0;
 }
 
+int http_stream_write_chunk(http_req *r, const char *chunk, size_t len, size_t payload)
+{
+    http_conn *c = r->conn;
+    if (c->state == C_CLOSING || r->responded)
+        return -1;
+    if (c->queued > c->srv->lim.max_conn_queue)
+        return -1;
+    conn_send(c, chunk, len);
+    r->bytes_out += payload;
+    return c->state == C_CLOSING ? -1 : 0;
+}
+
 void http_stream_end(http_req *r)
 {
     if (r->responded)

@@ -75,6 +75,9 @@ void http_stream_begin(http_req *req, int status, const char *ctype);
 /* Returns 0, or -1 when the client is gone or its queue passed max_conn_queue (caller should end
  * the stream). */
 int http_stream_write(http_req *req, const char *data, size_t len);
+/* Write an already framed chunk ("<hex len>\r\n<payload>\r\n"): the same bytes can go to many
+ * streams (watch fan-out). payload = the payload's length. Same result as http_stream_write. */
+int http_stream_write_chunk(http_req *req, const char *chunk, size_t len, size_t payload);
 void http_stream_end(http_req *req);
 /* End the request by closing its connection at once (a stream whose client stopped reading). */
 void http_abort(http_req *req);

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -282,6 +283,12 @@ int main(int argc, char **argv)
     if (parse_flags(argc, argv, &cfg) < 0)
         return 2;
     signal(SIGPIPE, SIG_IGN);
+    /* Every connection and watcher is a descriptor: take the hard limit (10,000 watchers). */
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
     srand((unsigned)time(NULL) ^ (unsigned)getpid());
     if (mkdir(cfg.data_dir, 0700) < 0 && errno != EEXIST) {
         fprintf(stderr, "torchjobd: cannot create data dir %s: %s\n", cfg.data_dir, strerror(errno));

@@ -75,6 +75,20 @@ static char *encode(const char *type, const char *obj, size_t len, size_t *out_l
     return s;
 }
 
+/* The event line as one HTTP chunk, so fan-out sends the same bytes to every watcher. */
+static char *frame(char *line, size_t len, size_t *out_len)
+{
+    char head[24];
+    int hl = snprintf(head, sizeof head, "%zx\r\n", len);
+    char *s = malloc((size_t)hl + len + 2);
+    memcpy(s, head, (size_t)hl);
+    memcpy(s + hl, line, len);
+    memcpy(s + hl + len, "\r\n", 2);
+    free(line);
+    *out_len = (size_t)hl + len + 2;
+    return s;
+}
+
 /* The object part of an event: the stored bytes, or a one-row Table for kubectl. */
 static char *encode_rec(const watcher *w, const char *type, const store_rec *rec, size_t *out_len)
 {
@@ -142,6 +156,16 @@ static void send_line(watcher *w, const char *line, size_t len)
     if (http_stream_write(w->http, line, len) < 0) {
         /* Gone, or too slow: cut off (the client re-lists). Its connection is closed hard, so
          * the bytes queued for it are released now. */
+        w->abort = 1;
+        watcher_end(w);
+    }
+}
+
+static void send_chunk(watcher *w, const char *chunk, size_t len)
+{
+    if (w->ended)
+        return;
+    if (http_stream_write_chunk(w->http, chunk, len, len) < 0) {
         w->abort = 1;
         watcher_end(w);
     }
@@ -229,9 +253,12 @@ static void deliver(watch_hub *h, watcher *w, const store_rec *rec, const store_
         send_line(w, line, len);
         free(line);
     } else {
-        if (!h->enc[slot])
-            h->enc[slot] = encode_rec(w, type, src, &h->enc_len[slot]);
-        send_line(w, h->enc[slot], h->enc_len[slot]);
+        if (!h->enc[slot]) {
+            size_t len;
+            char *line = encode_rec(w, type, src, &len);
+            h->enc[slot] = frame(line, len, &h->enc_len[slot]);
+        }
+        send_chunk(w, h->enc[slot], h->enc_len[slot]);
     }
     if (src == &tmp)
         free(tmp.data);
