@@ -731,10 +731,12 @@ void api_list(apireq *r)
                       (unsigned long long)list_rv);
     free(tok);
     lb_put(&b, tail, (size_t)hl);
-    if (!res->is_cr) {
-        /* typed list: kind, apiVersion first; the body is otherwise the same bytes */
+    if (r->pretty) {
+        api_send_bytes(r, 200, b.buf, b.len);
+    } else {
+        lb_put(&b, "\n", 1); /* answered from this buffer: no copy of a large list */
+        http_respond(r->http, 200, JSON_CT, b.buf, b.len, r->headers);
     }
-    api_send_bytes(r, 200, b.buf, b.len);
     free(b.buf);
     free(start);
     api_listopts_free(&o);

@@ -154,14 +154,9 @@ static void on_write(uv_write_t *w, int status)
         linger(c);
 }
 
-static void raw_write(http_conn *c, const char *data, size_t len)
+/* Queue a write request whose data is already in r->data. */
+static void submit(http_conn *c, wreq *r, size_t len)
 {
-    if (c->state == C_CLOSING || len == 0)
-        return;
-    wreq *r = malloc(sizeof *r + len);
-    if (!r)
-        abort();
-    memcpy(r->data, data, len);
     r->c = c;
     r->len = len;
     uv_buf_t b = uv_buf_init(r->data, (unsigned)len);
@@ -173,13 +168,32 @@ static void raw_write(http_conn *c, const char *data, size_t len)
     }
 }
 
-/* Move whatever TLS produced into the socket. */
+static void raw_write(http_conn *c, const char *data, size_t len)
+{
+    if (c->state == C_CLOSING || len == 0)
+        return;
+    wreq *r = malloc(sizeof *r + len);
+    if (!r)
+        abort();
+    memcpy(r->data, data, len);
+    submit(c, r, len);
+}
+
+/* Move whatever TLS produced into the socket: read it straight into one write request. */
 static void tls_flush(http_conn *c)
 {
-    char buf[16384];
-    int n;
-    while ((n = BIO_read(c->wbio, buf, sizeof buf)) > 0)
-        raw_write(c, buf, (size_t)n);
+    size_t n;
+    while (c->state != C_CLOSING && (n = BIO_ctrl_pending(c->wbio)) > 0) {
+        wreq *r = malloc(sizeof *r + n);
+        if (!r)
+            abort();
+        int got = BIO_read(c->wbio, r->data, (int)n);
+        if (got <= 0) {
+            free(r);
+            return;
+        }
+        submit(c, r, (size_t)got);
+    }
 }
 
 
