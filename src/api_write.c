@@ -62,6 +62,15 @@ json_t *api_rec_json(const store_rec *rec)
     return json_loadb(rec->data, rec->len, 0, NULL);
 }
 
+/* Store obj (stolen) and answer with the stored bytes, or with obj unstored for a dry run. */
+static void answer_write(apireq *r, const char *key, json_t *obj, int code, int dry)
+{
+    if (dry)
+        api_send_json(r, code, obj, r->res->is_cr);
+    else
+        api_write_respond(r, key, obj, code, NULL, 0);
+}
+
 /* ---- helpers ------------------------------------------------------------------------------------ */
 
 static json_t *meta_of(json_t *o)
@@ -367,11 +376,7 @@ void api_do_create(apireq *r, json_t *obj, int dry)
     free(now);
     if (r->res->is_cr)
         json_object_set_new(md, "generation", json_integer(1));
-    if (dry) {
-        api_send_json(r, 201, obj, r->res->is_cr);
-        return;
-    }
-    api_write_respond(r, key, obj, 201, NULL, 0);
+    answer_write(r, key, obj, 201, dry);
     return;
 fail:
     json_decref(obj);
@@ -575,11 +580,7 @@ void api_do_update(apireq *r, const store_rec *old, json_t *nobj, int dry, int r
         api_write_respond(r, key, NULL, 200, res, r->res->is_cr);
         return;
     }
-    if (dry) {
-        api_send_json(r, 200, res, r->res->is_cr);
-        return;
-    }
-    api_write_respond(r, key, res, 200, NULL, 0);
+    answer_write(r, key, res, 200, dry);
     return;
 fail:
     json_decref(nobj);

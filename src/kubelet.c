@@ -434,44 +434,30 @@ static void start(kpod *p)
     p->ever_started = 1;
     p->pid = 0;
     snprintf(p->run_id, sizeof p->run_id, "%s/%d", p->uid, p->restarts);
-    const char *missing = ai > first_cmd && !command_found(argv[first_cmd], env) ? argv[first_cmd] : NULL;
-    if (missing) {
-        /* kubelet: the container fails to start (StartError, exit 128); the policy decides. */
+    /* kubelet: a command that cannot be executed fails the container's start (StartError,
+     * exit 128); the restart policy decides what follows. Images are never run. */
+    char why[600] = "";
+    if (ai == first_cmd)
+        snprintf(why, sizeof why, "container %s has no command; images are not pulled or run", p->container);
+    else if (!command_found(argv[first_cmd], env))
+        snprintf(why, sizeof why, "exec: \"%.400s\": executable file not found in $PATH", argv[first_cmd]);
+    p->started = time(NULL);
+    if (*why) {
         FILE *f = fopen(log, "a");
         if (f) {
-            fprintf(f, "torchjobd: exec: \"%s\": executable file not found in $PATH\n", missing);
+            fprintf(f, "torchjobd: %s\n", why);
             fclose(f);
         }
         set_state(p, K_RUNNING);
-        p->started = time(NULL);
-        for (size_t j = 0; argv[j]; j++)
-            free(argv[j]);
-        free(argv);
-        for (size_t j = 0; j < ne; j++)
-            free(env[j]);
-        free(env);
-        json_decref(pod);
-        on_proc_exit(k, p->run_id, 128, 0, 0);
-        return;
-    }
-    rt_pod rp = {.id = p->run_id, .argv = argv, .envp = env, .workdir = jstr(c, "workingDir"),
-                 .log_path = log, .log_cap = 64u << 20};
-    set_state(p, K_STARTING);
-    p->started = time(NULL);
-    if (ai == first_cmd) {
-        /* No command: an image's entrypoint cannot run here; the container fails to start. */
-        argv[ai++] = strdup("/bin/sh");
-        argv[ai++] = strdup("-c");
-        char *msg;
-        if (asprintf(&msg, "echo 'torchjobd: container %s has no command; images are not pulled or run' >&2; exit 128",
-                     p->container) < 0)
-            abort();
-        argv[ai++] = msg;
-    }
-    if (runtime_start(k->rt, &rp) < 0) {
-        /* Only a duplicate id can fail here; the run before is still being reaped. */
-        set_state(p, K_BACKOFF);
-        uv_timer_start(&p->timer, on_backoff, 100, 0);
+    } else {
+        rt_pod rp = {.id = p->run_id, .argv = argv, .envp = env, .workdir = jstr(c, "workingDir"),
+                     .log_path = log, .log_cap = 64u << 20};
+        set_state(p, K_STARTING);
+        if (runtime_start(k->rt, &rp) < 0) {
+            /* Only a duplicate id can fail here; the run before is still being reaped. */
+            set_state(p, K_BACKOFF);
+            uv_timer_start(&p->timer, on_backoff, 100, 0);
+        }
     }
     for (size_t j = 0; argv[j]; j++)
         free(argv[j]);
@@ -480,6 +466,8 @@ static void start(kpod *p)
         free(env[j]);
     free(env);
     json_decref(pod);
+    if (*why)
+        on_proc_exit(k, p->run_id, 128, 0, 0);
 }
 
 static void on_backoff(uv_timer_t *t)

@@ -530,8 +530,10 @@ def test_exitcode_permanent_failure(run):
 @pytest.mark.parametrize("first", ["kill -9 $$", "exit 130"])
 def test_exitcode_retryable_recreates_pod(run, tmp_path, first):
     name = uniq("ecr")
+    # the second run lasts long enough for the controller to see it Running (else Restarting,
+    # not Running, precedes Succeeded: a race upstream has too)
     script = (f'if [ ! -e {tmp_path}/once ]; then touch {tmp_path}/once; echo first; {first}; fi; '
-              'echo second; exit 0')
+              'echo second; sleep 0.5; exit 0')
     run.create(run.job(name, script, restart="ExitCode"))
     j = wait_cond(run.d, run.ns, name, "Succeeded", timeout=20)
     p = get_pod(run.d, run.ns, f"{name}-master-0")
