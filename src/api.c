@@ -13,6 +13,7 @@
 #include <http_parser.h>
 #include <openssl/rand.h>
 #include "api.h"
+#include "strconv.h"
 #include "discovery.h"
 #include "selector.h"
 #include "watch.h"
@@ -74,19 +75,14 @@ char *api_now_rfc3339(void)
 
 time_t api_parse_rfc3339(const char *s)
 {
-    struct tm tm = {0};
-    if (!s || !strptime(s, "%Y-%m-%dT%H:%M:%S", &tm))
-        return 0;
-    return timegm(&tm);
+    time_t t;
+    return strconv_parse_rfc3339(s, &t) == 0 ? t : 0;
 }
 
 char *api_rfc3339(time_t t)
 {
     char *s = malloc(32);
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    strftime(s, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    return s;
+    return strconv_rfc3339(t, s);
 }
 
 void api_new_uid(char out[37])

@@ -37,7 +37,7 @@ static int streq(const char *a, const char *b) { return !strcmp(a ? a : "", b ? 
 static time_t jtime(const json_t *o, const char *k)
 {
     time_t t = 0;
-    if (ptj_time_parse(json_string_value(json_object_get(o, k)), &t) < 0)
+    if (strconv_parse_rfc3339(json_string_value(json_object_get(o, k)), &t) < 0)
         return 0;
     return t;
 }
@@ -97,7 +97,7 @@ static void set_time(json_t *o, const char *k, time_t t)
 {
     char buf[32];
     if (t)
-        json_object_set_new(o, k, json_string(ptj_time_format(t, buf)));
+        json_object_set_new(o, k, json_string(strconv_rfc3339(t, buf)));
 }
 
 static void set_str(json_t *o, const char *k, const char *v)

@@ -21,6 +21,7 @@
 #include <string.h>
 #include "jobstatus.h"
 #include "pytorchjob.h"
+#include "strconv.h"
 
 static const char *const TYPE_NAMES[PTJ_NTYPES] = {"Master", "Worker"};
 static const char *const TYPE_LABELS[PTJ_NTYPES] = {"master", "worker"};
@@ -53,77 +54,15 @@ static ptj_opt jopt(const json_t *o, const char *k)
     return r;
 }
 
-/* Go's strconv.Atoi: optional sign, decimal digits, no spaces, in range. */
-static int atoi_strict(const char *s, long long *out)
-{
-    if (!s || !*s)
-        return -1;
-    const char *p = s;
-    if (*p == '+' || *p == '-')
-        p++;
-    if (!*p)
-        return -1;
-    for (const char *q = p; *q; q++)
-        if (!isdigit((unsigned char)*q))
-            return -1;
-    errno = 0;
-    long long v = strtoll(s, NULL, 10);
-    if (errno)
-        return -1;
-    *out = v;
-    return 0;
-}
 
 /* ---- time --------------------------------------------------------------------------------- */
 
-char *ptj_time_format(time_t t, char buf[32])
-{
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    strftime(buf, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    return buf;
-}
 
-int ptj_time_parse(const char *s, time_t *out)
-{
-    struct tm tm = {0};
-    int n = 0;
-    if (!s || sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
-                     &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &n) != 6 || n != 19)
-        return -EINVAL;
-    const char *p = s + n;
-    if (*p == '.') {
-        p++;
-        if (!isdigit((unsigned char)*p))
-            return -EINVAL;
-        while (isdigit((unsigned char)*p))
-            p++;
-    }
-    long off = 0;
-    if (*p == 'Z' || *p == 'z') {
-        p++;
-    } else if (*p == '+' || *p == '-') {
-        int hh, mm, m = 0;
-        if (sscanf(p + 1, "%2d:%2d%n", &hh, &mm, &m) != 2 || m != 5)
-            return -EINVAL;
-        off = (hh * 3600L + mm * 60L) * (*p == '-' ? -1 : 1);
-        p += 6;
-    } else {
-        return -EINVAL;
-    }
-    if (*p || tm.tm_mon < 1 || tm.tm_mon > 12 || tm.tm_mday < 1 || tm.tm_mday > 31 ||
-        tm.tm_hour > 23 || tm.tm_min > 59 || tm.tm_sec > 60)
-        return -EINVAL;
-    tm.tm_year -= 1900;
-    tm.tm_mon -= 1;
-    *out = timegm(&tm) - off;
-    return 0;
-}
 
 static time_t jtime(const json_t *o, const char *k)
 {
     time_t t = 0;
-    if (ptj_time_parse(jstr(o, k), &t) < 0)
+    if (strconv_parse_rfc3339(jstr(o, k), &t) < 0)
         return 0;
     return t;
 }
@@ -373,7 +312,7 @@ static void env_addf(json_t *env, const char *name, const char *fmt, ...)
 static long long nproc_int(const ptj_job *j)
 {
     long long v;
-    return j->nproc_per_node && atoi_strict(j->nproc_per_node, &v) == 0 ? v : 1;
+    return j->nproc_per_node && strconv_int64(j->nproc_per_node, &v) == 0 ? v : 1;
 }
 
 static void env_elastic(json_t *env, const ptj_job *j, int port)
@@ -586,7 +525,7 @@ static void child_labels(const json_t *obj, int *type, int *index)
         if (rt && !strcmp(rt, TYPE_LABELS[t]))
             *type = t;
     long long v;
-    *index = atoi_strict(jstr(labels, PTJ_LABEL_INDEX), &v) == 0 && v >= 0 && v <= INT_MAX ? (int)v : -1;
+    *index = strconv_int64(jstr(labels, PTJ_LABEL_INDEX), &v) == 0 && v >= 0 && v <= INT_MAX ? (int)v : -1;
 }
 
 int ptj_owns(const ptj_job *j, const json_t *child)

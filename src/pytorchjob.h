@@ -27,6 +27,7 @@
 #include <stdint.h>
 #include <time.h>
 #include <jansson.h>
+#include "strconv.h" /* timestamps: strconv_rfc3339, strconv_parse_rfc3339 */
 
 #define PTJ_API_VERSION "kubeflow.org/v1"
 #define PTJ_KIND "PyTorchJob"
@@ -171,10 +172,6 @@ json_t *ptj_build_pod(const ptj_job *j, ptj_rtype t, int index, int port);
 /* The headless Service for (t, index), §5.4: a new reference. */
 json_t *ptj_build_service(const ptj_job *j, ptj_rtype t, int index, int port);
 
-/* RFC 3339 UTC seconds, "2026-01-02T03:04:05Z", into buf (>= 21 bytes). Returns buf. */
-char *ptj_time_format(time_t t, char buf[32]);
-/* Parse RFC 3339 (fraction and numeric offset accepted). Returns 0 or -EINVAL. */
-int ptj_time_parse(const char *s, time_t *out);
 
 /* ---- observed children ------------------------------------------------------------------ */
 

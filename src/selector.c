@@ -29,6 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "selector.h"
+#include "strconv.h"
 #include "fielderr.h"
 #include "sbuf.h"
 #include "validate.h"
@@ -88,25 +89,6 @@ static char *invalid_error(const char *path, const char *value, const char *deta
     return sbuf_take(&b);
 }
 
-/* strconv.ParseInt(s, 10, 64): optional sign, decimal digits, in range. */
-static int parse_int64(const char *s, long long *out)
-{
-    const char *p = s;
-    if (*p == '+' || *p == '-')
-        p++;
-    if (!*p)
-        return -1;
-    for (const char *q = p; *q; q++)
-        if (*q < '0' || *q > '9')
-            return -1;
-    errno = 0;
-    char *end;
-    long long v = strtoll(s, &end, 10);
-    if (errno || *end)
-        return -1;
-    *out = v;
-    return 0;
-}
 
 /* ---- label selectors: lexer -------------------------------------------------------------- */
 
@@ -336,7 +318,7 @@ static int check_requirement(lreq *r, char **msg)
     size_t nerr = 0;
     int oom = !e;
     for (size_t i = 0; !oom && (r->op == L_GT || r->op == L_LT) && i < r->nvals; i++) {
-        if (parse_int64(r->vals[i], &r->num) == 0)
+        if (strconv_int64(r->vals[i], &r->num) == 0)
             continue;
         char path[32];
         snprintf(path, sizeof path, "values[%zu]", i);
@@ -547,8 +529,8 @@ static int req_match(const lreq *r, const json_t *labels)
     case L_NEQ: return !lv || !has_value(r, v);
     case L_EXISTS: return lv != NULL;
     case L_NOTEXISTS: return lv == NULL;
-    case L_GT: return lv && parse_int64(v, &n) == 0 && n > r->num;
-    case L_LT: return lv && parse_int64(v, &n) == 0 && n < r->num;
+    case L_GT: return lv && strconv_int64(v, &n) == 0 && n > r->num;
+    case L_LT: return lv && strconv_int64(v, &n) == 0 && n < r->num;
     }
     return 0;
 }

@@ -1,0 +1,16 @@
+/* strconv — the text forms Kubernetes' Go code reads and writes: strconv.ParseInt-style
+ * integers and RFC 3339 timestamps. One implementation each, shared by the API, the selectors
+ * and the controller. */
+#ifndef TJ_STRCONV_H
+#define TJ_STRCONV_H
+#include <time.h>
+
+/* strconv.ParseInt(s, 10, 64): optional sign, decimal digits only, in range. 0 or -1 (also for
+ * NULL or ""). */
+int strconv_int64(const char *s, long long *out);
+/* "2026-01-02T03:04:05Z" (UTC, whole seconds) into buf. Returns buf. */
+char *strconv_rfc3339(time_t t, char buf[32]);
+/* RFC 3339 with an optional fraction (dropped) and Z or a numeric offset; nothing may follow.
+ * 0, or -EINVAL. */
+int strconv_parse_rfc3339(const char *s, time_t *out);
+#endif

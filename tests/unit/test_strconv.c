@@ -1,0 +1,46 @@
+/* strconv: Go's strict integer parsing and RFC 3339 timestamps. */
+#include <errno.h>
+#include "unit.h"
+#include "strconv.h"
+
+static void test_int64(void **state)
+{
+    (void)state;
+    long long v;
+    assert_int_equal(strconv_int64("42", &v), 0);
+    assert_int_equal(v, 42);
+    assert_int_equal(strconv_int64("-7", &v), 0);
+    assert_int_equal(v, -7);
+    assert_int_equal(strconv_int64("+3", &v), 0);
+    assert_int_equal(v, 3);
+    const char *bad[] = {NULL, "", "-", "1.5", " 1", "1 ", "0x10", "99999999999999999999"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
+        assert_int_equal(strconv_int64(bad[i], &v), -1);
+}
+
+static void test_rfc3339(void **state)
+{
+    (void)state;
+    char buf[32];
+    assert_string_equal(strconv_rfc3339(0, buf), "1970-01-01T00:00:00Z");
+    time_t t;
+    assert_int_equal(strconv_parse_rfc3339("2026-12-04T16:54:07Z", &t), 0);
+    assert_string_equal(strconv_rfc3339(t, buf), "2026-12-04T16:54:07Z");
+    assert_int_equal(strconv_parse_rfc3339("2026-12-04T16:54:07.154311086Z", &t), 0);
+    assert_string_equal(strconv_rfc3339(t, buf), "2026-12-04T16:54:07Z");
+    assert_int_equal(strconv_parse_rfc3339("2026-12-04T18:54:07+02:00", &t), 0);
+    assert_string_equal(strconv_rfc3339(t, buf), "2026-12-04T16:54:07Z");
+    const char *bad[] = {NULL, "", "2026-12-04", "2026-12-04T16:54:07", "2026-12-04T16:54:07Zx",
+                         "2026-13-04T16:54:07Z", "2026-12-04T16:54:07.Z"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
+        assert_int_equal(strconv_parse_rfc3339(bad[i], &t), -EINVAL);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_int64),
+        cmocka_unit_test(test_rfc3339),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
