@@ -141,7 +141,7 @@ static const char *T(time_t t)
 {
     static char buf[4][32];
     static int k;
-    return ptj_time_format(t, buf[k++ % 4]);
+    return strconv_rfc3339(t, buf[k++ % 4]);
 }
 
 /* ---- conditions (§6.1) -------------------------------------------------------------------- */

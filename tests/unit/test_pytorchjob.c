@@ -184,15 +184,15 @@ static void test_time(void **state)
 {
     char buf[32];
     time_t t;
-    assert_string_equal(ptj_time_format(1767323045, buf), "2026-01-02T03:04:05Z");
-    assert_int_equal(ptj_time_parse("2026-01-02T03:04:05Z", &t), 0);
+    assert_string_equal(strconv_rfc3339(1767323045, buf), "2026-01-02T03:04:05Z");
+    assert_int_equal(strconv_parse_rfc3339("2026-01-02T03:04:05Z", &t), 0);
     assert_int_equal(t, 1767323045);
-    assert_int_equal(ptj_time_parse("2026-01-02T03:04:05.5-00:30", &t), 0);
+    assert_int_equal(strconv_parse_rfc3339("2026-01-02T03:04:05.5-00:30", &t), 0);
     assert_int_equal(t, 1767323045 + 1800);
-    assert_int_equal(ptj_time_parse("2026-01-02 03:04:05Z", &t), -EINVAL);
-    assert_int_equal(ptj_time_parse("2026-01-02T03:04:05", &t), -EINVAL);
-    assert_int_equal(ptj_time_parse("2026-13-02T03:04:05Z", &t), -EINVAL);
-    assert_int_equal(ptj_time_parse(NULL, &t), -EINVAL);
+    assert_int_equal(strconv_parse_rfc3339("2026-01-02 03:04:05Z", &t), -EINVAL);
+    assert_int_equal(strconv_parse_rfc3339("2026-01-02T03:04:05", &t), -EINVAL);
+    assert_int_equal(strconv_parse_rfc3339("2026-13-02T03:04:05Z", &t), -EINVAL);
+    assert_int_equal(strconv_parse_rfc3339(NULL, &t), -EINVAL);
 }
 
 /* ---- env: the worked examples of §5.5, adapted -------------------------------------------- */
