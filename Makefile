@@ -73,3 +73,12 @@ bench: all $(BUILD)/bench/tjload
 
 bench-smoke: all $(BUILD)/bench/tjload
 	bash bench/run.sh --smoke --binary $(BUILD)/torchjobd --tjload $(BUILD)/bench/tjload $(BENCH_ARGS)
+
+# `make jsonbench`: microseconds per parse and dump of bench/job.json, jansson against src/jsonio.c.
+.PHONY: jsonbench
+$(BUILD)/bench/jsonbench: bench/jsonbench.c $(BUILD)/libtorchjob.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $< $(BUILD)/libtorchjob.a $(LDLIBS)
+
+jsonbench: $(BUILD)/bench/jsonbench
+	./$(BUILD)/bench/jsonbench bench/job.json

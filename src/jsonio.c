@@ -1,0 +1,736 @@
+/* jsonio — JSON text in and out, exactly as jansson 2.14 reads and writes it, faster (jsonio.h).
+ *
+ * The parser is one recursive descent over the buffer that builds jansson values with the calls
+ * jansson's own parser makes (json_object_setn_new_nocheck, so a repeated key replaces the
+ * earlier value where the earlier one stood, as in jansson). It never reports an error itself.
+ * Whatever it does not take — any syntax error, a \u0000, a lone surrogate, invalid UTF-8, an
+ * integer outside int64, a real it cannot convert the way jansson does, nesting past
+ * JSON_PARSER_MAX_DEPTH, a repeated key under JSON_REJECT_DUPLICATES — drops the partial tree and
+ * hands the whole buffer to json_loadb, which then answers, error text and position included.
+ *
+ * The dumper writes into one growing buffer. It hands the whole document to json_dumps when it
+ * meets invalid UTF-8 (jansson refuses it in values and writes half of it in keys), nesting past
+ * JSON_PARSER_MAX_DEPTH (a cycle, which jansson refuses) or a failed allocation; a real is
+ * written by json_dumps itself.
+ *
+ * Invariant: a document either parses/dumps on the fast path to exactly jansson's result, or
+ * goes to jansson. tests/unit/test_jsonio.c checks this differentially. */
+#include <errno.h>
+#include <limits.h>
+#include <locale.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include "jsonio.h"
+
+#define MAX_DEPTH JSON_PARSER_MAX_DEPTH
+#define IS_WS(c) ((c) == ' ' || (c) == '\t' || (c) == '\n' || (c) == '\r')
+#define IS_DIGIT(c) ((c) >= '0' && (c) <= '9')
+#define IS_ALPHA(c) (((c) >= 'a' && (c) <= 'z') || ((c) >= 'A' && (c) <= 'Z'))
+#define ONES 0x0101010101010101ULL
+#define HIGHS 0x8080808080808080ULL
+
+/* Might one of the 8 bytes be '"', '\\', below 0x20 or above 0x7F? Never "no" when one is; a
+ * "yes" (possibly false, after a borrow) only sends the caller to look byte by byte. */
+static inline int word_special(const unsigned char *p)
+{
+    uint64_t w, q, b;
+    memcpy(&w, p, 8);
+    q = w ^ (ONES * '"');
+    b = w ^ (ONES * '\\');
+    return (((q - ONES) & ~q) | ((b - ONES) & ~b) | (w - ONES * 0x20) | w) & HIGHS ? 1 : 0;
+}
+
+static inline int plain_byte(unsigned char c)
+{
+    return c >= 0x20 && c < 0x80 && c != '"' && c != '\\';
+}
+
+/* Length of the UTF-8 sequence at p (p[0] >= 0x80), or 0 where jansson would refuse it: RFC 3629
+ * only — no overlong forms, no surrogates, nothing past U+10FFFF, nothing cut short. */
+static size_t utf8_seq(const unsigned char *p, size_t avail)
+{
+    unsigned char c = p[0], lo = 0x80, hi = 0xBF;
+    size_t n;
+    if (c >= 0xC2 && c <= 0xDF)
+        n = 2;
+    else if (c >= 0xE0 && c <= 0xEF) {
+        n = 3;
+        if (c == 0xE0)
+            lo = 0xA0;
+        else if (c == 0xED)
+            hi = 0x9F;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+        n = 4;
+        if (c == 0xF0)
+            lo = 0x90;
+        else if (c == 0xF4)
+            hi = 0x8F;
+    } else
+        return 0;
+    if (avail < n || p[1] < lo || p[1] > hi)
+        return 0;
+    for (size_t i = 2; i < n; i++)
+        if (p[i] < 0x80 || p[i] > 0xBF)
+            return 0;
+    return n;
+}
+
+/*** parse ***/
+
+typedef struct {
+    const unsigned char *p, *end;
+    int reject_dups;
+    /* Unescaped strings. A stack: a key's bytes stay reserved while its value is parsed. Starts
+     * in the caller's frame (heap = 0) and moves to the heap when it must grow. */
+    char *arena;
+    size_t top, cap;
+    int heap;
+} parser;
+
+static int arena_reserve(parser *ps, size_t n)
+{
+    if (ps->cap - ps->top >= n)
+        return 0;
+    size_t cap = ps->cap * 2;
+    while (cap - ps->top < n)
+        cap *= 2;
+    char *a = ps->heap ? realloc(ps->arena, cap) : malloc(cap);
+    if (!a)
+        return -1;
+    if (!ps->heap)
+        memcpy(a, ps->arena, ps->top);
+    ps->arena = a;
+    ps->cap = cap;
+    ps->heap = 1;
+    return 0;
+}
+
+static inline void skip_ws(parser *ps)
+{
+    while (ps->p < ps->end && IS_WS(*ps->p))
+        ps->p++;
+}
+
+static int hex4(const unsigned char *p)
+{
+    int v = 0;
+    for (int i = 0; i < 4; i++) {
+        unsigned char c = p[i];
+        v <<= 4;
+        if (IS_DIGIT(c))
+            v |= c - '0';
+        else if (c >= 'a' && c <= 'f')
+            v |= c - 'a' + 10;
+        else if (c >= 'A' && c <= 'F')
+            v |= c - 'A' + 10;
+        else
+            return -1;
+    }
+    return v;
+}
+
+/* One \uXXXX escape (or surrogate pair) at p (the backslash), q the closing quote: UTF-8 to *t.
+ * Returns the escape's length, 0 for anything jansson refuses (\u0000 included: our flags never
+ * carry JSON_ALLOW_NUL, and a NUL in a key is always refused). */
+static size_t unicode_escape(const unsigned char *p, const unsigned char *q, char **t)
+{
+    if (q - p < 6)
+        return 0;
+    int v = hex4(p + 2);
+    size_t used = 6;
+    if (v <= 0 || (v >= 0xDC00 && v <= 0xDFFF))
+        return 0;
+    if (v >= 0xD800 && v <= 0xDBFF) {
+        if (q - p < 12 || p[6] != '\\' || p[7] != 'u')
+            return 0;
+        int v2 = hex4(p + 8);
+        if (v2 < 0xDC00 || v2 > 0xDFFF)
+            return 0;
+        v = ((v - 0xD800) << 10) + (v2 - 0xDC00) + 0x10000;
+        used = 12;
+    }
+    unsigned char *o = (unsigned char *)*t;
+    if (v < 0x80)
+        *o++ = (unsigned char)v;
+    else if (v < 0x800) {
+        *o++ = 0xC0 | (v >> 6);
+        *o++ = 0x80 | (v & 0x3F);
+    } else if (v < 0x10000) {
+        *o++ = 0xE0 | (v >> 12);
+        *o++ = 0x80 | ((v >> 6) & 0x3F);
+        *o++ = 0x80 | (v & 0x3F);
+    } else {
+        *o++ = 0xF0 | (v >> 18);
+        *o++ = 0x80 | ((v >> 12) & 0x3F);
+        *o++ = 0x80 | ((v >> 6) & 0x3F);
+        *o++ = 0x80 | (v & 0x3F);
+    }
+    *t = (char *)o;
+    return used;
+}
+
+/* The string whose opening quote is at ps->p. On success ps->p is past the closing quote and the
+ * contents are (*s, *n): in the input when nothing needed unescaping (*in_arena 0), else at
+ * ps->arena + ps->top, not reserved (*in_arena 1). -1: not ours to take. */
+static int scan_string(parser *ps, const char **s, size_t *n, int *in_arena)
+{
+    const unsigned char *start = ps->p + 1, *p = start, *end = ps->end;
+    for (;;) {
+        while (end - p >= 8 && !word_special(p))
+            p += 8;
+        while (p < end && plain_byte(*p))
+            p++;
+        if (p >= end || *p < 0x20)
+            return -1;
+        if (*p == '"') {
+            *s = (const char *)start;
+            *n = (size_t)(p - start);
+            *in_arena = 0;
+            ps->p = p + 1;
+            return 0;
+        }
+        if (*p == '\\')
+            break;
+        size_t k = utf8_seq(p, (size_t)(end - p));
+        if (!k)
+            return -1;
+        p += k;
+    }
+    /* Escapes: find the closing quote (an escape never contains one), then unescape into the
+     * arena; the result is never longer than the source. */
+    const unsigned char *q = p;
+    while (q < end && *q != '"') {
+        if (*q == '\\' && end - q < 2)
+            return -1;
+        q += *q == '\\' ? 2 : 1;
+    }
+    if (q >= end)
+        return -1;
+    if (arena_reserve(ps, (size_t)(q - start)) < 0)
+        return -1;
+    char *t0 = ps->arena + ps->top, *t = t0;
+    memcpy(t, start, (size_t)(p - start));
+    t += p - start;
+    while (p < q) {
+        unsigned char c = *p;
+        if (c == '\\') {
+            size_t used = 2;
+            switch (p[1]) {
+            case '"': case '\\': case '/': *t++ = (char)p[1]; break;
+            case 'b': *t++ = '\b'; break;
+            case 'f': *t++ = '\f'; break;
+            case 'n': *t++ = '\n'; break;
+            case 'r': *t++ = '\r'; break;
+            case 't': *t++ = '\t'; break;
+            case 'u':
+                if (!(used = unicode_escape(p, q, &t)))
+                    return -1;
+                break;
+            default:
+                return -1;
+            }
+            p += used;
+        } else if (c < 0x20) {
+            return -1;
+        } else if (c < 0x80) {
+            *t++ = (char)*p++;
+        } else {
+            size_t k = utf8_seq(p, (size_t)(q - p));
+            if (!k)
+                return -1;
+            memcpy(t, p, k);
+            t += k;
+            p += k;
+        }
+    }
+    *s = t0;
+    *n = (size_t)(t - t0);
+    *in_arena = 1;
+    ps->p = q + 1;
+    return 0;
+}
+
+/* A real as jansson reads one: its lexer's grammar, then strtod with '.' as the decimal point
+ * (jansson swaps in the locale's point; we leave other locales to it), overflow refused. */
+static json_t *parse_real(parser *ps, const unsigned char *start, const unsigned char *p)
+{
+    const unsigned char *end = ps->end;
+    if (*p == '.') {
+        p++;
+        if (p >= end || !IS_DIGIT(*p))
+            return NULL;
+        while (p < end && IS_DIGIT(*p))
+            p++;
+    }
+    if (p < end && (*p == 'e' || *p == 'E')) {
+        p++;
+        if (p < end && (*p == '+' || *p == '-'))
+            p++;
+        if (p >= end || !IS_DIGIT(*p))
+            return NULL;
+        while (p < end && IS_DIGIT(*p))
+            p++;
+    }
+    char text[64], *tend;
+    size_t n = (size_t)(p - start);
+    const char *point = localeconv()->decimal_point;
+    if (n >= sizeof text || point[0] != '.' || point[1])
+        return NULL;
+    memcpy(text, start, n);
+    text[n] = 0;
+    errno = 0;
+    double d = strtod(text, &tend);
+    if (tend != text + n || ((d == HUGE_VAL || d == -HUGE_VAL) && errno == ERANGE))
+        return NULL;
+    ps->p = p;
+    return json_real(d);
+}
+
+static json_t *parse_number(parser *ps)
+{
+    const unsigned char *start = ps->p, *p = start, *end = ps->end;
+    int neg = *p == '-', over = 0;
+    uint64_t v = 0;
+    if (neg)
+        p++;
+    if (p >= end)
+        return NULL;
+    if (*p == '0') {
+        p++;
+        if (p < end && IS_DIGIT(*p))
+            return NULL;
+    } else if (IS_DIGIT(*p)) {
+        do {
+            unsigned d = *p++ - '0';
+            if (v > (UINT64_MAX - d) / 10)
+                over = 1;
+            v = v * 10 + d;
+        } while (p < end && IS_DIGIT(*p));
+    } else
+        return NULL;
+    if (p < end && (*p == '.' || *p == 'e' || *p == 'E'))
+        return parse_real(ps, start, p);
+    if (over || v > (uint64_t)INT64_MAX + neg)
+        return NULL;
+    ps->p = p;
+    return json_integer(!neg ? (json_int_t)v : v == (uint64_t)INT64_MAX + 1 ? INT64_MIN : -(json_int_t)v);
+}
+
+/* true, false, null — and not a longer identifier, which jansson reads whole and refuses. */
+static json_t *parse_literal(parser *ps, const char *word, size_t n, json_t *value)
+{
+    if ((size_t)(ps->end - ps->p) < n || memcmp(ps->p, word, n))
+        return NULL;
+    if ((size_t)(ps->end - ps->p) > n && IS_ALPHA(ps->p[n]))
+        return NULL;
+    ps->p += n;
+    return value;
+}
+
+static json_t *parse_value(parser *ps, size_t depth);
+
+static json_t *parse_object(parser *ps, size_t depth)
+{
+    json_t *obj = json_object();
+    if (!obj)
+        return NULL;
+    ps->p++;
+    skip_ws(ps);
+    if (ps->p < ps->end && *ps->p == '}') {
+        ps->p++;
+        return obj;
+    }
+    for (;;) {
+        const char *key;
+        size_t klen, mark = ps->top;
+        int in_arena;
+        if (ps->p >= ps->end || *ps->p != '"' || scan_string(ps, &key, &klen, &in_arena) < 0)
+            break;
+        if (in_arena)
+            ps->top += klen;
+        skip_ws(ps);
+        if (ps->p >= ps->end || *ps->p != ':') {
+            ps->top = mark;
+            break;
+        }
+        ps->p++;
+        skip_ws(ps);
+        json_t *v = parse_value(ps, depth + 1);
+        if (in_arena)
+            key = ps->arena + mark;
+        ps->top = mark;
+        size_t before = json_object_size(obj);
+        if (!v || json_object_setn_new_nocheck(obj, key, klen, v) < 0)
+            break;
+        if (ps->reject_dups && json_object_size(obj) == before)
+            break;
+        skip_ws(ps);
+        if (ps->p >= ps->end)
+            break;
+        if (*ps->p == '}') {
+            ps->p++;
+            return obj;
+        }
+        if (*ps->p != ',')
+            break;
+        ps->p++;
+        skip_ws(ps);
+    }
+    json_decref(obj);
+    return NULL;
+}
+
+static json_t *parse_array(parser *ps, size_t depth)
+{
+    json_t *arr = json_array();
+    if (!arr)
+        return NULL;
+    ps->p++;
+    skip_ws(ps);
+    if (ps->p < ps->end && *ps->p == ']') {
+        ps->p++;
+        return arr;
+    }
+    for (;;) {
+        json_t *v = parse_value(ps, depth + 1);
+        if (!v || json_array_append_new(arr, v) < 0)
+            break;
+        skip_ws(ps);
+        if (ps->p >= ps->end)
+            break;
+        if (*ps->p == ']') {
+            ps->p++;
+            return arr;
+        }
+        if (*ps->p != ',')
+            break;
+        ps->p++;
+        skip_ws(ps);
+    }
+    json_decref(arr);
+    return NULL;
+}
+
+/* The value at ps->p (no whitespace before it), depth counted as jansson does: the top value is
+ * 1, and every value, scalars too, past JSON_PARSER_MAX_DEPTH is an error. */
+static json_t *parse_value(parser *ps, size_t depth)
+{
+    if (depth > MAX_DEPTH || ps->p >= ps->end)
+        return NULL;
+    switch (*ps->p) {
+    case '{':
+        return parse_object(ps, depth);
+    case '[':
+        return parse_array(ps, depth);
+    case '"': {
+        const char *s;
+        size_t n;
+        int in_arena;
+        if (scan_string(ps, &s, &n, &in_arena) < 0)
+            return NULL;
+        return json_stringn_nocheck(s, n);
+    }
+    case 't':
+        return parse_literal(ps, "true", 4, json_true());
+    case 'f':
+        return parse_literal(ps, "false", 5, json_false());
+    case 'n':
+        return parse_literal(ps, "null", 4, json_null());
+    case '-': case '0': case '1': case '2': case '3': case '4':
+    case '5': case '6': case '7': case '8': case '9':
+        return parse_number(ps);
+    default:
+        return NULL;
+    }
+}
+
+json_t *jsonio_parse(const char *buf, size_t len, size_t flags, json_error_t *err)
+{
+    if (!buf || (flags & ~(size_t)JSON_REJECT_DUPLICATES) || len > INT_MAX)
+        return json_loadb(buf, len, flags, err);
+    char stack[512];
+    parser ps = {(const unsigned char *)buf, (const unsigned char *)buf + len,
+                 (flags & JSON_REJECT_DUPLICATES) != 0, stack, 0, sizeof stack, 0};
+    json_t *o = NULL;
+    skip_ws(&ps);
+    /* Without JSON_DECODE_ANY jansson takes only an object or an array at the top. */
+    if (ps.p < ps.end && (*ps.p == '{' || *ps.p == '[') && (o = parse_value(&ps, 1))) {
+        skip_ws(&ps);
+        if (ps.p != ps.end) {
+            json_decref(o);
+            o = NULL;
+        }
+    }
+    if (ps.heap)
+        free(ps.arena);
+    if (!o)
+        return json_loadb(buf, len, flags, err);
+    if (err) {
+        /* What json_loadb leaves in it on success. */
+        err->line = -1;
+        err->column = -1;
+        err->position = (int)len;
+        strcpy(err->source, "<buffer>");
+        err->text[0] = 0;
+    }
+    return o;
+}
+
+/*** dump ***/
+
+typedef struct {
+    char *buf;
+    size_t len, cap;
+    int bad; /* only json_dumps may write (or refuse) this document */
+} outbuf;
+
+static int ob_grow(outbuf *b, size_t n)
+{
+    size_t cap = b->cap * 2;
+    while (cap - b->len < n)
+        cap *= 2;
+    char *nb = realloc(b->buf, cap);
+    if (!nb) {
+        b->bad = 1;
+        return -1;
+    }
+    b->buf = nb;
+    b->cap = cap;
+    return 0;
+}
+
+static inline int ob_reserve(outbuf *b, size_t n)
+{
+    return b->cap - b->len >= n ? 0 : ob_grow(b, n);
+}
+
+static inline void ob_put(outbuf *b, const void *s, size_t n)
+{
+    if (ob_reserve(b, n) < 0)
+        return;
+    memcpy(b->buf + b->len, s, n);
+    b->len += n;
+}
+
+static inline void ob_putc(outbuf *b, char c)
+{
+    if (ob_reserve(b, 1) < 0)
+        return;
+    b->buf[b->len++] = c;
+}
+
+/* jansson's dump_string without JSON_ENSURE_ASCII or JSON_ESCAPE_SLASH: '"', '\\' and the
+ * control characters escaped (\b \f \n \r \t by name, the rest as \u00XX in upper case), '/',
+ * 0x7F and valid UTF-8 as they are. Invalid UTF-8 makes the document json_dumps's. */
+static void dump_string(outbuf *b, const char *str, size_t len)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    const unsigned char *p = (const unsigned char *)str, *end = p + len, *run = p;
+    if (ob_reserve(b, len + 2) < 0)
+        return;
+    b->buf[b->len++] = '"';
+    for (;;) {
+        while (end - p >= 8 && !word_special(p))
+            p += 8;
+        while (p < end && plain_byte(*p))
+            p++;
+        if (p >= end)
+            break;
+        unsigned char c = *p;
+        if (c >= 0x80) {
+            size_t k = utf8_seq(p, (size_t)(end - p));
+            if (!k) {
+                b->bad = 1;
+                return;
+            }
+            p += k;
+            continue;
+        }
+        ob_put(b, run, (size_t)(p - run));
+        char esc[6] = {'\\', 0};
+        size_t n = 2;
+        switch (c) {
+        case '"': esc[1] = '"'; break;
+        case '\\': esc[1] = '\\'; break;
+        case '\b': esc[1] = 'b'; break;
+        case '\f': esc[1] = 'f'; break;
+        case '\n': esc[1] = 'n'; break;
+        case '\r': esc[1] = 'r'; break;
+        case '\t': esc[1] = 't'; break;
+        default:
+            memcpy(esc + 1, "u00", 3);
+            esc[4] = hex[c >> 4];
+            esc[5] = hex[c & 15];
+            n = 6;
+        }
+        ob_put(b, esc, n);
+        run = ++p;
+    }
+    ob_put(b, run, (size_t)(p - run));
+    ob_putc(b, '"');
+}
+
+static void dump_int(outbuf *b, json_int_t v)
+{
+    char tmp[24], *e = tmp + sizeof tmp, *q = e;
+    uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+    do
+        *--q = (char)('0' + u % 10);
+    while (u /= 10);
+    if (v < 0)
+        *--q = '-';
+    ob_put(b, q, (size_t)(e - q));
+}
+
+/* jansson's own formatting (precision, ".0", exponent trimming, locale) for the one node. */
+static void dump_real(outbuf *b, const json_t *v)
+{
+    char *s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+    if (!s) {
+        b->bad = 1;
+        return;
+    }
+    ob_put(b, s, strlen(s));
+    free(s);
+}
+
+typedef struct {
+    const char *key;
+    size_t len;
+    json_t *val;
+} member;
+
+/* jansson's compare_keys: bytes, then the shorter first. Keys are unique, so any sort agrees. */
+static int member_cmp(const void *x, const void *y)
+{
+    const member *a = x, *c = y;
+    int r = memcmp(a->key, c->key, a->len < c->len ? a->len : c->len);
+    if (r)
+        return r;
+    return a->len < c->len ? -1 : a->len > c->len;
+}
+
+static void dump_value(outbuf *b, const json_t *v, int sorted, size_t depth);
+
+static void dump_object(outbuf *b, const json_t *o, int sorted, size_t depth)
+{
+    void *it = json_object_iter((json_t *)o);
+    ob_putc(b, '{');
+    if (!sorted) {
+        for (int first = 1; it && !b->bad; it = json_object_iter_next((json_t *)o, it), first = 0) {
+            if (!first)
+                ob_putc(b, ',');
+            dump_string(b, json_object_iter_key(it), json_object_iter_key_len(it));
+            ob_putc(b, ':');
+            dump_value(b, json_object_iter_value(it), sorted, depth + 1);
+        }
+    } else if (it) {
+        member stack[32], *m = stack;
+        size_t n = json_object_size(o), i = 0;
+        if (n > sizeof stack / sizeof *stack && !(m = malloc(n * sizeof *m))) {
+            b->bad = 1;
+            return;
+        }
+        for (; it && i < n; it = json_object_iter_next((json_t *)o, it), i++)
+            m[i] = (member){json_object_iter_key(it), json_object_iter_key_len(it), json_object_iter_value(it)};
+        if (n <= 8) {
+            for (size_t j = 1; j < n; j++) {
+                member t = m[j];
+                size_t k = j;
+                for (; k > 0 && member_cmp(&m[k - 1], &t) > 0; k--)
+                    m[k] = m[k - 1];
+                m[k] = t;
+            }
+        } else
+            qsort(m, n, sizeof *m, member_cmp);
+        for (i = 0; i < n && !b->bad; i++) {
+            if (i)
+                ob_putc(b, ',');
+            dump_string(b, m[i].key, m[i].len);
+            ob_putc(b, ':');
+            dump_value(b, m[i].val, sorted, depth + 1);
+        }
+        if (m != stack)
+            free(m);
+    }
+    ob_putc(b, '}');
+}
+
+static void dump_value(outbuf *b, const json_t *v, int sorted, size_t depth)
+{
+    if (!v || depth > MAX_DEPTH) {
+        b->bad = 1;
+        return;
+    }
+    switch (json_typeof(v)) {
+    case JSON_OBJECT:
+        dump_object(b, v, sorted, depth);
+        break;
+    case JSON_ARRAY: {
+        size_t n = json_array_size(v);
+        ob_putc(b, '[');
+        for (size_t i = 0; i < n && !b->bad; i++) {
+            if (i)
+                ob_putc(b, ',');
+            dump_value(b, json_array_get(v, i), sorted, depth + 1);
+        }
+        ob_putc(b, ']');
+        break;
+    }
+    case JSON_STRING:
+        dump_string(b, json_string_value(v), json_string_length(v));
+        break;
+    case JSON_INTEGER:
+        dump_int(b, json_integer_value(v));
+        break;
+    case JSON_REAL:
+        dump_real(b, v);
+        break;
+    case JSON_TRUE:
+        ob_put(b, "true", 4);
+        break;
+    case JSON_FALSE:
+        ob_put(b, "false", 5);
+        break;
+    case JSON_NULL:
+        ob_put(b, "null", 4);
+        break;
+    default:
+        b->bad = 1;
+    }
+}
+
+static char *dump_by_jansson(const json_t *o, size_t flags, size_t *len_out)
+{
+    char *s = json_dumps(o, flags);
+    if (len_out)
+        *len_out = s ? strlen(s) : 0;
+    return s;
+}
+
+char *jsonio_dump(const json_t *o, size_t flags, size_t *len_out)
+{
+    const size_t ours = JSON_COMPACT | JSON_SORT_KEYS | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY;
+    if (!(flags & JSON_COMPACT) || (flags & ~ours) || !(json_is_object(o) || json_is_array(o)))
+        return dump_by_jansson(o, flags, len_out);
+    outbuf b = {malloc(4096), 0, 4096, 0};
+    if (!b.buf)
+        return dump_by_jansson(o, flags, len_out);
+    dump_value(&b, o, (flags & JSON_SORT_KEYS) != 0, 1);
+    ob_putc(&b, 0);
+    if (b.bad) {
+        free(b.buf);
+        return dump_by_jansson(o, flags, len_out);
+    }
+    b.len--;
+    if (b.cap - b.len > 64) {
+        char *s = realloc(b.buf, b.len + 1);
+        if (s)
+            b.buf = s;
+    }
+    if (len_out)
+        *len_out = b.len;
+    return b.buf;
+}

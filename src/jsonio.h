@@ -1,0 +1,19 @@
+/* jsonio — the JSON text our objects are read from and written to, faster than jansson's own
+ * json_loadb/json_dumps and byte-for-byte the same: a single-pass parser and a buffer dumper for
+ * the common subset, handing everything else (and every error) to jansson so that results, error
+ * texts and positions stay jansson's. */
+#ifndef TJ_JSONIO_H
+#define TJ_JSONIO_H
+#include <stddef.h>
+#include <jansson.h>
+
+/* json_loadb(buf, len, flags, err), the same tree (types, values, key order) and the same error.
+ * Fast for flags 0 and JSON_REJECT_DUPLICATES; other flags go straight to json_loadb. The caller
+ * owns the returned reference. */
+json_t *jsonio_parse(const char *buf, size_t len, size_t flags, json_error_t *err);
+/* json_dumps(o, flags), byte for byte. Fast for JSON_COMPACT with or without JSON_SORT_KEYS
+ * (JSON_PRESERVE_ORDER and, on a container, JSON_ENCODE_ANY accepted); anything else is
+ * json_dumps. Returns a malloc'd, NUL-terminated string the caller frees (NULL where json_dumps
+ * fails); its strlen goes to *len_out when len_out is not NULL (0 on failure). */
+char *jsonio_dump(const json_t *o, size_t flags, size_t *len_out);
+#endif
