@@ -1,0 +1,120 @@
+/* pfor — see pfor.h.
+ *
+ *   helper:  IDLE ──gen changed──► RUN (take blocks of items until none left) ──► IDLE
+ *   caller:  publish job, gen++ , wake helpers ─► take blocks too ─► wait until every helper
+ *            that saw this gen is back ─► return
+ *
+ * Items are handed out in blocks through one atomic counter, so a slow thread takes fewer. */
+#include <stdlib.h>
+#include <unistd.h>
+#include <uv.h>
+#include "pfor.h"
+
+enum { PFOR_MAX = 3, BLOCK = 16 };
+
+struct pfor {
+    uv_mutex_t mu;
+    uv_cond_t go, done;
+    uv_thread_t th[PFOR_MAX];
+    int nth;
+    unsigned gen;
+    int stopping;
+    int busy;          /* helpers still working on the current gen */
+    pfor_fn fn;
+    void *arg;
+    size_t n;
+    size_t next;       /* atomic */
+};
+
+static void drain(pfor *p)
+{
+    size_t i;
+    while ((i = __atomic_fetch_add(&p->next, BLOCK, __ATOMIC_RELAXED)) < p->n) {
+        size_t end = i + BLOCK < p->n ? i + BLOCK : p->n;
+        for (; i < end; i++)
+            p->fn(p->arg, i);
+    }
+}
+
+static void helper(void *arg)
+{
+    pfor *p = arg;
+    unsigned seen = 0;
+    uv_mutex_lock(&p->mu);
+    for (;;) {
+        while (!p->stopping && p->gen == seen)
+            uv_cond_wait(&p->go, &p->mu);
+        if (p->stopping)
+            break;
+        seen = p->gen;
+        uv_mutex_unlock(&p->mu);
+        drain(p);
+        uv_mutex_lock(&p->mu);
+        if (--p->busy == 0)
+            uv_cond_signal(&p->done);
+    }
+    uv_mutex_unlock(&p->mu);
+}
+
+pfor *pfor_new(int helpers)
+{
+    if (helpers < 0) {
+        long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+        helpers = cpus > 1 ? (int)cpus - 1 : 0;
+    }
+    if (helpers > PFOR_MAX)
+        helpers = PFOR_MAX;
+    pfor *p = calloc(1, sizeof *p);
+    if (!p)
+        return NULL;
+    uv_mutex_init(&p->mu);
+    uv_cond_init(&p->go);
+    uv_cond_init(&p->done);
+    for (int i = 0; i < helpers; i++) {
+        if (uv_thread_create(&p->th[p->nth], helper, p) != 0)
+            break;
+        p->nth++;
+    }
+    return p;
+}
+
+void pfor_free(pfor *p)
+{
+    if (!p)
+        return;
+    uv_mutex_lock(&p->mu);
+    p->stopping = 1;
+    uv_cond_broadcast(&p->go);
+    uv_mutex_unlock(&p->mu);
+    for (int i = 0; i < p->nth; i++)
+        uv_thread_join(&p->th[i]);
+    uv_cond_destroy(&p->go);
+    uv_cond_destroy(&p->done);
+    uv_mutex_destroy(&p->mu);
+    free(p);
+}
+
+int pfor_helpers(const pfor *p) { return p ? p->nth : 0; }
+
+void pfor_run(pfor *p, size_t n, pfor_fn fn, void *arg)
+{
+    if (!p || p->nth == 0 || n <= BLOCK) {
+        for (size_t i = 0; i < n; i++)
+            fn(arg, i);
+        return;
+    }
+    uv_mutex_lock(&p->mu);
+    p->fn = fn;
+    p->arg = arg;
+    p->n = n;
+    p->next = 0;
+    p->busy = p->nth;
+    p->gen++;
+    uv_cond_broadcast(&p->go);
+    uv_mutex_unlock(&p->mu);
+    drain(p);
+    uv_mutex_lock(&p->mu);
+    while (p->busy)
+        uv_cond_wait(&p->done, &p->mu);
+    uv_mutex_unlock(&p->mu);
+}
