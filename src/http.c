@@ -22,12 +22,15 @@
  *     closes.
  */
 #include <ctype.h>
+#include <errno.h>
+#include <sys/socket.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <http_parser.h>
 #include <openssl/err.h>
 #include "http.h"
+#include "pfor.h"
 
 enum { C_OPEN, C_HANDLING, C_CLOSING };
 
@@ -43,6 +46,7 @@ struct http_server {
     size_t nconns;
     uint64_t next_id;
     int stopping;
+    pfor *fan;            /* helper threads of http_stream_fanout, made at its first large use */
 };
 
 struct http_conn {
@@ -179,10 +183,28 @@ static void raw_write(http_conn *c, const char *data, size_t len)
     submit(c, r, len);
 }
 
-/* Move whatever TLS produced into the socket: read it straight into one write request. */
+/* Move whatever TLS produced into the socket. With nothing queued, try the socket at once from a
+ * scratch buffer: a watch fan-out writes to thousands of idle connections per event, and a
+ * write request (malloc, copy, callback, poll registration) per connection costs more than the
+ * syscall. What the socket does not take goes into a write request, in order. */
 static void tls_flush(http_conn *c)
 {
+    static char scratch[64 * 1024]; /* the loop thread's only */
     size_t n;
+    while (c->state != C_CLOSING && c->queued == 0 && (n = BIO_ctrl_pending(c->wbio)) > 0) {
+        int got = BIO_read(c->wbio, scratch, (int)(n < sizeof scratch ? n : sizeof scratch));
+        if (got <= 0)
+            return;
+        uv_buf_t b = uv_buf_init(scratch, (unsigned)got);
+        int w = uv_try_write((uv_stream_t *)&c->tcp, &b, 1);
+        if (w == got)
+            continue;
+        if (w < 0 && w != UV_EAGAIN) {
+            conn_close(c);
+            return;
+        }
+        raw_write(c, scratch + (w > 0 ? w : 0), (size_t)got - (size_t)(w > 0 ? w : 0));
+    }
     while (c->state != C_CLOSING && (n = BIO_ctrl_pending(c->wbio)) > 0) {
         wreq *r = malloc(sizeof *r + n);
         if (!r)
@@ -699,7 +721,9 @@ static void on_connection(uv_stream_t *l, int status)
 
 static void on_listener_closed(uv_handle_t *h)
 {
-    free(h->data);
+    http_server *s = h->data;
+    pfor_free(s->fan);
+    free(s);
 }
 
 int http_server_start(uv_loop_t *loop, const char *addr, int port, SSL_CTX *ssl_ctx,
@@ -895,6 +919,118 @@ int http_stream_write_chunk(http_req *r, const char *chunk, size_t len, size_t p
     conn_send(c, chunk, len);
     r->bytes_out += payload;
     return c->state == C_CLOSING ? -1 : 0;
+}
+
+/* ---- fan-out: one chunk to many streams -------------------------------------------------------
+ *
+ * Phase 1 (loop): the checks of http_stream_write_chunk. Phase 2 (pfor, any thread): per stream,
+ * SSL_write into its own memory BIO and, when nothing is queued in libuv for it, send() the
+ * record straight to its socket; what the socket does not take goes back into the BIO. Only the
+ * stream's own SSL, BIO and descriptor are touched, and the loop thread is inside pfor_run, so
+ * no one else touches them. Phase 3 (loop): whatever needs libuv (queued writes, plain
+ * connections, failures) is done the ordinary way. */
+
+enum { FAN_SENT = 0, FAN_FLUSH = 1, FAN_FAIL = 2, FAN_SKIP = 3 };
+enum { FAN_PARALLEL_MIN = 64, FAN_SCRATCH = 64 * 1024 };
+
+typedef struct fanjob {
+    http_req *const *reqs;
+    const char *chunk;
+    size_t len;
+    unsigned char *st;
+} fanjob;
+
+/* The record goes through a BIO of the thread's own, not the connection's: a memory BIO keeps
+ * the largest buffer it ever held, and ten thousand watch connections each growing theirs on the
+ * first event is tens of MB of fresh pages faulted in during one fan-out. */
+static void fan_one(void *arg, size_t i)
+{
+    static __thread char *scratch;
+    static __thread BIO *tbio;
+    fanjob *f = arg;
+    if (f->st[i] != FAN_SENT)
+        return;
+    http_conn *c = f->reqs[i]->conn;
+    uv_os_fd_t fd;
+    if (!c->ssl || c->queued || BIO_ctrl_pending(c->wbio) || f->len > FAN_SCRATCH / 2 ||
+        uv_fileno((uv_handle_t *)&c->tcp, &fd) < 0 ||
+        (!scratch && !(scratch = malloc(FAN_SCRATCH))) || (!tbio && !(tbio = BIO_new(BIO_s_mem())))) {
+        if (c->ssl && SSL_write(c->ssl, f->chunk, (int)f->len) <= 0) {
+            ERR_clear_error();
+            f->st[i] = FAN_FAIL;
+        } else {
+            f->st[i] = FAN_FLUSH;
+        }
+        return;
+    }
+    BIO_up_ref(c->wbio); /* survives being swapped out; the SSL takes this reference back */
+    BIO_up_ref(tbio);    /* the SSL's while it is swapped in */
+    SSL_set0_wbio(c->ssl, tbio);
+    int ok = SSL_write(c->ssl, f->chunk, (int)f->len) > 0;
+    SSL_set0_wbio(c->ssl, c->wbio);
+    int got = BIO_read(tbio, scratch, FAN_SCRATCH);
+    (void)BIO_reset(tbio);
+    if (!ok || got <= 0) {
+        ERR_clear_error();
+        f->st[i] = FAN_FAIL;
+        return;
+    }
+    ssize_t w = send(fd, scratch, (size_t)got, MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (w == got)
+        return;
+    if (w < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+        f->st[i] = FAN_FAIL;
+        return;
+    }
+    if (w < 0)
+        w = 0;
+    BIO_write(c->wbio, scratch + w, got - (int)w); /* it was empty: the order is kept */
+    f->st[i] = FAN_FLUSH;
+}
+
+void http_stream_fanout(http_req *const *reqs, size_t n, const char *chunk, size_t len,
+                        size_t payload, int *res)
+{
+    if (n == 0)
+        return;
+    unsigned char *st = malloc(n);
+    if (!st)
+        abort();
+    for (size_t i = 0; i < n; i++) {
+        http_conn *c = reqs[i]->conn;
+        st[i] = c->state == C_CLOSING || reqs[i]->responded ||
+                c->queued > c->srv->lim.max_conn_queue ? FAN_SKIP : FAN_SENT;
+    }
+    http_server *srv = reqs[0]->conn->srv;
+    if (n >= FAN_PARALLEL_MIN && !srv->fan)
+        srv->fan = pfor_new(-1);
+    fanjob f = {reqs, chunk, len, st};
+    if (n >= FAN_PARALLEL_MIN)
+        pfor_run(srv->fan, n, fan_one, &f);
+    else
+        for (size_t i = 0; i < n; i++)
+            fan_one(&f, i);
+    for (size_t i = 0; i < n; i++) {
+        http_conn *c = reqs[i]->conn;
+        switch (st[i]) {
+        case FAN_SKIP:
+            res[i] = -1;
+            continue;
+        case FAN_FAIL:
+            conn_close(c);
+            res[i] = -1;
+            continue;
+        case FAN_FLUSH:
+            if (c->ssl)
+                tls_flush(c);
+            else
+                raw_write(c, chunk, len);
+            break;
+        }
+        reqs[i]->bytes_out += payload;
+        res[i] = c->state == C_CLOSING ? -1 : 0;
+    }
+    free(st);
 }
 
 void http_stream_end(http_req *r)

@@ -78,6 +78,10 @@ int http_stream_write(http_req *req, const char *data, size_t len);
 /* Write an already framed chunk ("<hex len>\r\n<payload>\r\n"): the same bytes can go to many
  * streams (watch fan-out). payload = the payload's length. Same result as http_stream_write. */
 int http_stream_write_chunk(http_req *req, const char *chunk, size_t len, size_t payload);
+/* http_stream_write_chunk of the same chunk to n streams, the work shared with helper threads
+ * when n is large; res[i] = its result for reqs[i]. No two reqs may share a connection. */
+void http_stream_fanout(http_req *const *reqs, size_t n, const char *chunk, size_t len,
+                        size_t payload, int *res);
 void http_stream_end(http_req *req);
 /* End the request by closing its connection at once (a stream whose client stopped reading). */
 void http_abort(http_req *req);

@@ -28,6 +28,15 @@
 
 typedef struct watcher watcher;
 
+/* on_commit's scratch, kept between commits: the watchers that get an event, by chunk. */
+typedef struct fanbuf {
+    watcher **w, **sel;
+    unsigned char *slot;
+    http_req **req;
+    int *res;
+    size_t cap;
+} fanbuf;
+
 struct watch_hub {
     api_t *api;
     unsigned bookmark_ms;
@@ -37,6 +46,7 @@ struct watch_hub {
     const store_rec *enc_rec;
     char *enc[8];
     size_t enc_len[8];
+    fanbuf fan;
 };
 
 struct watcher {
@@ -229,11 +239,13 @@ static store_rec *left_rec(const store_rec *rec, const store_rec *prev, store_re
     return tmp;
 }
 
-static void deliver(watch_hub *h, watcher *w, const store_rec *rec, const store_rec *prev)
+/* Decide w's event for rec. Returns the cache slot whose chunk w is to get, or -1: no event, or
+ * an event that was sent already as w's own line (Tables with the whole object). */
+static int prepare(watch_hub *h, watcher *w, const store_rec *rec, const store_rec *prev)
 {
     int ev = event_for(w, rec, prev);
     if (ev < 0 || rec->rv <= w->last_rv)
-        return;
+        return -1;
     if (h->enc_rec != rec) {
         for (int i = 0; i < 8; i++) {
             free(h->enc[i]);
@@ -244,33 +256,80 @@ static void deliver(watch_hub *h, watcher *w, const store_rec *rec, const store_
     /* Table rows depend on includeObject; only the default shares the cache. */
     int slot = ev == EV_LEFT ? (w->table ? 7 : 6) : ev + (w->table ? 3 : 0);
     w->last_rv = rec->rv;
+    int own = w->table && w->inc != TABLE_INCLUDE_METADATA;
+    if (!own && h->enc[slot])
+        return slot;
     store_rec tmp;
     const store_rec *src = ev == EV_LEFT ? left_rec(rec, prev, &tmp) : rec;
     const char *type = ev_name[ev == EV_LEFT ? EV_DELETED : ev];
-    if (w->table && w->inc != TABLE_INCLUDE_METADATA) {
-        size_t len;
-        char *line = encode_rec(w, type, src, &len);
-        send_line(w, line, len);
-        free(line);
-    } else {
-        if (!h->enc[slot]) {
-            size_t len;
-            char *line = encode_rec(w, type, src, &len);
-            h->enc[slot] = frame(line, len, &h->enc_len[slot]);
-        }
-        send_chunk(w, h->enc[slot], h->enc_len[slot]);
-    }
+    size_t len;
+    char *line = encode_rec(w, type, src, &len);
     if (src == &tmp)
         free(tmp.data);
+    if (own) {
+        send_line(w, line, len);
+        free(line);
+        return -1;
+    }
+    h->enc[slot] = frame(line, len, &h->enc_len[slot]);
+    return slot;
 }
 
+static void deliver(watch_hub *h, watcher *w, const store_rec *rec, const store_rec *prev)
+{
+    int slot = prepare(h, w, rec, prev);
+    if (slot >= 0)
+        send_chunk(w, h->enc[slot], h->enc_len[slot]);
+}
+
+/* One commit to every watcher: decide each one's event on the loop, then hand each shared chunk
+ * to the HTTP layer's fan-out, which spreads the TLS and socket work over the CPUs. */
 static void on_commit(void *arg, const store_rec *rec, const store_rec *prev)
 {
     watch_hub *h = arg;
+    fanbuf *f = &h->fan;
+    if (f->cap < h->count) {
+        size_t cap = h->count * 2;
+        free(f->w);
+        free(f->slot);
+        free(f->sel);
+        free(f->req);
+        free(f->res);
+        f->w = malloc(cap * sizeof *f->w);
+        f->slot = malloc(cap);
+        f->sel = malloc(cap * sizeof *f->sel);
+        f->req = malloc(cap * sizeof *f->req);
+        f->res = malloc(cap * sizeof *f->res);
+        if (!f->w || !f->slot || !f->sel || !f->req || !f->res)
+            abort();
+        f->cap = cap;
+    }
+    size_t per_slot[8] = {0}, n = 0;
     watcher *next;
     for (watcher *w = h->head; w; w = next) {
         next = w->next;
-        deliver(h, w, rec, prev);
+        int slot = prepare(h, w, rec, prev);
+        if (slot < 0)
+            continue;
+        f->w[n] = w;
+        f->slot[n++] = (unsigned char)slot;
+        per_slot[slot]++;
+    }
+    for (int slot = 0; slot < 8; slot++) {
+        if (!per_slot[slot])
+            continue;
+        size_t m = 0;
+        for (size_t i = 0; i < n; i++)
+            if (f->slot[i] == slot) {
+                f->sel[m] = f->w[i];
+                f->req[m++] = f->w[i]->http;
+            }
+        http_stream_fanout(f->req, m, h->enc[slot], h->enc_len[slot], h->enc_len[slot], f->res);
+        for (size_t i = 0; i < m; i++)
+            if (f->res[i] < 0 && !f->sel[i]->ended) {
+                f->sel[i]->abort = 1;
+                watcher_end(f->sel[i]);
+            }
     }
     for (int i = 0; i < 8; i++) {
         free(h->enc[i]);
@@ -422,6 +481,11 @@ void watch_hub_free(watch_hub *h)
         return;
     while (h->head)
         watcher_end(h->head);
+    free(h->fan.w);
+    free(h->fan.slot);
+    free(h->fan.sel);
+    free(h->fan.req);
+    free(h->fan.res);
     free(h);
 }
 
