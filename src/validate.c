@@ -731,40 +731,61 @@ static const char *data_type(const json_t *v, s_type want)
     return "";
 }
 
-/* The path of the value being checked ("spec.pytorchReplicaSpecs.Worker.replicas"): the schema's own
- * names plus the map keys on the way, which all come from one body of at most 3 MiB. */
+/* The path of the value being checked ("spec.pytorchReplicaSpecs.Worker.replicas"): a chain of
+ * frames on the walk's stack, written out only for a field error (a valid body, the common case,
+ * formats no path at all). The names come from the schema and from one body of at most 3 MiB. */
 #define SCHEMA_PATH_MAX (16u << 20)
 
-static void path_push(sbuf *pb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void path_push(sbuf *pb, const char *fmt, ...)
+typedef struct spath {
+    const struct spath *up;
+    const char *key;      /* NULL: an array index */
+    size_t idx;
+} spath;
+
+static void path_write(sbuf *pb, const spath *p)
 {
-    va_list ap;
-    va_start(ap, fmt);
-    int rc = sbuf_vprintf(pb, fmt, ap);
-    va_end(ap);
+    if (p->up)
+        path_write(pb, p->up);
+    int rc;
+    if (!p->key)
+        rc = sbuf_printf(pb, "[%zu]", p->idx);
+    else if (p->up)
+        rc = sbuf_printf(pb, ".%s", p->key);
+    else
+        rc = sbuf_add(pb, p->key, strlen(p->key));
     if (rc)
         oom(); /* a field error for a truncated path would name the wrong field */
 }
 
-static void schema_walk(fielderrs *l, const snode *node, sbuf *pb, const json_t *v)
+static void path_error(fielderrs *l, const spath *p, int type, const char *have, const char *want)
+{
+    sbuf pb = SBUF_INIT(SCHEMA_PATH_MAX);
+    path_write(&pb, p);
+    if (type == FE_TYPE_INVALID) {
+        char *q = fe_str(have);
+        fe_add(l, FE_TYPE_INVALID, sbuf_str(&pb), q, "%s in body must be of type %s: %s", sbuf_str(&pb),
+               want, q);
+        free(q);
+    } else {
+        fe_add(l, type, sbuf_str(&pb), NULL, NULL);
+    }
+    sbuf_free(&pb);
+}
+
+static void schema_walk(fielderrs *l, const snode *node, const spath *path, const json_t *v)
 {
     if (!v || json_is_null(v) || node->type == S_ANY)
         return;
     const char *have = data_type(v, node->type);
     const char *want = s_type_name(node->type);
     if (strcmp(have, want) != 0) {
-        char *q = fe_str(have);
-        fe_add(l, FE_TYPE_INVALID, sbuf_str(pb), q, "%s in body must be of type %s: %s", sbuf_str(pb),
-               want, q);
-        free(q);
+        path_error(l, path, FE_TYPE_INVALID, have, want);
         return;
     }
-    size_t mark = sbuf_len(pb);
     if (node->type == S_ARRAY) {
         for (size_t i = 0; node->sub && i < json_array_size(v); i++) {
-            path_push(pb, "[%zu]", i);
-            schema_walk(l, node->sub, pb, json_array_get(v, i));
-            sbuf_setlen(pb, mark);
+            spath sub = {path, NULL, i};
+            schema_walk(l, node->sub, &sub, json_array_get(v, i));
         }
         return;
     }
@@ -774,23 +795,20 @@ static void schema_walk(fielderrs *l, const snode *node, sbuf *pb, const json_t 
         size_t n;
         const char **keys = sorted_keys(v, &n);
         for (size_t i = 0; i < n; i++) {
-            path_push(pb, "%s%s", mark ? "." : "", keys[i]);
-            schema_walk(l, node->sub, pb, json_object_get(v, keys[i]));
-            sbuf_setlen(pb, mark);
+            spath sub = {path, keys[i], 0};
+            schema_walk(l, node->sub, &sub, json_object_get(v, keys[i]));
         }
         free(keys);
     }
     for (const sprop *p = node->props; p && p->name; p++) {
-        path_push(pb, "%s%s", mark ? "." : "", p->name);
-        schema_walk(l, p->node, pb, json_object_get(v, p->name));
-        sbuf_setlen(pb, mark);
+        spath sub = {path, p->name, 0};
+        schema_walk(l, p->node, &sub, json_object_get(v, p->name));
     }
     for (const char *const *r = node->required; r && *r; r++) {
         if (get(v, *r))
             continue;
-        path_push(pb, "%s%s", mark ? "." : "", *r);
-        fe_add(l, FE_REQUIRED, sbuf_str(pb), NULL, NULL);
-        sbuf_setlen(pb, mark);
+        spath sub = {path, *r, 0};
+        path_error(l, &sub, FE_REQUIRED, NULL, NULL);
     }
 }
 
@@ -816,20 +834,16 @@ static const snode n_status = {S_OBJECT, p_status, NULL, NULL};
 
 void validate_pytorchjob_status(fielderrs *l, const json_t *obj)
 {
-    sbuf pb = SBUF_INIT(SCHEMA_PATH_MAX);
-    path_push(&pb, "status");
-    schema_walk(l, &n_status, &pb, get(obj, "status"));
-    sbuf_free(&pb);
+    spath root = {NULL, "status", 0};
+    schema_walk(l, &n_status, &root, get(obj, "status"));
 }
 
 void validate_pytorchjob_schema(fielderrs *l, const json_t *obj)
 {
     /* The CRD's root schema has no `required`: a missing spec passes here and is caught by the
      * webhook (spec.pytorchReplicaSpecs: Required value: must be required). */
-    sbuf pb = SBUF_INIT(SCHEMA_PATH_MAX);
-    path_push(&pb, "spec");
-    schema_walk(l, &n_spec, &pb, get(obj, "spec"));
-    sbuf_free(&pb);
+    spath root = {NULL, "spec", 0};
+    schema_walk(l, &n_spec, &root, get(obj, "spec"));
 }
 
 /* ---- training-operator v1.9 validating webhook -------------------------------------------- */
