@@ -313,7 +313,7 @@ static void reconcile(jobctl_t *c, const char *key)
         return;
     }
     json_decref(obj); /* j holds its own reference */
-    if (j.run.managed_by && strcmp(j.run.managed_by, PTJ_MANAGED_BY_US)) {
+    if (ptj_managed_elsewhere(j.obj)) {
         /* Another controller's job (spec §6.9): nothing to do, nothing to keep. */
         if (e)
             entry_free(c, e);
@@ -471,6 +471,10 @@ static void on_commit(void *arg, const store_rec *rec, const store_rec *prev)
             snprintf(nsb, sizeof nsb, "%.*s", slash ? (int)(slash - ns) : 0, ns);
             tj_metrics_job(c->api->metrics, rec->deleted ? TJ_JOB_DELETED : TJ_JOB_CREATED, nsb);
         }
+        /* Another controller's job that we hold nothing for: no pass needed (reconcile would
+         * parse it only to find that out). With an entry, the pass releases it. */
+        if (rec->obj && !rec->deleted && ptj_managed_elsewhere(rec->obj) && !entry(c, rec->key, 0))
+            return;
         enqueue(c, rec->key);
         return;
     }

@@ -221,6 +221,13 @@ int ptj_decode(json_t *obj, ptj_job *j)
     return 0;
 }
 
+int ptj_managed_elsewhere(const json_t *obj)
+{
+    const json_t *rp = json_object_get(json_object_get(obj, "spec"), "runPolicy");
+    const char *by = json_string_value(json_object_get(rp, "managedBy"));
+    return by && strcmp(by, PTJ_MANAGED_BY_US) != 0;
+}
+
 void ptj_job_free(ptj_job *j)
 {
     jobstatus_free(&j->status);

@@ -146,6 +146,8 @@ typedef struct ptj_job {
  * ttlSecondsAfterFinished, cleanPodPolicy and backoffLimit. Returns 0, or -EINVAL when obj is
  * not an object. j holds a reference to obj until ptj_job_free(). */
 int ptj_decode(json_t *obj, ptj_job *j);
+/* spec.runPolicy.managedBy names another controller (spec §6.9): the job is not ours to run. */
+int ptj_managed_elsewhere(const json_t *obj);
 void ptj_job_free(ptj_job *j);
 
 /* "Master"/"Worker" (spec and status keys) and "master"/"worker" (labels and names). */

@@ -47,6 +47,7 @@
 #include <string.h>
 #include <sqlite3.h>
 #include "store.h"
+#include "jsonio.h"
 
 #define SL_MAXLVL 24
 #define DEFAULT_RETAIN 10000
@@ -65,6 +66,7 @@ typedef struct op {
     uint64_t prev_rv;         /* rv of the version it replaced (0 = none); computed on the loop */
     store_write_cb cb;
     void *arg;
+    json_t *obj;              /* the tree rec was written from: rec->obj during the listeners */
 } op;
 
 typedef struct opvec {
@@ -163,6 +165,7 @@ static store_rec *rec_new(const char *key, char *data, size_t len, json_t *label
     r->data = data;
     r->len = len;
     r->labels = labels;
+    r->obj = NULL;
     r->prev = NULL;
     return r;
 }
@@ -416,8 +419,10 @@ static int opvec_push(opvec *v, op o)
 
 static void opvec_release(opvec *v)
 {
-    for (size_t i = 0; i < v->n; i++)
+    for (size_t i = 0; i < v->n; i++) {
         store_rec_unref(v->v[i].rec);
+        json_decref(v->v[i].obj);
+    }
     free(v->v);
     v->v = NULL;
     v->n = v->cap = 0;
@@ -547,9 +552,12 @@ static void finish(store_t *s, batch *b)
             if (v->v[i].cb)
                 v->v[i].cb(v->v[i].arg, 0, v->v[i].rec);
         for (size_t i = 0; i < v->n; i++) {
-            const store_rec *r = v->v[i].rec, *p = live_prev(r);
+            store_rec *r = v->v[i].rec;
+            const store_rec *p = live_prev(r);
+            r->obj = v->v[i].obj;
             for (size_t l = 0; l < s->nlis; l++)
                 s->lis[l].fn(s->lis[l].arg, r, p);
+            r->obj = NULL;
         }
     } else if (v->n) {
         fprintf(stderr, "store: commit of %zu records (rv %" PRIu64 "..%" PRIu64 ") failed: %s\n",
@@ -649,7 +657,7 @@ uint64_t store_write(store_t *s, const char *key, json_t *obj, store_write_cb cb
     if (deleted) {
         if (!latest || latest->deleted)
             return 0;
-        obj = json_loadb(latest->data, latest->len, 0, NULL);
+        obj = jsonio_parse(latest->data, latest->len, 0, NULL);
         if (!json_is_object(obj)) {
             json_decref(obj);
             return 0;
@@ -665,23 +673,29 @@ uint64_t store_write(store_t *s, const char *key, json_t *obj, store_write_cb cb
     char rvs[24];
     snprintf(rvs, sizeof rvs, "%" PRIu64, rv);
     json_object_set_new(meta, "resourceVersion", json_string(rvs));
+    /* The tree is kept, unchanged, for the commit listeners: the labels can be shared with it. */
     if (!deleted)
-        labels = labels_of(meta, 0);
-    char *data = json_dumps(obj, JSON_COMPACT | JSON_SORT_KEYS);
-    json_decref(obj);
+        labels = labels_of(meta, 1);
+    size_t len;
+    char *data = jsonio_dump(obj, JSON_COMPACT | JSON_SORT_KEYS, &len);
     if (!data) {
+        json_decref(obj);
         json_decref(labels);
         return 0;
     }
-    store_rec *r = rec_new(key, data, strlen(data), labels, deleted, rv);
-    if (!r)
+    store_rec *r = rec_new(key, data, len, labels, deleted, rv);
+    if (!r) {
+        json_decref(obj);
         return 0;
+    }
     if (!e && !(e = sl_get_or_insert(s, key))) {
+        json_decref(obj);
         store_rec_unref(r);
         return 0;
     }
-    op o = {r, latest ? latest->rv : 0, cb, arg};
+    op o = {r, latest ? latest->rv : 0, cb, arg, obj};
     if (opvec_push(&s->queue, o) < 0) {
+        json_decref(obj);
         store_rec_unref(r);
         if (!e->head)
             sl_remove(s, e);
@@ -886,7 +900,7 @@ static int load(store_t *s, char **errmsg)
             goto oom;
         memcpy(data, val ? val : "", len);
         data[len] = 0;
-        json_t *doc = json_loadb(data, len, 0, NULL), *labels = NULL;
+        json_t *doc = jsonio_parse(data, len, 0, NULL), *labels = NULL;
         if (doc)
             labels = labels_of(json_object_get(doc, "metadata"), doc->refcount == 1);
         json_decref(doc);

@@ -38,6 +38,8 @@ typedef struct store_rec {
     char *data;           /* compact JSON (sorted keys), metadata.resourceVersion == rv */
     size_t len;
     json_t *labels;       /* metadata.labels (object) or NULL; for selector matching */
+    const json_t *obj;    /* while the commit listeners run: the tree data was written from
+                           * (read-only; saves them parsing data again); NULL at all other times */
     struct store_rec *prev; /* older version of the same key (maybe a tombstone), or NULL; compaction
                              * sets it to NULL when it drops the older versions */
 } store_rec;

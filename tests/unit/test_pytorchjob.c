@@ -97,6 +97,25 @@ static void test_decode_defaults(void **state)
     json_decref(notobj);
 }
 
+static void test_managed_elsewhere(void **state)
+{
+    static const struct { const char *text; int want; } cases[] = {
+        {"{'spec':{'runPolicy':{'managedBy':'kueue.x-k8s.io/multikueue'}}}", 1},
+        {"{'spec':{'runPolicy':{'managedBy':'kubeflow.org/training-operator'}}}", 0},
+        {"{'spec':{'runPolicy':{}}}", 0},
+        {"{'spec':{'runPolicy':{'managedBy':7}}}", 0},
+        {"{'spec':{'managedBy':'kueue.x-k8s.io/multikueue'}}", 0}, /* not a legacy field */
+        {"{'spec':{}}", 0},
+        {"{}", 0},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        json_t *o = J(cases[i].text);
+        assert_int_equal(ptj_managed_elsewhere(o), cases[i].want);
+        json_decref(o);
+    }
+    assert_int_equal(ptj_managed_elsewhere(NULL), 0);
+}
+
 static void test_decode_runpolicy_and_legacy(void **state)
 {
     ptj_job j;
@@ -487,6 +506,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_decode_defaults),
         cmocka_unit_test(test_decode_runpolicy_and_legacy),
+        cmocka_unit_test(test_managed_elsewhere),
         cmocka_unit_test(test_decode_elastic_defaults),
         cmocka_unit_test(test_decode_status),
         cmocka_unit_test(test_time),

@@ -554,6 +554,44 @@ static void test_commit_listener(void **state)
     assert_int_equal(c1.err[2], 1);
 }
 
+/* A listener sees the tree each record was written from (the same JSON as its bytes), read-only,
+ * and only while it runs. */
+typedef struct treeseen {
+    int n, same;
+    const store_rec *last;
+} treeseen;
+
+static void tree_cb(void *arg, const store_rec *r, const store_rec *p)
+{
+    treeseen *t = arg;
+    (void)p;
+    t->n++;
+    t->last = r;
+    json_t *fromdata = json_loadb(r->data, r->len, 0, NULL);
+    t->same += r->obj && json_equal(fromdata, r->obj);
+    json_decref(fromdata);
+}
+
+static void test_commit_listener_tree(void **state)
+{
+    fx *f = *state;
+    treeseen t = {0};
+    store_on_commit(f->s, tree_cb, &t);
+    put(f, "p/a", "web");                              /* create, with labels */
+    put(f, "p/b", NULL);
+    run(f);
+    put(f, "p/a", "db");                               /* update */
+    store_write(f->s, "p/b", NULL, NULL, NULL, NULL);  /* delete: the tombstone's tree */
+    run(f);
+    assert_int_equal(t.n, 4);
+    assert_int_equal(t.same, 4);
+    assert_null(t.last->obj); /* gone once the listeners have run */
+    const store_rec *a = store_get(f->s, "p/a");
+    assert_null(a->obj);
+    /* the labels shared with the tree outlive it */
+    assert_string_equal(json_string_value(json_object_get(a->labels, "app")), "db");
+}
+
 static void test_commit_failure(void **state)
 {
     fx *f = *state;
@@ -690,6 +728,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_compaction, setup, teardown),
         cmocka_unit_test_setup_teardown(test_auto_compaction, setup, teardown),
         cmocka_unit_test_setup_teardown(test_restart, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_commit_listener_tree, setup, teardown),
         cmocka_unit_test_setup_teardown(test_commit_listener, setup, teardown),
         cmocka_unit_test_setup_teardown(test_commit_failure, setup, teardown),
         cmocka_unit_test_setup_teardown(test_close_pending, setup, teardown),
