@@ -72,6 +72,8 @@ static void rehash(jobctl_t *c)
     c->nbuckets = nb;
 }
 
+enum { TAG_MANAGED_ELSEWHERE = 1u }; /* rec->tags: spec.runPolicy.managedBy is not us */
+
 static void on_kick(uv_timer_t *t);
 
 static void enqueue(jobctl_t *c, const char *key)
@@ -473,7 +475,7 @@ static void on_commit(void *arg, const store_rec *rec, const store_rec *prev)
         }
         /* Another controller's job that we hold nothing for: no pass needed (reconcile would
          * parse it only to find that out). With an entry, the pass releases it. */
-        if (rec->obj && !rec->deleted && ptj_managed_elsewhere(rec->obj) && !entry(c, rec->key, 0))
+        if ((rec->tags & TAG_MANAGED_ELSEWHERE) && !rec->deleted && !entry(c, rec->key, 0))
             return;
         enqueue(c, rec->key);
         return;
@@ -493,6 +495,13 @@ static void on_commit(void *arg, const store_rec *rec, const store_rec *prev)
     enqueue(c, key);
 }
 
+/* The store's tagger: marks another controller's jobs as they are written. */
+static unsigned tag(void *arg, const char *key, const json_t *obj)
+{
+    (void)arg;
+    return !strncmp(key, "pytorchjobs/", 12) && ptj_managed_elsewhere(obj) ? TAG_MANAGED_ELSEWHERE : 0;
+}
+
 static int adopt(void *arg, const store_rec *rec)
 {
     enqueue(arg, rec->key);
@@ -507,6 +516,7 @@ jobctl_t *jobctl_new(api_t *api, events_t *ev)
     uv_timer_init(api->loop, &c->kick);
     c->kick.data = c;
     store_on_commit(api->store, on_commit, c);
+    store_on_tag(api->store, tag, c);
     store_list(api->store, "pytorchjobs/", NULL, 0, adopt, c);
     return c;
 }

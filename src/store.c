@@ -66,7 +66,6 @@ typedef struct op {
     uint64_t prev_rv;         /* rv of the version it replaced (0 = none); computed on the loop */
     store_write_cb cb;
     void *arg;
-    json_t *obj;              /* the tree rec was written from: rec->obj during the listeners */
 } op;
 
 typedef struct opvec {
@@ -94,6 +93,8 @@ typedef struct listener {
 struct store {
     uv_loop_t *loop;
     store_batch_fn batch_fn;   /* per committed batch (metrics) */
+    store_tag_fn tag_fn;       /* store_on_tag */
+    void *tag_arg;
     void *batch_arg;
     sqlite3 *db;
     sqlite3_stmt *st_begin, *st_commit, *st_rollback, *st_ins, *st_cdel_prev, *st_cdel_tomb,
@@ -165,7 +166,7 @@ static store_rec *rec_new(const char *key, char *data, size_t len, json_t *label
     r->data = data;
     r->len = len;
     r->labels = labels;
-    r->obj = NULL;
+    r->tags = 0;
     r->prev = NULL;
     return r;
 }
@@ -419,10 +420,8 @@ static int opvec_push(opvec *v, op o)
 
 static void opvec_release(opvec *v)
 {
-    for (size_t i = 0; i < v->n; i++) {
+    for (size_t i = 0; i < v->n; i++)
         store_rec_unref(v->v[i].rec);
-        json_decref(v->v[i].obj);
-    }
     free(v->v);
     v->v = NULL;
     v->n = v->cap = 0;
@@ -552,12 +551,9 @@ static void finish(store_t *s, batch *b)
             if (v->v[i].cb)
                 v->v[i].cb(v->v[i].arg, 0, v->v[i].rec);
         for (size_t i = 0; i < v->n; i++) {
-            store_rec *r = v->v[i].rec;
-            const store_rec *p = live_prev(r);
-            r->obj = v->v[i].obj;
+            const store_rec *r = v->v[i].rec, *p = live_prev(r);
             for (size_t l = 0; l < s->nlis; l++)
                 s->lis[l].fn(s->lis[l].arg, r, p);
-            r->obj = NULL;
         }
     } else if (v->n) {
         fprintf(stderr, "store: commit of %zu records (rv %" PRIu64 "..%" PRIu64 ") failed: %s\n",
@@ -635,6 +631,12 @@ static json_t *labels_of(json_t *meta, int shareable)
     return shareable ? json_incref(l) : json_deep_copy(l);
 }
 
+void store_on_tag(store_t *s, store_tag_fn fn, void *arg)
+{
+    s->tag_fn = fn;
+    s->tag_arg = arg;
+}
+
 void store_on_batch(store_t *s, store_batch_fn fn, void *arg)
 {
     s->batch_fn = fn;
@@ -673,29 +675,29 @@ uint64_t store_write(store_t *s, const char *key, json_t *obj, store_write_cb cb
     char rvs[24];
     snprintf(rvs, sizeof rvs, "%" PRIu64, rv);
     json_object_set_new(meta, "resourceVersion", json_string(rvs));
-    /* The tree is kept, unchanged, for the commit listeners: the labels can be shared with it. */
-    if (!deleted)
-        labels = labels_of(meta, 1);
+    /* The labels object can move to the record when nothing but this tree holds it. */
+    if (!deleted) {
+        json_t *l = json_object_get(meta, "labels");
+        labels = labels_of(meta, obj->refcount == 1 && l && l->refcount == 1);
+    }
+    unsigned tags = s->tag_fn ? s->tag_fn(s->tag_arg, key, obj) : 0;
     size_t len;
     char *data = jsonio_dump(obj, JSON_COMPACT | JSON_SORT_KEYS, &len);
+    json_decref(obj);
     if (!data) {
-        json_decref(obj);
         json_decref(labels);
         return 0;
     }
     store_rec *r = rec_new(key, data, len, labels, deleted, rv);
-    if (!r) {
-        json_decref(obj);
+    if (!r)
         return 0;
-    }
+    r->tags = tags;
     if (!e && !(e = sl_get_or_insert(s, key))) {
-        json_decref(obj);
         store_rec_unref(r);
         return 0;
     }
-    op o = {r, latest ? latest->rv : 0, cb, arg, obj};
+    op o = {r, latest ? latest->rv : 0, cb, arg};
     if (opvec_push(&s->queue, o) < 0) {
-        json_decref(obj);
         store_rec_unref(r);
         if (!e->head)
             sl_remove(s, e);
@@ -726,6 +728,7 @@ void store_off_commit(store_t *s)
 {
     s->nlis = 0;
     s->batch_fn = NULL;
+    s->tag_fn = NULL;
 }
 
 /* ---- reads ------------------------------------------------------------------------------ */

@@ -38,8 +38,8 @@ typedef struct store_rec {
     char *data;           /* compact JSON (sorted keys), metadata.resourceVersion == rv */
     size_t len;
     json_t *labels;       /* metadata.labels (object) or NULL; for selector matching */
-    const json_t *obj;    /* while the commit listeners run: the tree data was written from
-                           * (read-only; saves them parsing data again); NULL at all other times */
+    unsigned tags;        /* what the taggers (store_on_tag) said of the tree it was written
+                           * from; 0 for records loaded at start */
     struct store_rec *prev; /* older version of the same key (maybe a tombstone), or NULL; compaction
                              * sets it to NULL when it drops the older versions */
 } store_rec;
@@ -102,6 +102,10 @@ uint64_t store_write(store_t *s, const char *key, json_t *obj, store_write_cb cb
  * prev = the previous committed version of the key (NULL on create). Several listeners allowed. */
 typedef void (*store_commit_fn)(void *arg, const store_rec *rec, const store_rec *prev);
 void store_on_commit(store_t *s, store_commit_fn fn, void *arg);
+/* Called in store_write with the tree about to be stored: returns bits for rec->tags, so that a
+ * commit listener can skip a record without parsing its bytes. One tagger. */
+typedef unsigned (*store_tag_fn)(void *arg, const char *key, const json_t *obj);
+void store_on_tag(store_t *s, store_tag_fn fn, void *arg);
 /* Drop every commit listener and the batch hook (shutdown: their owners are going away). */
 void store_off_commit(store_t *s);
 

@@ -233,7 +233,6 @@ static store_rec *left_rec(const store_rec *rec, const store_rec *prev, store_re
     snprintf(rv, sizeof rv, "%llu", (unsigned long long)rec->rv);
     json_object_set_new(json_object_get(o, "metadata"), "resourceVersion", json_string(rv));
     *tmp = *rec;
-    tmp->obj = NULL; /* rec's tree is not this object */
     tmp->data = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
     tmp->len = strlen(tmp->data);
     json_decref(o);

@@ -554,42 +554,54 @@ static void test_commit_listener(void **state)
     assert_int_equal(c1.err[2], 1);
 }
 
-/* A listener sees the tree each record was written from (the same JSON as its bytes), read-only,
- * and only while it runs. */
-typedef struct treeseen {
-    int n, same;
-    const store_rec *last;
-} treeseen;
+/* The tagger sees each tree as it is written (deletes too) and its bits land on the record. */
+typedef struct tagseen {
+    int n;
+    unsigned tags[16];
+} tagseen;
 
-static void tree_cb(void *arg, const store_rec *r, const store_rec *p)
+static unsigned tagger(void *arg, const char *key, const json_t *obj)
 {
-    treeseen *t = arg;
-    (void)p;
-    t->n++;
-    t->last = r;
-    json_t *fromdata = json_loadb(r->data, r->len, 0, NULL);
-    t->same += r->obj && json_equal(fromdata, r->obj);
-    json_decref(fromdata);
+    (void)key;
+    const char *app = json_string_value(json_object_get(json_object_get(json_object_get(obj, "metadata"), "labels"), "app"));
+    (*(int *)arg)++;
+    return app && !strcmp(app, "web") ? 4u : 0u;
 }
 
-static void test_commit_listener_tree(void **state)
+static void tag_cb(void *arg, const store_rec *r, const store_rec *p)
+{
+    tagseen *t = arg;
+    (void)p;
+    t->tags[t->n++] = r->tags;
+}
+
+static void test_tags(void **state)
 {
     fx *f = *state;
-    treeseen t = {0};
-    store_on_commit(f->s, tree_cb, &t);
-    put(f, "p/a", "web");                              /* create, with labels */
+    int calls = 0;
+    tagseen t = {0};
+    store_on_tag(f->s, tagger, &calls);
+    store_on_commit(f->s, tag_cb, &t);
+    put(f, "p/a", "web");
     put(f, "p/b", NULL);
     run(f);
-    put(f, "p/a", "db");                               /* update */
-    store_write(f->s, "p/b", NULL, NULL, NULL, NULL);  /* delete: the tombstone's tree */
+    put(f, "p/a", "db");
+    store_write(f->s, "p/b", NULL, NULL, NULL, NULL); /* a tombstone is tagged from its last state */
+    put(f, "p/c", "web");
     run(f);
-    assert_int_equal(t.n, 4);
-    assert_int_equal(t.same, 4);
-    assert_null(t.last->obj); /* gone once the listeners have run */
-    const store_rec *a = store_get(f->s, "p/a");
-    assert_null(a->obj);
-    /* the labels shared with the tree outlive it */
-    assert_string_equal(json_string_value(json_object_get(a->labels, "app")), "db");
+    assert_int_equal(calls, 5);
+    assert_int_equal(t.n, 5);
+    unsigned want[] = {4, 0, 0, 0, 4};
+    for (int i = 0; i < 5; i++)
+        assert_int_equal(t.tags[i], want[i]);
+    assert_int_equal(store_get(f->s, "p/c")->tags, 4);
+    /* the labels moved to the record outlive the tree */
+    assert_string_equal(json_string_value(json_object_get(store_get(f->s, "p/a")->labels, "app")), "db");
+    store_off_commit(f->s); /* drops the tagger too */
+    put(f, "p/d", "web");
+    run(f);
+    assert_int_equal(calls, 5);
+    assert_int_equal(store_get(f->s, "p/d")->tags, 0);
 }
 
 static void test_commit_failure(void **state)
@@ -728,7 +740,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_compaction, setup, teardown),
         cmocka_unit_test_setup_teardown(test_auto_compaction, setup, teardown),
         cmocka_unit_test_setup_teardown(test_restart, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_commit_listener_tree, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_tags, setup, teardown),
         cmocka_unit_test_setup_teardown(test_commit_listener, setup, teardown),
         cmocka_unit_test_setup_teardown(test_commit_failure, setup, teardown),
         cmocka_unit_test_setup_teardown(test_close_pending, setup, teardown),
