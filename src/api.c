@@ -13,6 +13,7 @@
 #include <http_parser.h>
 #include <openssl/rand.h>
 #include "api.h"
+#include "jsonio.h"
 #include "strconv.h"
 #include "discovery.h"
 #include "selector.h"
@@ -114,7 +115,7 @@ void api_send_bytes(apireq *r, int code, const char *data, size_t len)
         free(buf);
         return;
     }
-    json_t *o = json_loadb(data, len, 0, NULL);
+    json_t *o = jsonio_parse(data, len, 0, NULL);
     api_send_json(r, code, o, 1);
 }
 
@@ -123,8 +124,8 @@ void api_send_json(apireq *r, int code, json_t *obj, int sorted)
     size_t flags = r->pretty ? JSON_INDENT(2) : JSON_COMPACT;
     if (sorted)
         flags |= JSON_SORT_KEYS;
-    char *s = json_dumps(obj, flags);
-    size_t len = strlen(s);
+    size_t len;
+    char *s = jsonio_dump(obj, flags, &len);
     s = realloc(s, len + 2);
     s[len] = '\n';
     http_respond(r->http, code, JSON_CT, s, len + 1, r->headers);
@@ -269,7 +270,7 @@ int api_str_in(const json_t *arr, const char *s)
 int api_body_json(http_req *h, json_t **out, char **err)
 {
     json_error_t je;
-    json_t *o = json_loadb(h->body, h->body_len, JSON_REJECT_DUPLICATES, &je);
+    json_t *o = jsonio_parse(h->body, h->body_len, JSON_REJECT_DUPLICATES, &je);
     if (o) {
         *out = o;
         return 0;
@@ -405,9 +406,10 @@ static char *b64url_decode(const char *in, size_t *outlen, size_t *bad_at)
 char *api_make_continue(uint64_t rv, const char *start)
 {
     json_t *t = json_pack("{s:s, s:I, s:s}", "v", "meta.k8s.io/v1", "rv", (json_int_t)rv, "start", start);
-    char *s = json_dumps(t, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    size_t len;
+    char *s = jsonio_dump(t, JSON_COMPACT | JSON_PRESERVE_ORDER, &len);
     json_decref(t);
-    char *enc = b64url_encode(s, strlen(s));
+    char *enc = b64url_encode(s, len);
     free(s);
     return enc;
 }
@@ -420,7 +422,7 @@ int api_parse_continue(const char *tok, uint64_t *rv, char **start, apierr *e)
         apierr_set(e, ST_BAD_REQUEST, "invalid continue token: continue key is not valid: illegal base64 data at input byte %zu", bad);
         return -1;
     }
-    json_t *o = json_loadb(raw, len, 0, NULL);
+    json_t *o = jsonio_parse(raw, len, 0, NULL);
     free(raw);
     json_t *v = json_object_get(o, "v"), *jrv = json_object_get(o, "rv"), *st = json_object_get(o, "start");
     if (!o || !json_is_string(v) || strcmp(json_string_value(v), "meta.k8s.io/v1")) {
@@ -588,7 +590,7 @@ int api_rec_matches(const store_rec *rec, const labelsel *ls, const fieldsel *fs
     if (ls && !labelsel_empty(ls) && !labelsel_match(ls, rec->labels))
         return 0;
     if (fs && !fieldsel_empty(fs)) {
-        json_t *o = json_loadb(rec->data, rec->len, 0, NULL);
+        json_t *o = jsonio_parse(rec->data, rec->len, 0, NULL);
         int ok = fieldsel_match(fs, o);
         json_decref(o);
         if (!ok)
@@ -607,7 +609,7 @@ static int list_item(void *arg, const store_rec *rec)
         return 1;
     }
     if (b->rows) {
-        json_t *o = json_loadb(rec->data, rec->len, 0, NULL);
+        json_t *o = jsonio_parse(rec->data, rec->len, 0, NULL);
         json_array_append_new(b->rows, table_row(b->plural, o, b->inc, b->now));
         json_decref(o);
     } else {

@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "api.h"
+#include "jsonio.h"
 #include "gc.h"
 #include <time.h>
 
@@ -224,7 +225,7 @@ static int same_set(const json_t *a, const json_t *b)
  * unchanged); *write: DEL_*. Returns 0, or -1 with e (409 preconditions). */
 int api_delete_decide(const resource *res, const store_rec *rec, const delopts *o, json_t **obj, int *write, apierr *e)
 {
-    json_t *cur = json_loadb(rec->data, rec->len, 0, NULL);
+    json_t *cur = jsonio_parse(rec->data, rec->len, 0, NULL);
     json_t *md = json_object_get(cur, "metadata");
     const char *name = json_string_value(json_object_get(md, "name"));
     const char *uid = json_string_value(json_object_get(md, "uid"));
@@ -327,7 +328,7 @@ static json_int_t json_int_at(const json_t *o, const char *k, json_int_t dflt)
  * returns 1 when it decided (obj/write set), 0 when the ordinary algorithm applies (grace 0). */
 static int pod_graceful(const store_rec *rec, const delopts *o, json_t **obj, int *write)
 {
-    json_t *cur = json_loadb(rec->data, rec->len, 0, NULL);
+    json_t *cur = jsonio_parse(rec->data, rec->len, 0, NULL);
     json_t *md = json_object_get(cur, "metadata"), *spec = json_object_get(cur, "spec");
     const char *phase = json_string_value(json_object_get(json_object_get(cur, "status"), "phase"));
     int64_t grace = o->has_grace ? o->grace : json_int_at(spec, "terminationGracePeriodSeconds", 30);

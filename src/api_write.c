@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "api.h"
+#include "jsonio.h"
 #include "patch.h"
 #include "validate.h"
 
@@ -59,7 +60,7 @@ uint64_t api_write_respond(apireq *r, const char *key, json_t *obj, int code, js
 
 json_t *api_rec_json(const store_rec *rec)
 {
-    return json_loadb(rec->data, rec->len, 0, NULL);
+    return jsonio_parse(rec->data, rec->len, 0, NULL);
 }
 
 /* Store obj (stolen) and answer with the stored bytes, or with obj unstored for a dry run. */

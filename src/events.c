@@ -6,6 +6,7 @@
 #include <string.h>
 #include <openssl/rand.h>
 #include "events.h"
+#include "jsonio.h"
 #include <time.h>
 
 #define MAX_REMEMBERED 4096 /* dedup memory (client-go's LRU holds 4096 too) */
@@ -32,7 +33,7 @@ typedef struct expiry {
 static int expire_one(void *arg, const store_rec *rec)
 {
     expiry *x = arg;
-    json_t *ev = json_loadb(rec->data, rec->len, 0, NULL);
+    json_t *ev = jsonio_parse(rec->data, rec->len, 0, NULL);
     const char *last = json_string_value(json_object_get(ev, "lastTimestamp"));
     time_t t = api_parse_rfc3339(last);
     json_decref(ev);

@@ -29,6 +29,7 @@
 #include <time.h>
 #include <ftw.h>
 #include "gc.h"
+#include "jsonio.h"
 #include "kubelet.h"
 
 #define MAX_GRACE_NOTES 1024
@@ -97,7 +98,7 @@ static int grace_for(gc_t *g, const char *uid, int64_t *grace)
  * when no finalizer is left. drop: which GC finalizers may go. Returns 1 when it wrote. */
 static int finish_deletion(gc_t *g, const char *key, const store_rec *rec, int extra_block)
 {
-    json_t *o = json_loadb(rec->data, rec->len, 0, NULL);
+    json_t *o = jsonio_parse(rec->data, rec->len, 0, NULL);
     json_t *md = json_object_get(o, "metadata");
     json_t *fin = json_object_get(md, "finalizers");
     json_t *nf = json_array();
@@ -195,7 +196,7 @@ static int scan_dep(void *arg, const store_rec *rec)
     const store_rec *latest = store_latest(d->g->api->store, rec->key);
     if (!latest || !memmem(latest->data, latest->len, d->uid, strlen(d->uid)))
         return 0;
-    json_t *o = json_loadb(latest->data, latest->len, 0, NULL);
+    json_t *o = jsonio_parse(latest->data, latest->len, 0, NULL);
     int blocking = 0;
     if (!has_owner_ref(o, d->uid, &blocking)) {
         json_decref(o);
@@ -258,7 +259,7 @@ static int owner_alive(gc_t *g, const char *ns, const json_t *ref)
     const store_rec *rec = store_latest(g->api->store, key);
     if (!rec)
         return 0;
-    json_t *o = json_loadb(rec->data, rec->len, 0, NULL);
+    json_t *o = jsonio_parse(rec->data, rec->len, 0, NULL);
     const char *u = json_string_value(json_object_get(json_object_get(o, "metadata"), "uid"));
     int alive = u && !strcmp(u, uid);
     json_decref(o);
@@ -273,7 +274,7 @@ static int scan_dangling(void *arg, const store_rec *rec)
     const store_rec *latest = store_latest(d->g->api->store, rec->key);
     if (!latest)
         return 0;
-    json_t *o = json_loadb(latest->data, latest->len, 0, NULL);
+    json_t *o = jsonio_parse(latest->data, latest->len, 0, NULL);
     json_t *refs = json_object_get(json_object_get(o, "metadata"), "ownerReferences");
     size_t alive = 0, dead = 0;
     char dead_uid[64] = "";
@@ -331,7 +332,7 @@ static int delete_in_ns(void *arg, const store_rec *rec)
     const resource *res = !strcmp(s->plural, "pytorchjobs") ? resource_find("kubeflow.org", "v1", "pytorchjobs")
                                                              : resource_find("", "v1", s->plural);
     if (!strcmp(s->plural, "pods")) {
-        delete_dependent(s->g, rec->key, json_loadb(latest->data, latest->len, 0, NULL), 0, 0);
+        delete_dependent(s->g, rec->key, jsonio_parse(latest->data, latest->len, 0, NULL), 0, 0);
         return 0;
     }
     delopts o = {0};
@@ -363,7 +364,7 @@ static void process(gc_t *g, const char *key)
     const store_rec *rec = store_latest(st, key);
     if (!rec)
         return;
-    json_t *o = json_loadb(rec->data, rec->len, 0, NULL);
+    json_t *o = jsonio_parse(rec->data, rec->len, 0, NULL);
     json_t *md = json_object_get(o, "metadata");
     int deleting = json_object_get(md, "deletionTimestamp") != NULL;
     const char *name = json_string_value(json_object_get(md, "name"));
@@ -391,7 +392,7 @@ static void process(gc_t *g, const char *key)
         finish_deletion(g, key, rec, 0);
         return;
     }
-    json_t *obj = json_loadb(rec->data, rec->len, 0, NULL);
+    json_t *obj = jsonio_parse(rec->data, rec->len, 0, NULL);
     json_t *omd = json_object_get(obj, "metadata");
     const char *uid = json_string_value(json_object_get(omd, "uid"));
     const char *ns = json_string_value(json_object_get(omd, "namespace"));
@@ -450,7 +451,7 @@ static void queue_owners(gc_t *g, const store_rec *rec)
         return;
     const char *ns = strchr(rec->key, '/') + 1;
     const char *slash = strchr(ns, '/');
-    json_t *o = json_loadb(rec->data, rec->len, 0, NULL);
+    json_t *o = jsonio_parse(rec->data, rec->len, 0, NULL);
     size_t i;
     json_t *r;
     json_array_foreach(json_object_get(json_object_get(o, "metadata"), "ownerReferences"), i, r) {

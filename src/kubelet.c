@@ -30,6 +30,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "kubelet.h"
+#include "jsonio.h"
 
 enum { K_WAITING, K_STARTING, K_RUNNING, K_BACKOFF, K_STOPPING, K_EXITED };
 static const char *const kstate_name[] = {"WAITING", "STARTING", "RUNNING", "BACKOFF", "STOPPING", "EXITED"};
@@ -146,7 +147,7 @@ static void write_status(kpod *p, const char *phase, json_t *state, json_t *last
         json_decref(last_state);
         return;
     }
-    json_t *pod = json_loadb(rec->data, rec->len, 0, NULL);
+    json_t *pod = jsonio_parse(rec->data, rec->len, 0, NULL);
     const char *uid = jstr(json_object_get(pod, "metadata"), "uid");
     if (!uid || strcmp(uid, p->uid)) {
         json_decref(pod);
@@ -241,7 +242,7 @@ static void finish_deletion(kpod *p)
     kubelet_t *k = p->k;
     const store_rec *rec = store_latest(k->api->store, p->key);
     if (rec) {
-        json_t *pod = json_loadb(rec->data, rec->len, 0, NULL);
+        json_t *pod = jsonio_parse(rec->data, rec->len, 0, NULL);
         json_t *md = json_object_get(pod, "metadata");
         const char *uid = jstr(md, "uid");
         if (uid && !strcmp(uid, p->uid) && json_object_get(md, "deletionTimestamp")) {
@@ -377,7 +378,7 @@ static void start(kpod *p)
     const store_rec *rec = store_latest(k->api->store, p->key);
     if (!rec)
         return;
-    json_t *pod = json_loadb(rec->data, rec->len, 0, NULL);
+    json_t *pod = jsonio_parse(rec->data, rec->len, 0, NULL);
     json_t *md = json_object_get(pod, "metadata");
     const char *master = jstr(json_object_get(md, "annotations"), "torchjob.kubeflow.org/wait-for-master");
     /* Only the first run waits (the upstream init container runs once per pod). */
@@ -522,7 +523,7 @@ static void on_proc_exit(void *arg, const char *id, int code, int sig, int err)
         return;
     }
     const store_rec *rec = store_latest(k->api->store, p->key);
-    json_t *pod = rec ? json_loadb(rec->data, rec->len, 0, NULL) : NULL;
+    json_t *pod = rec ? jsonio_parse(rec->data, rec->len, 0, NULL) : NULL;
     const char *policy = jstr(json_object_get(pod, "spec"), "restartPolicy");
     int restart = policy && (!strcmp(policy, "Always") || (!strcmp(policy, "OnFailure") && code != 0));
     json_decref(pod);
@@ -623,7 +624,7 @@ static void on_commit(void *arg, const store_rec *rec, const store_rec *prev)
         }
         return;
     }
-    json_t *pod = json_loadb(rec->data, rec->len, 0, NULL);
+    json_t *pod = jsonio_parse(rec->data, rec->len, 0, NULL);
     json_t *md = json_object_get(pod, "metadata");
     char nsbuf[256];
     snprintf(nsbuf, sizeof nsbuf, "%s", jstr(md, "namespace") ? jstr(md, "namespace") : "");
