@@ -86,16 +86,32 @@ char *api_rfc3339(time_t t)
     return strconv_rfc3339(t, s);
 }
 
+/* Random (version 4) UIDs. The random bytes are drawn from OpenSSL a page at a time: one
+ * RAND_bytes call per object created cost more than the rest of making its metadata. Loop thread
+ * only. */
 void api_new_uid(char out[37])
 {
-    unsigned char b[16];
-    if (RAND_bytes(b, sizeof b) != 1)
-        abort();
+    static unsigned char pool[4096];
+    static size_t left;
+    static const char hex[] = "0123456789abcdef";
+    if (left < 16) {
+        if (RAND_bytes(pool, sizeof pool) != 1)
+            abort();
+        left = sizeof pool;
+    }
+    unsigned char *b = pool + sizeof pool - left;
+    left -= 16;
     b[6] = (b[6] & 0x0f) | 0x40;
     b[8] = (b[8] & 0x3f) | 0x80;
-    snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0],
-             b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14],
-             b[15]);
+    char *o = out;
+    for (int i = 0; i < 16; i++) {
+        if (i == 4 || i == 6 || i == 8 || i == 10)
+            *o++ = '-';
+        *o++ = hex[b[i] >> 4];
+        *o++ = hex[b[i] & 15];
+    }
+    *o = 0;
+    OPENSSL_cleanse(b, 16); /* a used draw is not kept */
 }
 
 void api_key(char *buf, size_t cap, const resource *res, const char *ns, const char *name)
