@@ -46,7 +46,13 @@ struct http_server {
     size_t nconns;
     uint64_t next_id;
     int stopping;
-    pfor *fan;            /* helper threads of http_stream_fanout, made at its first large use */
+    pfor *fan;            /* helper threads of the fan-out and the cork, made at first large use */
+    /* answers held during one loop turn (see "cork" below) */
+    http_conn **cork;
+    size_t ncork, cork_cap;
+    uv_check_t *cork_check;
+    uv_idle_t *cork_idle;
+    int open_handles;     /* listener and the cork's two: freed when all are closed */
 };
 
 struct http_conn {
@@ -79,11 +85,17 @@ struct http_conn {
     int close_after_write;
     int lingering;        /* answered and half-closed: input is read and dropped until EOF */
     uv_shutdown_t shutdown;
+    /* plaintext answered this loop turn, not yet encrypted (TLS connections only) */
+    char *held; size_t held_len, held_cap;
+    int in_cork;
 };
 
 typedef struct wreq { uv_write_t w; http_conn *c; size_t len; char data[]; } wreq;
 
+enum { HOLD_MAX = 256 * 1024 }; /* larger answers (big lists) go out at once, in pieces */
+
 static void conn_close(http_conn *c);
+static void out_release(http_conn *c);
 static void conn_drain(http_conn *c);
 static void tls_flush(http_conn *c);
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf);
@@ -138,6 +150,7 @@ static void linger(http_conn *c)
         return;
     c->lingering = 1;
     if (c->ssl) {
+        out_release(c); /* the answer before close_notify */
         SSL_shutdown(c->ssl);
         tls_flush(c);
     }
@@ -219,6 +232,8 @@ static void tls_flush(http_conn *c)
 }
 
 
+static void out_hold(http_conn *c, const char *data, size_t len);
+
 static void conn_send(http_conn *c, const char *data, size_t len)
 {
     if (c->state == C_CLOSING || len == 0)
@@ -227,6 +242,11 @@ static void conn_send(http_conn *c, const char *data, size_t len)
         raw_write(c, data, len);
         return;
     }
+    if (SSL_is_init_finished(c->ssl) && len <= HOLD_MAX) {
+        out_hold(c, data, len);
+        return;
+    }
+    out_release(c);
     while (len > 0) {
         int chunk = len > (1u << 30) ? (1 << 30) : (int)len;
         int n = SSL_write(c->ssl, data, chunk);
@@ -283,6 +303,11 @@ static void conn_unref(http_conn *c)
     reset_parse_state(c);
     free(c->hdrs);
     free(c->pending);
+    free(c->held);
+    if (c->in_cork)
+        for (size_t i = 0; i < c->srv->ncork; i++)
+            if (c->srv->cork[i] == c)
+                c->srv->cork[i] = NULL;
     if (c->ssl)
         SSL_free(c->ssl);
     free(c);
@@ -719,11 +744,25 @@ static void on_connection(uv_stream_t *l, int status)
     uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
 }
 
+static void on_cork_handle_closed(uv_handle_t *h)
+{
+    http_server *s = h->data;
+    free(h);
+    if (--s->open_handles == 0) {
+        pfor_free(s->fan);
+        free(s->cork);
+        free(s);
+    }
+}
+
 static void on_listener_closed(uv_handle_t *h)
 {
     http_server *s = h->data;
-    pfor_free(s->fan);
-    free(s);
+    if (--s->open_handles == 0) {
+        pfor_free(s->fan);
+        free(s->cork);
+        free(s);
+    }
 }
 
 int http_server_start(uv_loop_t *loop, const char *addr, int port, SSL_CTX *ssl_ctx,
@@ -749,6 +788,7 @@ int http_server_start(uv_loop_t *loop, const char *addr, int port, SSL_CTX *ssl_
     if (r == 0) {
         uv_tcp_init(loop, &s->listener);
         s->listener.data = s;
+        s->open_handles = 1;
         r = uv_tcp_bind(&s->listener, (struct sockaddr *)&sa, 0);
         if (r == 0)
             r = uv_listen((uv_stream_t *)&s->listener, 1024, on_connection);
@@ -763,6 +803,14 @@ int http_server_start(uv_loop_t *loop, const char *addr, int port, SSL_CTX *ssl_
             *err = NULL;
         return -1;
     }
+    s->cork_check = malloc(sizeof *s->cork_check);
+    s->cork_idle = malloc(sizeof *s->cork_idle);
+    if (!s->cork_check || !s->cork_idle)
+        abort();
+    uv_check_init(loop, s->cork_check);
+    uv_idle_init(loop, s->cork_idle);
+    s->cork_check->data = s->cork_idle->data = s;
+    s->open_handles += 2;
     *out = s;
     return 0;
 }
@@ -772,6 +820,8 @@ void http_server_stop(http_server *s)
     s->stopping = 1;
     while (s->conns)
         conn_close(s->conns);
+    uv_close((uv_handle_t *)s->cork_check, on_cork_handle_closed);
+    uv_close((uv_handle_t *)s->cork_idle, on_cork_handle_closed);
     uv_close((uv_handle_t *)&s->listener, on_listener_closed);
 }
 
@@ -921,17 +971,195 @@ int http_stream_write_chunk(http_req *r, const char *chunk, size_t len, size_t p
     return c->state == C_CLOSING ? -1 : 0;
 }
 
-/* ---- fan-out: one chunk to many streams -------------------------------------------------------
+/* ---- sealing records off the loop thread ------------------------------------------------------
  *
- * Phase 1 (loop): the checks of http_stream_write_chunk. Phase 2 (pfor, any thread): per stream,
- * SSL_write into its own memory BIO and, when nothing is queued in libuv for it, send() the
- * record straight to its socket; what the socket does not take goes back into the BIO. Only the
- * stream's own SSL, BIO and descriptor are touched, and the loop thread is inside pfor_run, so
- * no one else touches them. Phase 3 (loop): whatever needs libuv (queued writes, plain
- * connections, failures) is done the ordinary way. */
+ * Encrypting an answer and writing it to its socket is most of the cost of a small request and
+ * all of the cost of a watch event. Both are done for many connections at once:
+ *  - the fan-out: one chunk to many watch streams;
+ *  - the cork: answers given during one loop turn (a store batch answers up to hundreds of
+ *    writers at once; a loop turn can read requests from as many connections) are held as
+ *    plaintext and sealed together when the turn's I/O is done (uv_check).
+ * Phase 1 (loop): checks. Phase 2 (pfor, any thread): per connection, SSL_write into a BIO of the
+ * thread's own and send() straight to the socket when nothing is queued in libuv for it; what
+ * the socket does not take goes into the connection's BIO. Only that connection's SSL and
+ * descriptor are touched, and the loop thread is inside pfor_run, so no one else touches them.
+ * Phase 3 (loop): what needs libuv (queued bytes, failures) is done the ordinary way.
+ *
+ * The thread's own BIO: a memory BIO keeps the largest buffer it ever held, and ten thousand
+ * watch connections each growing theirs on the first event is tens of MB of fresh pages faulted
+ * in during one fan-out. */
 
-enum { FAN_SENT = 0, FAN_FLUSH = 1, FAN_FAIL = 2, FAN_SKIP = 3 };
-enum { FAN_PARALLEL_MIN = 64, FAN_SCRATCH = 64 * 1024 };
+enum { SEAL_SENT = 0, SEAL_FLUSH = 1, SEAL_FAIL = 2, SEAL_SKIP = 3 };
+enum { SEAL_PARALLEL_MIN = 8, SEAL_SCRATCH = 64 * 1024 };
+
+static int seal_send(http_conn *c, const char *data, size_t len)
+{
+    static __thread char *scratch;
+    static __thread BIO *tbio;
+    uv_os_fd_t fd;
+    if (c->queued || BIO_ctrl_pending(c->wbio) || len > SEAL_SCRATCH / 2 ||
+        uv_fileno((uv_handle_t *)&c->tcp, &fd) < 0 ||
+        (!scratch && !(scratch = malloc(SEAL_SCRATCH))) || (!tbio && !(tbio = BIO_new(BIO_s_mem())))) {
+        while (len > 0) { /* the ordinary way: into the connection's BIO, flushed on the loop */
+            int n = SSL_write(c->ssl, data, len > (1u << 30) ? (1 << 30) : (int)len);
+            if (n <= 0) {
+                ERR_clear_error();
+                return SEAL_FAIL;
+            }
+            data += n;
+            len -= (size_t)n;
+        }
+        return SEAL_FLUSH;
+    }
+    BIO_up_ref(c->wbio); /* survives being swapped out; the SSL takes this reference back */
+    BIO_up_ref(tbio);    /* the SSL's while it is swapped in */
+    SSL_set0_wbio(c->ssl, tbio);
+    int ok = SSL_write(c->ssl, data, (int)len) > 0;
+    SSL_set0_wbio(c->ssl, c->wbio);
+    int got = BIO_read(tbio, scratch, SEAL_SCRATCH);
+    (void)BIO_reset(tbio);
+    if (!ok || got <= 0) {
+        ERR_clear_error();
+        return SEAL_FAIL;
+    }
+    ssize_t w = send(fd, scratch, (size_t)got, MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (w == got)
+        return SEAL_SENT;
+    if (w < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+        return SEAL_FAIL;
+    if (w < 0)
+        w = 0;
+    BIO_write(c->wbio, scratch + w, got - (int)w); /* it was empty: the order is kept */
+    return SEAL_FLUSH;
+}
+
+/* Phase 3 for one connection. Returns 0, or -1 when it is closed. */
+static int seal_done(http_conn *c, int st)
+{
+    if (st == SEAL_FAIL) {
+        conn_close(c);
+        return -1;
+    }
+    if (st == SEAL_FLUSH)
+        tls_flush(c);
+    return c->state == C_CLOSING ? -1 : 0;
+}
+
+static void seal_run(http_server *srv, size_t n, pfor_fn fn, void *arg)
+{
+    if (n >= SEAL_PARALLEL_MIN && !srv->fan)
+        srv->fan = pfor_new(-1);
+    if (n >= SEAL_PARALLEL_MIN)
+        pfor_run(srv->fan, n, fn, arg);
+    else
+        for (size_t i = 0; i < n; i++)
+            fn(arg, i);
+}
+
+/* -- the cork -- */
+
+static void on_cork_check(uv_check_t *h);
+
+static void out_hold(http_conn *c, const char *data, size_t len)
+{
+    http_server *srv = c->srv;
+    if (c->held_len + len > c->held_cap) {
+        size_t cap = c->held_cap ? c->held_cap : 4096;
+        while (cap < c->held_len + len)
+            cap *= 2;
+        char *p = realloc(c->held, cap);
+        if (!p)
+            abort();
+        c->held = p;
+        c->held_cap = cap;
+    }
+    memcpy(c->held + c->held_len, data, len);
+    c->held_len += len;
+    if (c->in_cork)
+        return;
+    if (srv->ncork == srv->cork_cap) {
+        size_t cap = srv->cork_cap ? srv->cork_cap * 2 : 64;
+        http_conn **v = realloc(srv->cork, cap * sizeof *v);
+        if (!v)
+            abort();
+        srv->cork = v;
+        srv->cork_cap = cap;
+    }
+    srv->cork[srv->ncork++] = c;
+    c->in_cork = 1;
+    if (srv->ncork == 1) {
+        /* sealed after this turn's I/O; the idle handle keeps the loop from blocking in poll
+         * first when the answer was given after the check phase (a close callback) */
+        uv_check_start(srv->cork_check, on_cork_check);
+        uv_idle_start(srv->cork_idle, (uv_idle_cb)on_cork_check);
+    }
+}
+
+static void held_release(http_conn *c)
+{
+    c->held_len = 0;
+    if (c->held_cap > 65536) { /* a large answer's buffer is not kept per connection */
+        free(c->held);
+        c->held = NULL;
+        c->held_cap = 0;
+    }
+}
+
+/* Seal what c holds now, on the loop (before bytes that must follow it). */
+static void out_release(http_conn *c)
+{
+    if (!c->held_len || c->state == C_CLOSING)
+        return;
+    int st = seal_send(c, c->held, c->held_len);
+    held_release(c);
+    seal_done(c, st);
+}
+
+typedef struct corkjob {
+    http_conn **conns;
+    unsigned char *st;
+} corkjob;
+
+static void cork_one(void *arg, size_t i)
+{
+    corkjob *j = arg;
+    http_conn *c = j->conns[i];
+    j->st[i] = !c || c->state == C_CLOSING || !c->held_len ? SEAL_SKIP : (unsigned char)seal_send(c, c->held, c->held_len);
+}
+
+static void on_cork_check(uv_check_t *h)
+{
+    http_server *srv = h->data;
+    uv_check_stop(srv->cork_check);
+    uv_idle_stop(srv->cork_idle);
+    size_t n = srv->ncork;
+    if (!n)
+        return;
+    /* take the list: phase 3 may answer again (a pipelined request), which starts a new one */
+    http_conn **conns = srv->cork;
+    srv->cork = NULL;
+    srv->ncork = srv->cork_cap = 0;
+    unsigned char stbuf[256], *st = n <= sizeof stbuf ? stbuf : malloc(n);
+    if (!st)
+        abort();
+    for (size_t i = 0; i < n; i++)
+        if (conns[i])
+            conns[i]->in_cork = 0;
+    corkjob j = {conns, st};
+    seal_run(srv, n, cork_one, &j);
+    for (size_t i = 0; i < n; i++) {
+        http_conn *c = conns[i];
+        if (!c || st[i] == SEAL_SKIP)
+            continue;
+        held_release(c);
+        seal_done(c, st[i]);
+    }
+    if (st != stbuf)
+        free(st);
+    free(conns);
+}
+
+/* -- the fan-out -- */
 
 typedef struct fanjob {
     http_req *const *reqs;
@@ -940,52 +1168,11 @@ typedef struct fanjob {
     unsigned char *st;
 } fanjob;
 
-/* The record goes through a BIO of the thread's own, not the connection's: a memory BIO keeps
- * the largest buffer it ever held, and ten thousand watch connections each growing theirs on the
- * first event is tens of MB of fresh pages faulted in during one fan-out. */
 static void fan_one(void *arg, size_t i)
 {
-    static __thread char *scratch;
-    static __thread BIO *tbio;
     fanjob *f = arg;
-    if (f->st[i] != FAN_SENT)
-        return;
-    http_conn *c = f->reqs[i]->conn;
-    uv_os_fd_t fd;
-    if (!c->ssl || c->queued || BIO_ctrl_pending(c->wbio) || f->len > FAN_SCRATCH / 2 ||
-        uv_fileno((uv_handle_t *)&c->tcp, &fd) < 0 ||
-        (!scratch && !(scratch = malloc(FAN_SCRATCH))) || (!tbio && !(tbio = BIO_new(BIO_s_mem())))) {
-        if (c->ssl && SSL_write(c->ssl, f->chunk, (int)f->len) <= 0) {
-            ERR_clear_error();
-            f->st[i] = FAN_FAIL;
-        } else {
-            f->st[i] = FAN_FLUSH;
-        }
-        return;
-    }
-    BIO_up_ref(c->wbio); /* survives being swapped out; the SSL takes this reference back */
-    BIO_up_ref(tbio);    /* the SSL's while it is swapped in */
-    SSL_set0_wbio(c->ssl, tbio);
-    int ok = SSL_write(c->ssl, f->chunk, (int)f->len) > 0;
-    SSL_set0_wbio(c->ssl, c->wbio);
-    int got = BIO_read(tbio, scratch, FAN_SCRATCH);
-    (void)BIO_reset(tbio);
-    if (!ok || got <= 0) {
-        ERR_clear_error();
-        f->st[i] = FAN_FAIL;
-        return;
-    }
-    ssize_t w = send(fd, scratch, (size_t)got, MSG_NOSIGNAL | MSG_DONTWAIT);
-    if (w == got)
-        return;
-    if (w < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
-        f->st[i] = FAN_FAIL;
-        return;
-    }
-    if (w < 0)
-        w = 0;
-    BIO_write(c->wbio, scratch + w, got - (int)w); /* it was empty: the order is kept */
-    f->st[i] = FAN_FLUSH;
+    if (f->st[i] == SEAL_SENT)
+        f->st[i] = (unsigned char)seal_send(f->reqs[i]->conn, f->chunk, f->len);
 }
 
 void http_stream_fanout(http_req *const *reqs, size_t n, const char *chunk, size_t len,
@@ -998,37 +1185,26 @@ void http_stream_fanout(http_req *const *reqs, size_t n, const char *chunk, size
         abort();
     for (size_t i = 0; i < n; i++) {
         http_conn *c = reqs[i]->conn;
+        out_release(c); /* a stream's head or a bookmark from this turn goes first */
         st[i] = c->state == C_CLOSING || reqs[i]->responded ||
-                c->queued > c->srv->lim.max_conn_queue ? FAN_SKIP : FAN_SENT;
-    }
-    http_server *srv = reqs[0]->conn->srv;
-    if (n >= FAN_PARALLEL_MIN && !srv->fan)
-        srv->fan = pfor_new(-1);
-    fanjob f = {reqs, chunk, len, st};
-    if (n >= FAN_PARALLEL_MIN)
-        pfor_run(srv->fan, n, fan_one, &f);
-    else
-        for (size_t i = 0; i < n; i++)
-            fan_one(&f, i);
-    for (size_t i = 0; i < n; i++) {
-        http_conn *c = reqs[i]->conn;
-        switch (st[i]) {
-        case FAN_SKIP:
+                c->queued > c->srv->lim.max_conn_queue ? SEAL_SKIP : SEAL_SENT;
+        if (st[i] == SEAL_SENT && !c->ssl) {
+            raw_write(c, chunk, len);
+            st[i] = SEAL_SKIP;
+            reqs[i]->bytes_out += payload;
+            res[i] = c->state == C_CLOSING ? -1 : 0;
+        } else if (st[i] == SEAL_SKIP) {
             res[i] = -1;
-            continue;
-        case FAN_FAIL:
-            conn_close(c);
-            res[i] = -1;
-            continue;
-        case FAN_FLUSH:
-            if (c->ssl)
-                tls_flush(c);
-            else
-                raw_write(c, chunk, len);
-            break;
         }
-        reqs[i]->bytes_out += payload;
-        res[i] = c->state == C_CLOSING ? -1 : 0;
+    }
+    fanjob f = {reqs, chunk, len, st};
+    seal_run(reqs[0]->conn->srv, n, fan_one, &f);
+    for (size_t i = 0; i < n; i++) {
+        if (st[i] == SEAL_SKIP)
+            continue;
+        res[i] = seal_done(reqs[i]->conn, st[i]);
+        if (res[i] == 0)
+            reqs[i]->bytes_out += payload;
     }
     free(st);
 }

@@ -12,6 +12,7 @@ resourceVersion, and no training process is started.
 import base64
 import http.client
 import io
+import weakref
 import json
 import os
 import re
@@ -564,13 +565,17 @@ def child_processes(pid=None):
     return out
 
 
+_LEFTOVER = weakref.WeakKeyDictionary()
+
+
 def exchange_raw(sock, chunks, read_timeout=15):
     """Send byte chunks, stopping early if the server already answered; then read one HTTP
     response. Returns Resp, or None if the connection closed without a response.
 
     With TLS 1.3 the server sends session tickets after the handshake, so a readable socket
-    does not mean an answer: only application data read from it counts."""
-    buf = b""
+    does not mean an answer: only application data read from it counts. Bytes read past the
+    response (pipelined answers can share a TLS record) are kept for the next call on sock."""
+    buf = _LEFTOVER.pop(sock, b"")
     closed = False
     sent_all = True
     timeout = sock.gettimeout()
@@ -629,6 +634,8 @@ def exchange_raw(sock, chunks, read_timeout=15):
         while len(buf) < int(n) and more():
             pass
         body = buf[:int(n)]
+        if buf[int(n):]:
+            _LEFTOVER[sock] = buf[int(n):]
     elif "chunked" in (headers.get("Transfer-Encoding") or "").lower():
         body = b""
         while True:
@@ -642,6 +649,9 @@ def exchange_raw(sock, chunks, read_timeout=15):
                 pass
             body += buf[:size]
             buf = buf[size + 2:]
+        buf = buf.partition(b"\r\n")[2] if buf.startswith(b"\r\n") else buf
+        if buf:
+            _LEFTOVER[sock] = buf
     else:
         while more():
             pass
