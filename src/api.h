@@ -46,6 +46,8 @@ typedef struct apireq {
 
 /* The http handler: api_t is ctx. */
 void api_handle(void *ctx, http_req *req);
+/* http_server_on_prepare's hook: decodes JSON bodies of creates and updates off the loop. */
+void api_prepare(void *ctx, http_req *req);
 /* The http done hook: records the request's metrics. */
 void api_request_done(void *ctx, http_req *req);
 

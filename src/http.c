@@ -53,6 +53,9 @@ struct http_server {
     uv_check_t *cork_check;
     uv_idle_t *cork_idle;
     int open_handles;     /* listener and the cork's two: freed when all are closed */
+    http_handler_fn prep_fn;
+    http_conn **ready;    /* requests of this turn waiting for the prepare hook and the handler */
+    size_t nready, ready_cap;
 };
 
 struct http_conn {
@@ -88,6 +91,7 @@ struct http_conn {
     /* plaintext answered this loop turn, not yet encrypted (TLS connections only) */
     char *held; size_t held_len, held_cap;
     int in_cork;
+    int in_ready;
 };
 
 typedef struct wreq { uv_write_t w; http_conn *c; size_t len; char data[]; } wreq;
@@ -96,6 +100,7 @@ enum { HOLD_MAX = 256 * 1024 }; /* larger answers (big lists) go out at once, in
 
 static void conn_close(http_conn *c);
 static void out_release(http_conn *c);
+static void turn_end_soon(http_server *srv);
 static void conn_drain(http_conn *c);
 static void tls_flush(http_conn *c);
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf);
@@ -292,6 +297,8 @@ static void free_req(http_req *r)
     }
     free(r->headers);
     free(r->body);
+    if (r->prep && r->prep_free)
+        r->prep_free(r->prep);
     memset(r, 0, sizeof *r);
 }
 
@@ -308,6 +315,10 @@ static void conn_unref(http_conn *c)
         for (size_t i = 0; i < c->srv->ncork; i++)
             if (c->srv->cork[i] == c)
                 c->srv->cork[i] = NULL;
+    if (c->in_ready) /* (cannot happen: a waiting request holds a reference) */
+        for (size_t i = 0; i < c->srv->nready; i++)
+            if (c->srv->ready[i] == c)
+                c->srv->ready[i] = NULL;
     if (c->ssl)
         SSL_free(c->ssl);
     free(c);
@@ -416,7 +427,22 @@ static void dispatch(http_conn *c)
     c->state = C_HANDLING;
     c->gone_fn = NULL;
     uv_timer_stop(&c->timer);
-    c->srv->fn(c->srv->ctx, r);
+    http_server *srv = c->srv;
+    if (!srv->prep_fn) {
+        srv->fn(srv->ctx, r);
+        return;
+    }
+    if (srv->nready == srv->ready_cap) {
+        size_t cap = srv->ready_cap ? srv->ready_cap * 2 : 64;
+        http_conn **v = realloc(srv->ready, cap * sizeof *v);
+        if (!v)
+            abort();
+        srv->ready = v;
+        srv->ready_cap = cap;
+    }
+    srv->ready[srv->nready++] = c;
+    c->in_ready = 1;
+    turn_end_soon(srv);
 }
 
 /* The request was answered: resume reading the next one. */
@@ -751,6 +777,7 @@ static void on_cork_handle_closed(uv_handle_t *h)
     if (--s->open_handles == 0) {
         pfor_free(s->fan);
         free(s->cork);
+        free(s->ready);
         free(s);
     }
 }
@@ -761,6 +788,7 @@ static void on_listener_closed(uv_handle_t *h)
     if (--s->open_handles == 0) {
         pfor_free(s->fan);
         free(s->cork);
+        free(s->ready);
         free(s);
     }
 }
@@ -818,6 +846,15 @@ int http_server_start(uv_loop_t *loop, const char *addr, int port, SSL_CTX *ssl_
 void http_server_stop(http_server *s)
 {
     s->stopping = 1;
+    /* requests still waiting for their turn's end are dropped with their connections */
+    for (size_t i = 0; i < s->nready; i++)
+        if (s->ready[i]) {
+            s->ready[i]->in_ready = 0;
+            s->ready[i]->req_active = 0;
+            conn_close(s->ready[i]);
+            conn_unref(s->ready[i]);
+        }
+    s->nready = 0;
     while (s->conns)
         conn_close(s->conns);
     uv_close((uv_handle_t *)s->cork_check, on_cork_handle_closed);
@@ -828,6 +865,7 @@ void http_server_stop(http_server *s)
 size_t http_server_conns(const http_server *s) { return s->nconns; }
 
 void http_server_on_done(http_server *srv, http_handler_fn fn) { srv->done_fn = fn; }
+void http_server_on_prepare(http_server *srv, http_handler_fn fn) { srv->prep_fn = fn; }
 
 /* ---- request accessors ----------------------------------------------------------------------- */
 
@@ -990,7 +1028,7 @@ int http_stream_write_chunk(http_req *r, const char *chunk, size_t len, size_t p
  * in during one fan-out. */
 
 enum { SEAL_SENT = 0, SEAL_FLUSH = 1, SEAL_FAIL = 2, SEAL_SKIP = 3 };
-enum { SEAL_PARALLEL_MIN = 8, SEAL_SCRATCH = 64 * 1024 };
+enum { SEAL_PARALLEL_MIN = 2, SEAL_SCRATCH = 64 * 1024 };
 
 static int seal_send(http_conn *c, const char *data, size_t len)
 {
@@ -1087,12 +1125,18 @@ static void out_hold(http_conn *c, const char *data, size_t len)
     }
     srv->cork[srv->ncork++] = c;
     c->in_cork = 1;
-    if (srv->ncork == 1) {
-        /* sealed after this turn's I/O; the idle handle keeps the loop from blocking in poll
-         * first when the answer was given after the check phase (a close callback) */
-        uv_check_start(srv->cork_check, on_cork_check);
-        uv_idle_start(srv->cork_idle, (uv_idle_cb)on_cork_check);
-    }
+    turn_end_soon(srv);
+}
+
+/* The turn's end (uv_check, after its I/O) hands out the waiting requests, then seals the held
+ * answers. The idle handle keeps the loop from blocking in poll first when the work came after
+ * the check phase (a close callback, or the turn's end itself: a pipelined request). */
+static void turn_end_soon(http_server *srv)
+{
+    if (uv_is_active((uv_handle_t *)srv->cork_check))
+        return;
+    uv_check_start(srv->cork_check, on_cork_check);
+    uv_idle_start(srv->cork_idle, (uv_idle_cb)on_cork_check);
 }
 
 static void held_release(http_conn *c)
@@ -1127,11 +1171,43 @@ static void cork_one(void *arg, size_t i)
     j->st[i] = !c || c->state == C_CLOSING || !c->held_len ? SEAL_SKIP : (unsigned char)seal_send(c, c->held, c->held_len);
 }
 
+typedef struct prepjob {
+    http_server *srv;
+    http_conn **conns;
+} prepjob;
+
+static void prep_one(void *arg, size_t i)
+{
+    prepjob *j = arg;
+    if (j->conns[i])
+        j->srv->prep_fn(j->srv->ctx, &j->conns[i]->req);
+}
+
+static void hand_out(http_server *srv)
+{
+    size_t n = srv->nready;
+    if (!n)
+        return;
+    http_conn **conns = srv->ready; /* taken: a handler's answer can let a pipelined one in */
+    srv->ready = NULL;
+    srv->nready = srv->ready_cap = 0;
+    for (size_t i = 0; i < n; i++)
+        if (conns[i])
+            conns[i]->in_ready = 0;
+    prepjob j = {srv, conns};
+    seal_run(srv, n, prep_one, &j);
+    for (size_t i = 0; i < n; i++)
+        if (conns[i])
+            srv->fn(srv->ctx, &conns[i]->req);
+    free(conns);
+}
+
 static void on_cork_check(uv_check_t *h)
 {
     http_server *srv = h->data;
     uv_check_stop(srv->cork_check);
     uv_idle_stop(srv->cork_idle);
+    hand_out(srv);
     size_t n = srv->ncork;
     if (!n)
         return;

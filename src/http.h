@@ -34,6 +34,10 @@ typedef struct http_req {
     int streaming;
     int status;               /* status sent */
     size_t bytes_out;
+    /* What the server's prepare hook made of the request off the loop (http_server_on_prepare),
+     * freed with the request by prep_free unless the handler took it (set prep to NULL). */
+    void *prep;
+    void (*prep_free)(void *);
     /* Labels for the request's metrics, set by the handler: static strings. */
     const char *m_verb, *m_group, *m_version, *m_resource, *m_sub, *m_scope;
 } http_req;
@@ -55,6 +59,11 @@ int http_server_start(uv_loop_t *loop, const char *addr, int port, SSL_CTX *ssl_
                       char **err);
 /* Called once per answered request (after its last byte was queued, or when it was dropped). */
 void http_server_on_done(http_server *srv, http_handler_fn fn);
+/* With a prepare hook, requests that arrive during one loop turn are handed to the handler
+ * together after the turn's I/O, and fn runs first for each of them, on any thread and in
+ * parallel: it may read the request and set req->prep, and must touch nothing else (decoding a
+ * body, say). */
+void http_server_on_prepare(http_server *srv, http_handler_fn fn);
 /* Stop accepting and close every connection. */
 void http_server_stop(http_server *srv);
 size_t http_server_conns(const http_server *srv);

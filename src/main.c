@@ -378,6 +378,7 @@ int main(int argc, char **argv)
         return 1;
     }
     http_server_on_done(d.http, api_request_done);
+    http_server_on_prepare(d.http, api_prepare);
     uv_signal_init(d.loop, &d.sigterm);
     uv_signal_init(d.loop, &d.sigint);
     d.sigterm.data = d.sigint.data = &d;

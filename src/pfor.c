@@ -4,7 +4,8 @@
  *   caller:  publish job, gen++ , wake helpers ─► take blocks too ─► wait until every helper
  *            that saw this gen is back ─► return
  *
- * Items are handed out in blocks through one atomic counter, so a slow thread takes fewer. */
+ * Items are handed out in blocks (1 to 16, by n) through one atomic counter, so a slow thread
+ * takes fewer. */
 #include <stdlib.h>
 #include <unistd.h>
 #include <uv.h>
@@ -23,14 +24,15 @@ struct pfor {
     pfor_fn fn;
     void *arg;
     size_t n;
+    size_t block;      /* items taken at a time */
     size_t next;       /* atomic */
 };
 
 static void drain(pfor *p)
 {
-    size_t i;
-    while ((i = __atomic_fetch_add(&p->next, BLOCK, __ATOMIC_RELAXED)) < p->n) {
-        size_t end = i + BLOCK < p->n ? i + BLOCK : p->n;
+    size_t i, b = p->block;
+    while ((i = __atomic_fetch_add(&p->next, b, __ATOMIC_RELAXED)) < p->n) {
+        size_t end = i + b < p->n ? i + b : p->n;
         for (; i < end; i++)
             p->fn(p->arg, i);
     }
@@ -98,7 +100,7 @@ int pfor_helpers(const pfor *p) { return p ? p->nth : 0; }
 
 void pfor_run(pfor *p, size_t n, pfor_fn fn, void *arg)
 {
-    if (!p || p->nth == 0 || n <= BLOCK) {
+    if (!p || p->nth == 0 || n < 2) {
         for (size_t i = 0; i < n; i++)
             fn(arg, i);
         return;
@@ -107,6 +109,13 @@ void pfor_run(pfor *p, size_t n, pfor_fn fn, void *arg)
     p->fn = fn;
     p->arg = arg;
     p->n = n;
+    /* blocks small enough that every thread gets some (a few dozen answers of ~20 µs each are
+     * worth sharing), large enough that the counter is not fought over */
+    p->block = n / (4 * (size_t)(p->nth + 1));
+    if (p->block < 1)
+        p->block = 1;
+    if (p->block > BLOCK)
+        p->block = BLOCK;
     p->next = 0;
     p->busy = p->nth;
     p->gen++;
