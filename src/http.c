@@ -23,6 +23,7 @@
  */
 #include <ctype.h>
 #include <errno.h>
+#include <pthread.h>
 #include <sys/socket.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1030,14 +1031,48 @@ int http_stream_write_chunk(http_req *r, const char *chunk, size_t len, size_t p
 enum { SEAL_SENT = 0, SEAL_FLUSH = 1, SEAL_FAIL = 2, SEAL_SKIP = 3 };
 enum { SEAL_PARALLEL_MIN = 2, SEAL_SCRATCH = 64 * 1024 };
 
+/* A thread's scratch buffer and BIO, released when the thread ends (pfor's helpers end with the
+ * server). */
+typedef struct sealtls {
+    char scratch[SEAL_SCRATCH];
+    BIO *bio;
+} sealtls;
+
+static pthread_key_t seal_key;
+static pthread_once_t seal_once = PTHREAD_ONCE_INIT;
+
+static void sealtls_free(void *p)
+{
+    sealtls *t = p;
+    BIO_free(t->bio);
+    free(t);
+}
+
+static void seal_key_init(void) { pthread_key_create(&seal_key, sealtls_free); }
+
+static sealtls *seal_tls(void)
+{
+    static __thread sealtls *mine;
+    if (mine)
+        return mine;
+    pthread_once(&seal_once, seal_key_init);
+    sealtls *t = malloc(sizeof *t);
+    if (!t)
+        return NULL;
+    if (!(t->bio = BIO_new(BIO_s_mem()))) {
+        free(t);
+        return NULL;
+    }
+    pthread_setspecific(seal_key, t);
+    return mine = t;
+}
+
 static int seal_send(http_conn *c, const char *data, size_t len)
 {
-    static __thread char *scratch;
-    static __thread BIO *tbio;
     uv_os_fd_t fd;
+    sealtls *t = NULL;
     if (c->queued || BIO_ctrl_pending(c->wbio) || len > SEAL_SCRATCH / 2 ||
-        uv_fileno((uv_handle_t *)&c->tcp, &fd) < 0 ||
-        (!scratch && !(scratch = malloc(SEAL_SCRATCH))) || (!tbio && !(tbio = BIO_new(BIO_s_mem())))) {
+        uv_fileno((uv_handle_t *)&c->tcp, &fd) < 0 || !(t = seal_tls())) {
         while (len > 0) { /* the ordinary way: into the connection's BIO, flushed on the loop */
             int n = SSL_write(c->ssl, data, len > (1u << 30) ? (1 << 30) : (int)len);
             if (n <= 0) {
@@ -1049,13 +1084,14 @@ static int seal_send(http_conn *c, const char *data, size_t len)
         }
         return SEAL_FLUSH;
     }
+    char *scratch = t->scratch;
     BIO_up_ref(c->wbio); /* survives being swapped out; the SSL takes this reference back */
-    BIO_up_ref(tbio);    /* the SSL's while it is swapped in */
-    SSL_set0_wbio(c->ssl, tbio);
+    BIO_up_ref(t->bio);  /* the SSL's while it is swapped in */
+    SSL_set0_wbio(c->ssl, t->bio);
     int ok = SSL_write(c->ssl, data, (int)len) > 0;
     SSL_set0_wbio(c->ssl, c->wbio);
-    int got = BIO_read(tbio, scratch, SEAL_SCRATCH);
-    (void)BIO_reset(tbio);
+    int got = BIO_read(t->bio, scratch, SEAL_SCRATCH);
+    (void)BIO_reset(t->bio);
     if (!ok || got <= 0) {
         ERR_clear_error();
         return SEAL_FAIL;
