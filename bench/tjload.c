@@ -149,8 +149,15 @@ static void *xrealloc(void *p, size_t n)
 static void buf_add(buf *b, const void *d, size_t n)
 {
     if (b->len + n + 1 > b->cap) {
+        size_t old = b->cap;
         b->cap = (b->len + n + 1) * 2;
+        /* at least 8 KiB, touched now: a watch stream's buffer would otherwise grow (and fault
+         * its pages in) on the first event, charging the client's page faults to that event */
+        if (b->cap < 8192)
+            b->cap = 8192;
         b->p = xrealloc(b->p, b->cap);
+        if (old < 8192)
+            memset(b->p + old, 0, b->cap - old);
     }
     memcpy(b->p + b->len, d, n);
     b->len += n;

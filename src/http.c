@@ -1175,14 +1175,12 @@ static void turn_end_soon(http_server *srv)
     uv_idle_start(srv->cork_idle, (uv_idle_cb)on_cork_check);
 }
 
+/* The buffer is not kept: ten thousand idle watch streams would each keep one. */
 static void held_release(http_conn *c)
 {
-    c->held_len = 0;
-    if (c->held_cap > 65536) { /* a large answer's buffer is not kept per connection */
-        free(c->held);
-        c->held = NULL;
-        c->held_cap = 0;
-    }
+    free(c->held);
+    c->held = NULL;
+    c->held_len = c->held_cap = 0;
 }
 
 /* Seal what c holds now, on the loop (before bytes that must follow it). */
@@ -1238,12 +1236,20 @@ static void hand_out(http_server *srv)
     free(conns);
 }
 
+static void seal_held(http_server *srv);
+
 static void on_cork_check(uv_check_t *h)
 {
     http_server *srv = h->data;
     uv_check_stop(srv->cork_check);
     uv_idle_stop(srv->cork_idle);
     hand_out(srv);
+    seal_held(srv);
+}
+
+/* Seal every held answer now, together. */
+static void seal_held(http_server *srv)
+{
     size_t n = srv->ncork;
     if (!n)
         return;
@@ -1292,12 +1298,14 @@ void http_stream_fanout(http_req *const *reqs, size_t n, const char *chunk, size
 {
     if (n == 0)
         return;
+    /* Answers given before this event go out first: the writer's acknowledgement must not wait
+     * for ten thousand watchers (and a stream's own held head or bookmark precedes the event). */
+    seal_held(reqs[0]->conn->srv);
     unsigned char *st = malloc(n);
     if (!st)
         abort();
     for (size_t i = 0; i < n; i++) {
         http_conn *c = reqs[i]->conn;
-        out_release(c); /* a stream's head or a bookmark from this turn goes first */
         st[i] = c->state == C_CLOSING || reqs[i]->responded ||
                 c->queued > c->srv->lim.max_conn_queue ? SEAL_SKIP : SEAL_SENT;
         if (st[i] == SEAL_SENT && !c->ssl) {
