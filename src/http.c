@@ -254,7 +254,9 @@ static void conn_send(http_conn *c, const char *data, size_t len)
     }
     out_release(c);
     while (len > 0) {
-        int chunk = len > (1u << 30) ? (1 << 30) : (int)len;
+        /* 64 KiB at a time, each to the socket at once: the client decrypts the first records
+         * while the rest are being encrypted */
+        int chunk = len > 65536 ? 65536 : (int)len;
         int n = SSL_write(c->ssl, data, chunk);
         if (n <= 0) {
             ERR_clear_error();

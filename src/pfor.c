@@ -1,8 +1,8 @@
 /* pfor — see pfor.h.
  *
- *   helper:  IDLE ──gen changed──► RUN (take blocks of items until none left) ──► IDLE
- *   caller:  publish job, gen++ , wake helpers ─► take blocks too ─► wait until every helper
- *            that saw this gen is back ─► return
+ *   helper:  IDLE ──gen changed, run open──► RUN (take blocks until none left) ──► IDLE
+ *   caller:  publish job, open, gen++, wake helpers ─► take blocks too ─► close the run ─►
+ *            wait for the helpers that joined it ─► return
  *
  * Items are handed out in blocks (1 to 16, by n) through one atomic counter, so a slow thread
  * takes fewer. */
@@ -20,7 +20,8 @@ struct pfor {
     int nth;
     unsigned gen;
     int stopping;
-    int busy;          /* helpers still working on the current gen */
+    int open;          /* the current run takes helpers */
+    int busy;          /* helpers that joined the current run and are not done */
     pfor_fn fn;
     void *arg;
     size_t n;
@@ -44,11 +45,14 @@ static void helper(void *arg)
     unsigned seen = 0;
     uv_mutex_lock(&p->mu);
     for (;;) {
-        while (!p->stopping && p->gen == seen)
+        /* join only a run still open: one that closed while this thread was not scheduled is
+         * done without it */
+        while (!p->stopping && (p->gen == seen || !p->open))
             uv_cond_wait(&p->go, &p->mu);
         if (p->stopping)
             break;
         seen = p->gen;
+        p->busy++;
         uv_mutex_unlock(&p->mu);
         drain(p);
         uv_mutex_lock(&p->mu);
@@ -117,12 +121,15 @@ void pfor_run(pfor *p, size_t n, pfor_fn fn, void *arg)
     if (p->block > BLOCK)
         p->block = BLOCK;
     p->next = 0;
-    p->busy = p->nth;
+    p->open = 1;
     p->gen++;
     uv_cond_broadcast(&p->go);
     uv_mutex_unlock(&p->mu);
     drain(p);
+    /* The caller never waits for a helper that has not started (on a busy machine it may not be
+     * scheduled for milliseconds): the run closes, and only helpers holding items are waited for. */
     uv_mutex_lock(&p->mu);
+    p->open = 0;
     while (p->busy)
         uv_cond_wait(&p->done, &p->mu);
     uv_mutex_unlock(&p->mu);
