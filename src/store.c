@@ -643,6 +643,69 @@ void store_on_batch(store_t *s, store_batch_fn fn, void *arg)
     s->batch_arg = arg;
 }
 
+/* Where metadata.resourceVersion's value lies in a record's bytes (compact JSON): [*vs, *ve)
+ * between its quotes. A scan that knows strings and nesting, so a "resourceVersion" key or text
+ * anywhere else is not taken for it. -1 if not found. */
+static int find_rv(const char *d, size_t n, size_t *vs, size_t *ve)
+{
+    int depth = 0, meta_next = 0, in_meta = 0;
+    for (size_t i = 0; i < n; i++) {
+        char ch = d[i];
+        if (ch == '"') {
+            size_t start = ++i;
+            while (i < n && d[i] != '"')
+                i += d[i] == '\\' ? 2 : 1;
+            if (i >= n)
+                return -1;
+            size_t klen = i - start;
+            if (i + 2 >= n || d[i + 1] != ':')
+                continue; /* a value */
+            if (depth == 1 && klen == 8 && !memcmp(d + start, "metadata", 8))
+                meta_next = d[i + 2] == '{';
+            else if (in_meta && depth == 2 && klen == 15 && !memcmp(d + start, "resourceVersion", 15) &&
+                     d[i + 2] == '"') {
+                size_t j = i + 3;
+                while (j < n && d[j] >= '0' && d[j] <= '9')
+                    j++;
+                if (j >= n || d[j] != '"')
+                    return -1;
+                *vs = i + 3;
+                *ve = j;
+                return 0;
+            }
+        } else if (ch == '{' || ch == '[') {
+            depth++;
+            in_meta = in_meta || (meta_next && depth == 2);
+            meta_next = 0;
+        } else if (ch == '}' || ch == ']') {
+            if (in_meta && depth == 2)
+                return -1; /* metadata without a resourceVersion */
+            depth--;
+        }
+    }
+    return -1;
+}
+
+/* A tombstone's bytes: the last state with metadata.resourceVersion = rv, by splicing the new
+ * revision into the stored bytes (no parse, no dump). NULL if they do not look as expected. */
+static char *tombstone_bytes(const store_rec *latest, uint64_t rv, size_t *len)
+{
+    size_t vs, ve;
+    if (find_rv(latest->data, latest->len, &vs, &ve) < 0)
+        return NULL;
+    char rvs[24];
+    int rl = snprintf(rvs, sizeof rvs, "%" PRIu64, rv);
+    *len = latest->len - (ve - vs) + (size_t)rl;
+    char *d = malloc(*len + 1);
+    if (!d)
+        return NULL;
+    memcpy(d, latest->data, vs);
+    memcpy(d + vs, rvs, (size_t)rl);
+    memcpy(d + vs + rl, latest->data + ve, latest->len - ve);
+    d[*len] = 0;
+    return d;
+}
+
 uint64_t store_write(store_t *s, const char *key, json_t *obj, store_write_cb cb, void *arg,
                      const store_rec **out)
 {
@@ -656,17 +719,25 @@ uint64_t store_write(store_t *s, const char *key, json_t *obj, store_write_cb cb
         json_decref(obj);
         return 0;
     }
+    uint64_t rv = s->rev_assigned + 1;
+    char *data = NULL;
+    size_t len;
+    unsigned tags = 0;
     if (deleted) {
         if (!latest || latest->deleted)
             return 0;
+        labels = json_incref(latest->labels);
+        tags = latest->tags;
+        data = tombstone_bytes(latest, rv, &len);
+        if (data)
+            goto have_data;
         obj = jsonio_parse(latest->data, latest->len, 0, NULL);
         if (!json_is_object(obj)) {
             json_decref(obj);
+            json_decref(labels);
             return 0;
         }
-        labels = json_incref(latest->labels);
     }
-    uint64_t rv = s->rev_assigned + 1;
     json_t *meta = json_object_get(obj, "metadata");
     if (!json_is_object(meta)) {
         meta = json_object();
@@ -680,14 +751,15 @@ uint64_t store_write(store_t *s, const char *key, json_t *obj, store_write_cb cb
         json_t *l = json_object_get(meta, "labels");
         labels = labels_of(meta, obj->refcount == 1 && l && l->refcount == 1);
     }
-    unsigned tags = s->tag_fn ? s->tag_fn(s->tag_arg, key, obj) : 0;
-    size_t len;
-    char *data = jsonio_dump(obj, JSON_COMPACT | JSON_SORT_KEYS, &len);
+    if (!deleted)
+        tags = s->tag_fn ? s->tag_fn(s->tag_arg, key, obj) : 0;
+    data = jsonio_dump(obj, JSON_COMPACT | JSON_SORT_KEYS, &len);
     json_decref(obj);
     if (!data) {
         json_decref(labels);
         return 0;
     }
+have_data:;
     store_rec *r = rec_new(key, data, len, labels, deleted, rv);
     if (!r)
         return 0;

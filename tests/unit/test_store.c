@@ -586,22 +586,69 @@ static void test_tags(void **state)
     put(f, "p/b", NULL);
     run(f);
     put(f, "p/a", "db");
-    store_write(f->s, "p/b", NULL, NULL, NULL, NULL); /* a tombstone is tagged from its last state */
+    store_write(f->s, "p/b", NULL, NULL, NULL, NULL); /* a tombstone keeps its last state's tags */
     put(f, "p/c", "web");
     run(f);
-    assert_int_equal(calls, 5);
-    assert_int_equal(t.n, 5);
-    unsigned want[] = {4, 0, 0, 0, 4};
-    for (int i = 0; i < 5; i++)
-        assert_int_equal(t.tags[i], want[i]);
     assert_int_equal(store_get(f->s, "p/c")->tags, 4);
+    store_write(f->s, "p/c", NULL, NULL, NULL, NULL);
+    run(f);
+    assert_int_equal(calls, 4); /* tombstones are not tagged again */
+    assert_int_equal(t.n, 6);
+    unsigned want[] = {4, 0, 0, 0, 4, 4};
+    for (int i = 0; i < 6; i++)
+        assert_int_equal(t.tags[i], want[i]);
     /* the labels moved to the record outlive the tree */
     assert_string_equal(json_string_value(json_object_get(store_get(f->s, "p/a")->labels, "app")), "db");
     store_off_commit(f->s); /* drops the tagger too */
     put(f, "p/d", "web");
     run(f);
-    assert_int_equal(calls, 5);
+    assert_int_equal(calls, 4);
     assert_int_equal(store_get(f->s, "p/d")->tags, 0);
+}
+
+/* A tombstone is the last state with only metadata.resourceVersion changed, even when the text
+ * "resourceVersion" appears as other keys and inside values (its bytes are spliced, not
+ * re-encoded). */
+static void test_tombstone_bytes(void **state)
+{
+    fx *f = *state;
+    static const char *const docs[] = {
+        "{'kind':'Pod','metadata':{'name':'t0'}}",
+        "{'apiVersion':'v1','kind':'Pod','metadata':{'annotations':{'resourceVersion':'x\\\"resourceVersion\\\":\\\"5\\\"',"
+        "'a\\\\':'}{]['},'labels':{'resourceVersion':'7'},'managedFields':[{'fieldsV1':{'f:metadata':"
+        "{'resourceVersion':{}}}}],'name':'t1'},'spec':{'metadata':{'resourceVersion':'9'},"
+        "'resourceVersion':'11'},'status':{'resourceVersion':'12'}}",
+        "{'aaa':{'metadata':{'resourceVersion':'3'}},'kind':'Pod','metadata':{'name':'t2','uid':'u'}}",
+    };
+    for (size_t i = 0; i < sizeof docs / sizeof *docs; i++) {
+        char text[1024], key[32];
+        snprintf(text, sizeof text, "%s", docs[i]);
+        for (char *c = text; *c; c++)
+            if (*c == '\'')
+                *c = '"';
+        json_error_t je;
+        json_t *o = json_loads(text, 0, &je);
+        assert_non_null(o);
+        snprintf(key, sizeof key, "p/t%zu", i);
+        assert_true(store_write(f->s, key, o, NULL, NULL, NULL) > 0);
+        run(f);
+        const store_rec *live = store_get(f->s, key), *t = NULL;
+        uint64_t rv = store_write(f->s, key, NULL, NULL, NULL, &t);
+        assert_true(rv > 0);
+        json_t *want = json_loadb(live->data, live->len, 0, NULL), *got = json_loadb(t->data, t->len, 0, NULL);
+        assert_non_null(got);
+        char rvs[24];
+        snprintf(rvs, sizeof rvs, "%llu", (unsigned long long)rv);
+        json_object_set_new(json_object_get(want, "metadata"), "resourceVersion", json_string(rvs));
+        assert_true(json_equal(want, got));
+        char *dump = json_dumps(want, JSON_COMPACT | JSON_SORT_KEYS);
+        assert_string_equal(t->data, dump); /* the same bytes a re-encoding gives */
+        assert_int_equal(t->len, strlen(dump));
+        free(dump);
+        json_decref(want);
+        json_decref(got);
+        run(f);
+    }
 }
 
 static void test_commit_failure(void **state)
@@ -741,6 +788,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_auto_compaction, setup, teardown),
         cmocka_unit_test_setup_teardown(test_restart, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tags, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_tombstone_bytes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_commit_listener, setup, teardown),
         cmocka_unit_test_setup_teardown(test_commit_failure, setup, teardown),
         cmocka_unit_test_setup_teardown(test_close_pending, setup, teardown),
