@@ -97,6 +97,9 @@ struct store {
     void *tag_arg;
     void *batch_arg;
     sqlite3 *db;
+    sqlite3 *ckdb;            /* the checkpointer's own connection (see "checkpoints") */
+    struct ckpt *ckpt;        /* the checkpoint running, or NULL */
+    int wal_pages;            /* WAL size after the last commit (writer thread → loop) */
     sqlite3_stmt *st_begin, *st_commit, *st_rollback, *st_ins, *st_cdel_prev, *st_cdel_tomb,
         *st_meta;
 
@@ -574,6 +577,87 @@ static void finish(store_t *s, batch *b)
     leave(s);
 }
 
+/* ---- checkpoints ---------------------------------------------------------------------------
+ *
+ * SQLite's automatic checkpoint runs inside the COMMIT that crosses its threshold: that commit's
+ * writers wait for store.db to be written and synced (~5 ms here) and no batch can start. Instead
+ * the writer only reports the WAL's size (the WAL hook, which also turns the automatic checkpoint
+ * off), and past CKPT_PAGES a PASSIVE checkpoint runs on a pool thread through a connection of
+ * its own, beside the commits (WAL mode lets a checkpointer and a writer run together). Once it
+ * has copied everything back, the writer's next transaction starts the WAL over from its
+ * beginning, so the file stays near CKPT_PAGES. */
+#define CKPT_PAGES 4000 /* ~16 MB of 4 KiB pages */
+
+typedef struct ckpt {
+    uv_work_t req;
+    store_t *s;
+    int done, orphaned, rc;
+    int nlog, nckpt;          /* frames in the WAL, frames copied back */
+    char err[200];
+} ckpt;
+
+static int wal_hook(void *arg, sqlite3 *db, const char *name, int pages)
+{
+    (void)db;
+    (void)name;
+    __atomic_store_n(&((store_t *)arg)->wal_pages, pages, __ATOMIC_RELAXED);
+    return SQLITE_OK;
+}
+
+static void ckpt_work(uv_work_t *req)
+{
+    ckpt *c = (ckpt *)req;
+    store_t *s = c->s;
+    c->rc = sqlite3_wal_checkpoint_v2(s->ckdb, NULL, SQLITE_CHECKPOINT_PASSIVE, &c->nlog, &c->nckpt);
+    if (c->rc != SQLITE_OK)
+        snprintf(c->err, sizeof c->err, "%s", sqlite3_errmsg(s->ckdb));
+    uv_mutex_lock(&s->mu);
+    c->done = 1;
+    uv_cond_signal(&s->cv);
+    uv_mutex_unlock(&s->mu);
+}
+
+static void ckpt_after(uv_work_t *req, int status)
+{
+    ckpt *c = (ckpt *)req;
+    (void)status;
+    if (!c->orphaned) {
+        c->s->ckpt = NULL;
+        /* BUSY: a reader or the writer held what it needed; the next commit asks again */
+        if (c->rc != SQLITE_OK && c->rc != SQLITE_BUSY)
+            fprintf(stderr, "store: checkpoint failed: %s\n", c->err);
+    }
+    free(c);
+}
+
+static void maybe_checkpoint(store_t *s)
+{
+    if (s->ckpt || s->closing || !s->ckdb || __atomic_load_n(&s->wal_pages, __ATOMIC_RELAXED) < CKPT_PAGES)
+        return;
+    ckpt *c = calloc(1, sizeof *c);
+    if (!c)
+        return;
+    c->s = s;
+    s->ckpt = c;
+    if (uv_queue_work(s->loop, &c->req, ckpt_work, ckpt_after) != 0) {
+        s->ckpt = NULL;
+        free(c);
+    }
+}
+
+static void ckpt_wait(store_t *s)
+{
+    ckpt *c = s->ckpt;
+    if (!c)
+        return;
+    uv_mutex_lock(&s->mu);
+    while (!c->done)
+        uv_cond_wait(&s->cv, &s->mu);
+    uv_mutex_unlock(&s->mu);
+    c->orphaned = 1; /* ckpt_after frees it when the loop runs */
+    s->ckpt = NULL;
+}
+
 static void batch_after(uv_work_t *req, int status)
 {
     batch *b = (batch *)req;
@@ -587,6 +671,7 @@ static void batch_after(uv_work_t *req, int status)
     finish(s, b);
     free(b);
     start_batch(s);
+    maybe_checkpoint(s);
 }
 
 static void start_batch(store_t *s)
@@ -936,6 +1021,17 @@ static int db_setup(store_t *s, const char *path, char **errmsg)
         sqlite3_free(err);
         return -1;
     }
+    sqlite3_wal_hook(s->db, wal_hook, s);
+    if (sqlite3_open_v2(path, &s->ckdb, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK) {
+        *errmsg = fmt("open %s for checkpoints: %s", path, s->ckdb ? sqlite3_errmsg(s->ckdb) : "out of memory");
+        return -1;
+    }
+    sqlite3_busy_timeout(s->ckdb, BUSY_TIMEOUT_MS);
+    /* a connection knows the file is in WAL mode only once it has read it */
+    if (sqlite3_exec(s->ckdb, "PRAGMA journal_mode=WAL", NULL, NULL, NULL) != SQLITE_OK) {
+        *errmsg = fmt("%s: checkpoint connection: %s", path, sqlite3_errmsg(s->ckdb));
+        return -1;
+    }
     if (prepare(s, &s->st_begin, "BEGIN IMMEDIATE", errmsg) ||
         prepare(s, &s->st_commit, "COMMIT", errmsg) ||
         prepare(s, &s->st_rollback, "ROLLBACK", errmsg) ||
@@ -1026,6 +1122,8 @@ static void free_all(store_t *s)
                            s->st_cdel_prev, s->st_cdel_tomb, s->st_meta};
     for (size_t i = 0; i < sizeof sts / sizeof sts[0]; i++)
         sqlite3_finalize(sts[i]);
+    if (s->ckdb && sqlite3_close(s->ckdb) != SQLITE_OK)
+        fprintf(stderr, "store: close: %s\n", sqlite3_errmsg(s->ckdb));
     if (s->db && sqlite3_close(s->db) != SQLITE_OK)
         fprintf(stderr, "store: close: %s\n", sqlite3_errmsg(s->db));
     if (s->kick)
@@ -1110,5 +1208,6 @@ void store_close(store_t *s)
     }
     if (s->queue.n)
         rollback_pending(s, NULL);
+    ckpt_wait(s);
     free_all(s);
 }

@@ -2,6 +2,7 @@
  * compaction, restart, commit failure and scale. Each test gets its own temp dir and loop. */
 #include "unit.h"
 #include <dirent.h>
+#include <sys/stat.h>
 #include <inttypes.h>
 #include <unistd.h>
 #include <sqlite3.h>
@@ -651,6 +652,37 @@ static void test_tombstone_bytes(void **state)
     }
 }
 
+/* The WAL is checkpointed beside the commits, not inside them: after ~40 MB of writes in many
+ * batches it has been started over (it stays near the checkpoint threshold instead of growing
+ * with every write), and everything is there after a restart. */
+static void test_wal_checkpointed(void **state)
+{
+    fx *f = *state;
+    enum { N = 10000 };
+    static char big[4000];
+    memset(big, 'x', sizeof big - 1);
+    char key[64];
+    for (int i = 0; i < N; i++) {
+        snprintf(key, sizeof key, "p/k%05d", i);
+        assert_true(store_write(f->s, key, json_pack("{s:{s:s},s:s}", "metadata", "name", key + 2, "data", big),
+                            NULL, NULL, NULL) > 0);
+        if (i % 50 == 49)
+            run(f); /* a commit per 50 writes */
+    }
+    run(f);
+    char wal[128];
+    snprintf(wal, sizeof wal, "%s-wal", f->path);
+    struct stat st;
+    assert_int_equal(stat(wal, &st), 0);
+    /* 10,000 rows of 4 KB are ~10,000+ pages; without checkpoints the WAL would hold them all */
+    assert_true(st.st_size < 6000 * 4120);
+    fx_close(f);
+    fx_open(f, NULL);
+    assert_int_equal(store_count(f->s, "p/"), N);
+    snprintf(key, sizeof key, "p/k%05d", N - 1);
+    assert_non_null(store_get(f->s, key));
+}
+
 static void test_commit_failure(void **state)
 {
     fx *f = *state;
@@ -789,6 +821,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_restart, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tags, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tombstone_bytes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_wal_checkpointed, setup, teardown),
         cmocka_unit_test_setup_teardown(test_commit_listener, setup, teardown),
         cmocka_unit_test_setup_teardown(test_commit_failure, setup, teardown),
         cmocka_unit_test_setup_teardown(test_close_pending, setup, teardown),
