@@ -1135,6 +1135,7 @@ static void seal_run(http_server *srv, size_t n, pfor_fn fn, void *arg)
 /* -- the cork -- */
 
 static void on_cork_check(uv_check_t *h);
+static void on_cork_idle(uv_idle_t *h);
 
 static void out_hold(http_conn *c, const char *data, size_t len)
 {
@@ -1174,7 +1175,7 @@ static void turn_end_soon(http_server *srv)
     if (uv_is_active((uv_handle_t *)srv->cork_check))
         return;
     uv_check_start(srv->cork_check, on_cork_check);
-    uv_idle_start(srv->cork_idle, (uv_idle_cb)on_cork_check);
+    uv_idle_start(srv->cork_idle, on_cork_idle);
 }
 
 /* The buffer is not kept: ten thousand idle watch streams would each keep one. */
@@ -1240,14 +1241,16 @@ static void hand_out(http_server *srv)
 
 static void seal_held(http_server *srv);
 
-static void on_cork_check(uv_check_t *h)
+static void turn_end(http_server *srv)
 {
-    http_server *srv = h->data;
     uv_check_stop(srv->cork_check);
     uv_idle_stop(srv->cork_idle);
     hand_out(srv);
     seal_held(srv);
 }
+
+static void on_cork_check(uv_check_t *h) { turn_end(h->data); }
+static void on_cork_idle(uv_idle_t *h) { turn_end(h->data); }
 
 /* Seal every held answer now, together. */
 static void seal_held(http_server *srv)

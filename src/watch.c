@@ -239,6 +239,17 @@ static store_rec *left_rec(const store_rec *rec, const store_rec *prev, store_re
     return tmp;
 }
 
+/* Drop the encodings cached for one record (after a commit's fan-out or a replay: a later
+ * record could come to live at the same address). */
+static void enc_reset(watch_hub *h)
+{
+    for (int i = 0; i < 8; i++) {
+        free(h->enc[i]);
+        h->enc[i] = NULL;
+    }
+    h->enc_rec = NULL;
+}
+
 /* Decide w's event for rec. Returns the cache slot whose chunk w is to get, or -1: no event, or
  * an event that was sent already as w's own line (Tables with the whole object). */
 static int prepare(watch_hub *h, watcher *w, const store_rec *rec, const store_rec *prev)
@@ -247,10 +258,7 @@ static int prepare(watch_hub *h, watcher *w, const store_rec *rec, const store_r
     if (ev < 0 || rec->rv <= w->last_rv)
         return -1;
     if (h->enc_rec != rec) {
-        for (int i = 0; i < 8; i++) {
-            free(h->enc[i]);
-            h->enc[i] = NULL;
-        }
+        enc_reset(h);
         h->enc_rec = rec;
     }
     /* Table rows depend on includeObject; only the default shares the cache. */
@@ -331,11 +339,7 @@ static void on_commit(void *arg, const store_rec *rec, const store_rec *prev)
                 watcher_end(f->sel[i]);
             }
     }
-    for (int i = 0; i < 8; i++) {
-        free(h->enc[i]);
-        h->enc[i] = NULL;
-    }
-    h->enc_rec = NULL;
+    enc_reset(h);
 }
 
 typedef struct replay {
@@ -433,7 +437,9 @@ void watch_start(watch_hub *h, apireq *r, labelsel *ls, fieldsel *fs, const char
     if (from_rv) {
         w->last_rv = rv;
         replay rp = {h, w};
-        if (store_changes_since(st, rv, replay_change, &rp) == STORE_ERR_COMPACTED && !w->ended) {
+        int rc = store_changes_since(st, rv, replay_change, &rp);
+        enc_reset(h);
+        if (rc == STORE_ERR_COMPACTED && !w->ended) {
             apierr_set(&e, ST_EXPIRED, "too old resource version: %llu (%llu)", (unsigned long long)rv,
                        (unsigned long long)store_compact_rev(st));
             json_t *sj = status_json(&e);
@@ -481,6 +487,7 @@ void watch_hub_free(watch_hub *h)
         return;
     while (h->head)
         watcher_end(h->head);
+    enc_reset(h);
     free(h->fan.w);
     free(h->fan.slot);
     free(h->fan.sel);
