@@ -604,12 +604,15 @@ typedef struct listbuf {
     const char *last_key;
     int more;
     const listopts *o;
+    size_t hint;          /* bytes to start with */
 } listbuf;
 
 static void lb_put(listbuf *b, const char *s, size_t n)
 {
     if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 65536;
+        /* first guess: the page at the size of the last one (pages of 500 jobs are ~1 MB; growing
+         * there by doubling from 64 KiB copied the page once more) */
+        size_t cap = b->cap ? b->cap : b->hint > 65536 ? b->hint : 65536;
         while (cap < b->len + n + 1)
             cap *= 2;
         b->buf = realloc(b->buf, cap);
@@ -703,8 +706,13 @@ void api_list(apireq *r)
     }
     if (at == store_rev(st))
         at = 0;
+    /* the size of the last page with the same limit: pages of a walk are alike */
+    static long long last_limit;
+    static size_t last_len;
     listbuf b = {0};
     b.o = &o;
+    if (o.limit > 0 && o.limit == last_limit && last_len < (16u << 20))
+        b.hint = last_len + last_len / 8;
     if (api_table_wanted(r, &b.inc)) {
         b.rows = json_array();
         b.now = time(NULL);
@@ -766,6 +774,8 @@ void api_list(apireq *r)
                       (unsigned long long)list_rv);
     free(tok);
     lb_put(&b, tail, (size_t)hl);
+    last_limit = o.limit;
+    last_len = b.len;
     if (r->pretty) {
         api_send_bytes(r, 200, b.buf, b.len);
     } else {

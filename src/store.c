@@ -936,6 +936,15 @@ int store_list(store_t *s, const char *prefix, const char *start_after, uint64_t
     size_t plen = strlen(prefix);
     s->busy++;
     for (entry *e = range_start(s, prefix, start_after); e; e = e->next[0]) {
+        /* a walk over 100,000 entries spread over the heap waits on memory: ask for the next
+         * entry's key and newest record while this one is handled */
+        entry *n = e->next[0];
+        if (n) {
+            __builtin_prefetch(n->key);
+            __builtin_prefetch(n->head);
+            if (n->next[0])
+                __builtin_prefetch(n->next[0]);
+        }
         if (strncmp(e->key, prefix, plen))
             break;
         const store_rec *r = version_at(e, at);
