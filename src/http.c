@@ -101,6 +101,20 @@ enum { HOLD_MAX = 256 * 1024 }; /* larger answers (big lists) go out at once, in
 
 static void conn_close(http_conn *c);
 static void out_release(http_conn *c);
+
+/* Append to a growing array of connections (the turn's waiting requests, its held answers). */
+static void conns_push(http_conn ***v, size_t *n, size_t *cap, http_conn *c)
+{
+    if (*n == *cap) {
+        size_t nc = *cap ? *cap * 2 : 64;
+        http_conn **p = realloc(*v, nc * sizeof *p);
+        if (!p)
+            abort();
+        *v = p;
+        *cap = nc;
+    }
+    (*v)[(*n)++] = c;
+}
 static void turn_end_soon(http_server *srv);
 static void conn_drain(http_conn *c);
 static void tls_flush(http_conn *c);
@@ -435,15 +449,7 @@ static void dispatch(http_conn *c)
         srv->fn(srv->ctx, r);
         return;
     }
-    if (srv->nready == srv->ready_cap) {
-        size_t cap = srv->ready_cap ? srv->ready_cap * 2 : 64;
-        http_conn **v = realloc(srv->ready, cap * sizeof *v);
-        if (!v)
-            abort();
-        srv->ready = v;
-        srv->ready_cap = cap;
-    }
-    srv->ready[srv->nready++] = c;
+    conns_push(&srv->ready, &srv->nready, &srv->ready_cap, c);
     c->in_ready = 1;
     turn_end_soon(srv);
 }
@@ -1154,15 +1160,7 @@ static void out_hold(http_conn *c, const char *data, size_t len)
     c->held_len += len;
     if (c->in_cork)
         return;
-    if (srv->ncork == srv->cork_cap) {
-        size_t cap = srv->cork_cap ? srv->cork_cap * 2 : 64;
-        http_conn **v = realloc(srv->cork, cap * sizeof *v);
-        if (!v)
-            abort();
-        srv->cork = v;
-        srv->cork_cap = cap;
-    }
-    srv->cork[srv->ncork++] = c;
+    conns_push(&srv->cork, &srv->ncork, &srv->cork_cap, c);
     c->in_cork = 1;
     turn_end_soon(srv);
 }
