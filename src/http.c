@@ -32,6 +32,7 @@
 #include <openssl/err.h>
 #include "http.h"
 #include "pfor.h"
+#include "sbuf.h"
 
 enum { C_OPEN, C_HANDLING, C_CLOSING };
 
@@ -89,15 +90,15 @@ struct http_conn {
     int close_after_write;
     int lingering;        /* answered and half-closed: input is read and dropped until EOF */
     uv_shutdown_t shutdown;
-    /* plaintext answered this loop turn, not yet encrypted (TLS connections only) */
-    char *held; size_t held_len, held_cap;
+    /* plaintext answered this loop turn, not yet encrypted (TLS connections only), ≤ HOLD_MAX */
+    sbuf held;
     int in_cork;
-    int in_ready;
 };
 
 typedef struct wreq { uv_write_t w; http_conn *c; size_t len; char data[]; } wreq;
 
-enum { HOLD_MAX = 256 * 1024 }; /* larger answers (big lists) go out at once, in pieces */
+enum { HOLD_MAX = 256 * 1024 }; /* held per connection; past it (big lists, long replays) the
+                                 * held bytes are sealed and the rest goes out at once, in pieces */
 
 static void conn_close(http_conn *c);
 static void out_release(http_conn *c);
@@ -220,12 +221,14 @@ static void raw_write(http_conn *c, const char *data, size_t len)
  * scratch buffer: a watch fan-out writes to thousands of idle connections per event, and a
  * write request (malloc, copy, callback, poll registration) per connection costs more than the
  * syscall. What the socket does not take goes into a write request, in order. */
+static char *thread_scratch(size_t *len);
+
 static void tls_flush(http_conn *c)
 {
-    static char scratch[64 * 1024]; /* the loop thread's only */
-    size_t n;
-    while (c->state != C_CLOSING && c->queued == 0 && (n = BIO_ctrl_pending(c->wbio)) > 0) {
-        int got = BIO_read(c->wbio, scratch, (int)(n < sizeof scratch ? n : sizeof scratch));
+    size_t n, cap;
+    char *scratch = thread_scratch(&cap);
+    while (scratch && c->state != C_CLOSING && c->queued == 0 && (n = BIO_ctrl_pending(c->wbio)) > 0) {
+        int got = BIO_read(c->wbio, scratch, (int)(n < cap ? n : cap));
         if (got <= 0)
             return;
         uv_buf_t b = uv_buf_init(scratch, (unsigned)got);
@@ -262,7 +265,7 @@ static void conn_send(http_conn *c, const char *data, size_t len)
         raw_write(c, data, len);
         return;
     }
-    if (SSL_is_init_finished(c->ssl) && len <= HOLD_MAX) {
+    if (SSL_is_init_finished(c->ssl) && sbuf_len(&c->held) + len <= HOLD_MAX) {
         out_hold(c, data, len);
         return;
     }
@@ -327,15 +330,12 @@ static void conn_unref(http_conn *c)
     reset_parse_state(c);
     free(c->hdrs);
     free(c->pending);
-    free(c->held);
+    sbuf_free(&c->held);
+    /* (a connection on the ready list cannot get here: its waiting request holds a reference) */
     if (c->in_cork)
         for (size_t i = 0; i < c->srv->ncork; i++)
             if (c->srv->cork[i] == c)
                 c->srv->cork[i] = NULL;
-    if (c->in_ready) /* (cannot happen: a waiting request holds a reference) */
-        for (size_t i = 0; i < c->srv->nready; i++)
-            if (c->srv->ready[i] == c)
-                c->srv->ready[i] = NULL;
     if (c->ssl)
         SSL_free(c->ssl);
     free(c);
@@ -450,7 +450,6 @@ static void dispatch(http_conn *c)
         return;
     }
     conns_push(&srv->ready, &srv->nready, &srv->ready_cap, c);
-    c->in_ready = 1;
     turn_end_soon(srv);
 }
 
@@ -749,6 +748,7 @@ static void on_connection(uv_stream_t *l, int status)
     if (!c)
         abort();
     c->srv = s;
+    sbuf_init(&c->held, HOLD_MAX + 1);
     uv_tcp_init(s->loop, &c->tcp);
     uv_timer_init(s->loop, &c->timer);
     c->tcp.data = c->timer.data = c;
@@ -779,28 +779,24 @@ static void on_connection(uv_stream_t *l, int status)
     uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
 }
 
+static void server_handle_closed(http_server *s)
+{
+    if (--s->open_handles > 0)
+        return;
+    pfor_free(s->fan);
+    free(s->cork);
+    free(s->ready);
+    free(s);
+}
+
 static void on_cork_handle_closed(uv_handle_t *h)
 {
     http_server *s = h->data;
     free(h);
-    if (--s->open_handles == 0) {
-        pfor_free(s->fan);
-        free(s->cork);
-        free(s->ready);
-        free(s);
-    }
+    server_handle_closed(s);
 }
 
-static void on_listener_closed(uv_handle_t *h)
-{
-    http_server *s = h->data;
-    if (--s->open_handles == 0) {
-        pfor_free(s->fan);
-        free(s->cork);
-        free(s->ready);
-        free(s);
-    }
-}
+static void on_listener_closed(uv_handle_t *h) { server_handle_closed(h->data); }
 
 int http_server_start(uv_loop_t *loop, const char *addr, int port, SSL_CTX *ssl_ctx,
                       const http_limits *lim, http_handler_fn fn, void *ctx, http_server **out,
@@ -858,7 +854,6 @@ void http_server_stop(http_server *s)
     /* requests still waiting for their turn's end are dropped with their connections */
     for (size_t i = 0; i < s->nready; i++)
         if (s->ready[i]) {
-            s->ready[i]->in_ready = 0;
             s->ready[i]->req_active = 0;
             conn_close(s->ready[i]);
             conn_unref(s->ready[i]);
@@ -1075,6 +1070,14 @@ static sealtls *seal_tls(void)
     return mine = t;
 }
 
+/* The calling thread's scratch buffer (the loop's included), or NULL when out of memory. */
+static char *thread_scratch(size_t *len)
+{
+    sealtls *t = seal_tls();
+    *len = sizeof t->scratch;
+    return t ? t->scratch : NULL;
+}
+
 static int seal_send(http_conn *c, const char *data, size_t len)
 {
     uv_os_fd_t fd;
@@ -1146,18 +1149,8 @@ static void on_cork_idle(uv_idle_t *h);
 static void out_hold(http_conn *c, const char *data, size_t len)
 {
     http_server *srv = c->srv;
-    if (c->held_len + len > c->held_cap) {
-        size_t cap = c->held_cap ? c->held_cap : 4096;
-        while (cap < c->held_len + len)
-            cap *= 2;
-        char *p = realloc(c->held, cap);
-        if (!p)
-            abort();
-        c->held = p;
-        c->held_cap = cap;
-    }
-    memcpy(c->held + c->held_len, data, len);
-    c->held_len += len;
+    if (sbuf_add(&c->held, data, len))
+        abort(); /* out of memory: conn_send keeps it under HOLD_MAX */
     if (c->in_cork)
         return;
     conns_push(&srv->cork, &srv->ncork, &srv->cork_cap, c);
@@ -1177,19 +1170,14 @@ static void turn_end_soon(http_server *srv)
 }
 
 /* The buffer is not kept: ten thousand idle watch streams would each keep one. */
-static void held_release(http_conn *c)
-{
-    free(c->held);
-    c->held = NULL;
-    c->held_len = c->held_cap = 0;
-}
+static void held_release(http_conn *c) { sbuf_free(&c->held); }
 
 /* Seal what c holds now, on the loop (before bytes that must follow it). */
 static void out_release(http_conn *c)
 {
-    if (!c->held_len || c->state == C_CLOSING)
+    if (!sbuf_len(&c->held) || c->state == C_CLOSING)
         return;
-    int st = seal_send(c, c->held, c->held_len);
+    int st = seal_send(c, sbuf_str(&c->held), sbuf_len(&c->held));
     held_release(c);
     seal_done(c, st);
 }
@@ -1203,7 +1191,9 @@ static void cork_one(void *arg, size_t i)
 {
     corkjob *j = arg;
     http_conn *c = j->conns[i];
-    j->st[i] = !c || c->state == C_CLOSING || !c->held_len ? SEAL_SKIP : (unsigned char)seal_send(c, c->held, c->held_len);
+    j->st[i] = !c || c->state == C_CLOSING || !sbuf_len(&c->held)
+                   ? SEAL_SKIP
+                   : (unsigned char)seal_send(c, sbuf_str(&c->held), sbuf_len(&c->held));
 }
 
 typedef struct prepjob {
@@ -1226,9 +1216,6 @@ static void hand_out(http_server *srv)
     http_conn **conns = srv->ready; /* taken: a handler's answer can let a pipelined one in */
     srv->ready = NULL;
     srv->nready = srv->ready_cap = 0;
-    for (size_t i = 0; i < n; i++)
-        if (conns[i])
-            conns[i]->in_ready = 0;
     prepjob j = {srv, conns};
     seal_run(srv, n, prep_one, &j);
     for (size_t i = 0; i < n; i++)
