@@ -666,8 +666,9 @@ static void drive(conn *c, unsigned revents)
                 return set_events(c, want);
             c->w.off += (size_t)k;
             if (c->w.off == c->w.len) {
+                /* the answer cannot be there yet: wait for epoll instead of a read that fails */
                 c->st = C_RECEIVING;
-                set_events(c, EPOLLIN);
+                return set_events(c, EPOLLIN);
             }
             break;
         }
@@ -704,6 +705,10 @@ static void drive(conn *c, unsigned revents)
                 start_request(c);
                 if (c->st == C_IDLE)
                     return;
+            } else if ((size_t)k < sizeof tmp && !(c->ssl && SSL_has_pending(c->ssl))) {
+                /* all there was has been read: one read per arrival, not a second that fails
+                 * (epoll is level-triggered, so what comes later is reported) */
+                return set_events(c, EPOLLIN);
             }
             break;
         }
