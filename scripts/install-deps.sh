@@ -6,6 +6,7 @@ set -euo pipefail
 pkgs=(
   build-essential pkg-config
   libuv1-dev libhttp-parser-dev libssl-dev libjansson-dev libsqlite3-dev libyaml-dev   # the daemon
+  libjemalloc-dev                                                          # its allocator
   libcmocka-dev                                                            # C unit tests
   python3 python3-pytest python3-kubernetes python3-yaml python3-torch     # end-to-end tests, DDP example
   openssl curl procps strace prometheus                                     # metrics scrape test

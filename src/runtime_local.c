@@ -1,20 +1,20 @@
-/* runtime_local — the runtime.h contract with pods as local processes, on libuv's uv_spawn.
+/* runtime_local — the runtime.h contract with pods as local processes, on posix_spawn.
  *
- * A pod is one uv_process_t (the replica's command, leader of a session and process group of its
+ * A pod is one process (the replica's command, leader of a session and process group of its
  * own, so kill(-pgid) reaches its whole tree and a Ctrl-C of the daemon does not) and one
  * uv_timer_t (its SIGKILL deadline). Its state machine:
  *
  *                       runtime_start
  *                             │
- *                            NEW ─── PATH lookup, log open or uv_spawn failed ───► FAILED
- *                             │ uv_spawn ok                                           │
+ *                            NEW ─── PATH lookup, log open or posix_spawn failed ───► FAILED
+ *                             │ posix_spawn ok                                        │
  *                             ▼                                                       │
  *       ┌─────────────── RUNNING ───────────────┐                                     │
  *       │ stop(g > 0): SIGTERM to the group,    │ stop(0): SIGKILL to the group       │
  *       ▼ timer armed for g                     ▼                                     │ kick:
  *  TERMINATING ── timer fires / stop(0) ───► KILLING                                  │ next
  *       │         SIGKILL to the group          │                                     │ turn
- *       └──── exit_cb: the leader reaped ───────┴──► EXITED ◄─────────────────────────┘
+ *       └──── SIGCHLD: the leader reaped ───────┴──► EXITED ◄─────────────────────────┘
  *             (also straight from RUNNING)             │ on_exit(code, sig, 0), FAILED's
  *                                                      │ on_exit(128, 0, err)
  *                                                      ▼
@@ -29,7 +29,7 @@
  *     leader is reaped by then, but Linux keeps a pid allocated while it names a live process
  *     group, so the sweep reaches the leader's leftover children (a training script's workers)
  *     and nothing else. The only hole is the last member dying and its pid being recycled as a
- *     new group leader's in the microseconds between libuv's waitpid and the sweep; closing it
+ *     new group leader's in the microseconds between our waitpid and the sweep; closing it
  *     needs a per-pod supervisor (ARCHITECTURE: processes that outlive the daemon).
  *  3. on_exit is called exactly once for each runtime_start that returned 0; on_started once
  *     for each process that ran, always before its on_exit. No callback is made from inside
@@ -54,8 +54,16 @@
  * lost, as with logrotate's copytruncate. The copy runs on the loop thread (copy_file_range, in
  * the kernel): one rotation costs a copy of about cap bytes, so keep caps in the tens of MiB.
  *
- * Everything runs on the loop thread; no signal handler of our own (libuv handles SIGCHLD and
- * reaps only the pids it spawned). Set TORCHJOBD_DEBUG to trace state changes on stderr.
+ * Processes are started with posix_spawn, not uv_spawn: glibc's is a vfork (the child borrows
+ * the daemon's memory until it execs), where libuv's fork() copies the daemon's page tables
+ * first and the loop waits for that and for the child's exec, ~1-2.5 ms a process on this
+ * machine class, longer as the store grows; four replicas of a job were started one after
+ * another in ~10 ms. Exits come in as SIGCHLD through a libuv signal handle (so on the loop
+ * thread), which waits for each live pod's pid only: other children of the process are left
+ * alone. The handle keeps the loop running exactly while a pod's process is live, as a
+ * uv_process_t would.
+ *
+ * Everything runs on the loop thread. Set TORCHJOBD_DEBUG to trace state changes on stderr.
  * Directories and files are created 0755/0644 minus the daemon's umask.
  */
 #include "runtime.h"
@@ -70,8 +78,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <spawn.h>
 #include <sys/stat.h>
 #include <sys/types.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #define LOG_CHECK_MS 500 /* how often running pods' logs are checked against their cap */
@@ -128,9 +138,9 @@ typedef struct pod {
     int err;            /* FAILED: why */
     uint64_t deadline;  /* TERMINATING: loop time (ms) at which SIGKILL is due */
     int closing;        /* handles whose close callback is still to come */
-    bool proc_init;     /* uv_spawn was called: proc must be closed, even if it failed */
+    bool reaped;        /* its waitpid succeeded in this SIGCHLD pass; status is set */
+    int status;         /* from waitpid */
     bool rotate_warned; /* a rotation error was reported once */
-    uv_process_t proc;
     uv_timer_t timer;
 } pod_t;
 
@@ -141,6 +151,7 @@ struct runtime {
     link_t pending;     /* pods owed a notification, in order */
     size_t nlive;       /* pods in RUNNING, TERMINATING or KILLING */
     uv_idle_t kick;     /* delivers rt->pending on the next loop turn */
+    uv_signal_t sigchld;/* referenced while nlive > 0 */
     uv_timer_t cap_timer;
     int closing;        /* own handles whose close callback is still to come */
     bool freeing;       /* runtime_free was called */
@@ -178,10 +189,10 @@ static void set_state(pod_t *p, pod_state to)
     };
     pod_state from = p->state;
     assert(allowed[from] & 1u << to);
-    if (state_live(to) && !state_live(from))
-        p->rt->nlive++;
-    else if (!state_live(to) && state_live(from))
-        p->rt->nlive--;
+    if (state_live(to) && !state_live(from) && p->rt->nlive++ == 0)
+        uv_ref((uv_handle_t *)&p->rt->sigchld);
+    else if (!state_live(to) && state_live(from) && --p->rt->nlive == 0)
+        uv_unref((uv_handle_t *)&p->rt->sigchld);
     p->state = to;
     dbg(p->rt, "%s (pid %d): %s -> %s", p->id, p->pid, state_name[from], state_name[to]);
 }
@@ -219,9 +230,10 @@ static void maybe_finish(runtime_t *rt)
 {
     if (!rt->freeing || !link_empty(&rt->pods) || rt->closing)
         return;
-    rt->closing = 2;
+    rt->closing = 3;
     uv_close((uv_handle_t *)&rt->kick, rt_closed);
     uv_close((uv_handle_t *)&rt->cap_timer, rt_closed);
+    uv_close((uv_handle_t *)&rt->sigchld, rt_closed);
 }
 
 static void pod_closed(uv_handle_t *h)
@@ -242,10 +254,8 @@ static void close_pod(pod_t *p)
 {
     assert(p->state == POD_EXITED && !p->closing);
     link_del(&p->pending);
-    p->closing = 1 + p->proc_init;
+    p->closing = 1;
     uv_close((uv_handle_t *)&p->timer, pod_closed);
-    if (p->proc_init)
-        uv_close((uv_handle_t *)&p->proc, pod_closed);
 }
 
 /* ---- log cap ---- */
@@ -391,11 +401,11 @@ static void owe(runtime_t *rt, pod_t *p)
 
 /* ---- processes ---- */
 
-static void on_proc_exit(uv_process_t *h, int64_t status, int sig)
+static void on_proc_exit(pod_t *p, int status)
 {
-    pod_t *p = h->data;
     runtime_t *rt = p->rt;
-    int code = sig ? 128 + sig : (int)(status & 0xff);
+    int sig = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
+    int code = sig ? 128 + sig : WEXITSTATUS(status);
 
     assert(state_live(p->state));
     signal_group(p, SIGKILL); /* the sweep: no grandchild outlives its pod (invariant 2) */
@@ -409,6 +419,36 @@ static void on_proc_exit(uv_process_t *h, int64_t status, int sig)
         rt->cb.on_started(rt->cb.arg, p->id, p->pid);
     if (!rt->freeing && rt->cb.on_exit) /* on_started may have freed the runtime */
         rt->cb.on_exit(rt->cb.arg, p->id, code, sig, 0);
+}
+
+/* Signals coalesce, so every live pod is asked; the reaped are collected first and reported
+ * after, because an exit callback may start, stop or free pods (a pod started there is live
+ * but not reaped, and a free only marks: pods leave the list in close callbacks). */
+static void on_sigchld(uv_signal_t *h, int signum)
+{
+    runtime_t *rt = h->data;
+    (void)signum;
+    bool any = false;
+    for (link_t *l = rt->pods.next; l != &rt->pods; l = l->next) {
+        pod_t *p = CONTAINER_OF(l, pod_t, all);
+        if (!state_live(p->state) || p->pid <= 0)
+            continue;
+        int st;
+        pid_t r;
+        while ((r = waitpid(p->pid, &st, WNOHANG)) < 0 && errno == EINTR)
+            ;
+        if (r == p->pid && (WIFEXITED(st) || WIFSIGNALED(st))) {
+            p->reaped = any = true;
+            p->status = st;
+        }
+    }
+    for (link_t *l = rt->pods.next; any && l != &rt->pods; l = l->next) {
+        pod_t *p = CONTAINER_OF(l, pod_t, all);
+        if (p->reaped) {
+            p->reaped = false;
+            on_proc_exit(p, p->status);
+        }
+    }
 }
 
 static void on_grace_expired(uv_timer_t *t)
@@ -531,35 +571,51 @@ static int spawn(runtime_t *rt, pod_t *p, const rt_pod *in)
             return err;
         }
     }
-    /* fd 0: UV_IGNORE is /dev/null (libuv opens it in the child for fds 0-2). fds 1 and 2: one
-     * shared O_APPEND description of the log, dup2'ed in the child (invariant 7). */
-    uv_stdio_container_t stdio[3] = {
-        {.flags = UV_IGNORE},
-        {.flags = logfd >= 0 ? UV_INHERIT_FD : UV_IGNORE, .data.fd = logfd},
-        {.flags = logfd >= 0 ? UV_INHERIT_FD : UV_IGNORE, .data.fd = logfd},
-    };
-    uv_process_options_t o = {
-        .exit_cb = on_proc_exit,
-        .file = file,
-        .args = (char **)in->argv,
-        .env = (char **)envp,
-        .cwd = in->workdir,
-        .flags = UV_PROCESS_DETACHED, /* setsid(): own session and process group */
-        .stdio_count = 3,
-        .stdio = stdio,
-    };
+    /* fds 1 and 2: one shared O_APPEND description of the log (invariant 7), first, so that a
+     * log fd that landed on 0 (a daemon started with stdin closed) is copied before fd 0 becomes
+     * /dev/null; below 3 it is moved up first, as dup2 onto itself would keep its close-on-exec. */
+    if (logfd >= 0 && logfd < 3) {
+        int up = fcntl(logfd, F_DUPFD_CLOEXEC, 3);
+        close(logfd);
+        logfd = up;
+        if (logfd < 0) {
+            free(file);
+            return -errno;
+        }
+    }
+    posix_spawn_file_actions_t fa;
+    posix_spawnattr_t at;
+    sigset_t none, all;
+    sigemptyset(&none);
+    sigfillset(&all);
+    posix_spawn_file_actions_init(&fa);
+    posix_spawnattr_init(&at);
+    for (int fd = 1; fd <= 2; fd++) {
+        if (logfd >= 0)
+            posix_spawn_file_actions_adddup2(&fa, logfd, fd);
+        else
+            posix_spawn_file_actions_addopen(&fa, fd, "/dev/null", O_WRONLY, 0);
+    }
+    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+    if (in->workdir)
+        posix_spawn_file_actions_addchdir_np(&fa, in->workdir);
+    /* own session and process group; every signal at its default and none blocked (the daemon
+     * ignores SIGPIPE, and a pod must not inherit that) */
+    posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+    posix_spawnattr_setsigmask(&at, &none);
+    posix_spawnattr_setsigdefault(&at, &all);
     /* Synchronous: returns once the child has exec'ed (so setsid() is done and -pid names its
-     * group) or has failed to; a failed child is already reaped. The handle is initialised
-     * either way and must be closed. */
-    err = uv_spawn(rt->loop, &p->proc, &o);
-    p->proc.data = p;
-    p->proc_init = true;
+     * group) or has failed to (chdir, exec), with that errno; glibc reaps a failed child. */
+    pid_t pid = 0;
+    int rc = posix_spawn(&pid, file, &fa, &at, (char *const *)in->argv, (char *const *)envp);
+    posix_spawn_file_actions_destroy(&fa);
+    posix_spawnattr_destroy(&at);
     if (logfd >= 0)
         close(logfd);
     free(file);
-    if (err)
-        return err;
-    p->pid = p->proc.pid;
+    if (rc)
+        return -rc;
+    p->pid = pid;
     return 0;
 }
 
@@ -581,6 +637,15 @@ runtime_t *runtime_local_new(uv_loop_t *loop, const rt_callbacks *cb)
     uv_timer_init(loop, &rt->cap_timer);
     rt->cap_timer.data = rt;
     uv_unref((uv_handle_t *)&rt->cap_timer);
+    uv_signal_init(loop, &rt->sigchld);
+    rt->sigchld.data = rt;
+    if (uv_signal_start(&rt->sigchld, on_sigchld, SIGCHLD) != 0) {
+        fprintf(stderr, "torchjobd: runtime: cannot watch SIGCHLD\n");
+        rt->freeing = true;
+        maybe_finish(rt); /* closes the handles; the close callbacks free rt */
+        return NULL;
+    }
+    uv_unref((uv_handle_t *)&rt->sigchld);
     return rt;
 }
 

@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -117,6 +118,17 @@ int main(int argc, char **argv)
         signal(SIGINT, SIG_DFL);
         signal(SIGHUP, SIG_DFL);
         signal(SIGPIPE, SIG_DFL);
+        /* The daemon starts the shim with glibc's posix_spawn, which leaves glibc's two internal
+         * signals (32 and 33) ignored in what it starts; glibc's own sigaction refuses to touch
+         * them, the kernel does not. The command gets every signal at its default. */
+        struct {
+            void (*handler)(int);
+            unsigned long flags;
+            void (*restorer)(void);
+            unsigned long mask;
+        } dfl = {SIG_DFL, 0, NULL, 0};
+        for (int sig = 32; sig <= 33; sig++)
+            syscall(SYS_rt_sigaction, sig, &dfl, NULL, sizeof dfl.mask);
         dup2(out[1], 1);
         dup2(err[1], 2);
         close(out[0]);

@@ -79,6 +79,7 @@ class ProcMonitor(threading.Thread):
         self.prefix = MARK_PREFIX.encode()
         self.cache = {}                 # pid -> marker or None
         self.first, self.last, self.gone = {}, {}, {}
+        self.gone_by = {}               # marker -> end of the scan that first missed it
         self.pids = {}                  # marker -> set of live pids (latest scan)
         self.cv = threading.Condition()
         self.stopping = False
@@ -128,9 +129,12 @@ class ProcMonitor(threading.Thread):
                 self.first.setdefault(m, t)
                 self.last[m] = t
                 self.gone.pop(m, None)
+                self.gone_by.pop(m, None)
+            t_end = now()
             for m in list(self.pids):
                 if m not in cur and m not in self.gone:
                     self.gone[m] = t
+                    self.gone_by[m] = t_end
             self.pids = dict(cur)
             self.scans += 1
             self.t_scan = t
@@ -552,9 +556,15 @@ def check_terminated(ck, job, t0, t0_wall, grace, what=""):
                    f"[0, {PROMPT}]s of the delete (SIGTERM at once)")
         ck(g_m is not None and rel(g_m) <= PROMPT + 0.3,
            f"{what}master (exits on SIGTERM) gone at {fmt_t(rel(g_m))}, expected ≤ {PROMPT + 0.3}s")
-        ck(l_w is not None and rel(l_w) >= grace - EARLY,
-           f"{what}worker (stays after SIGTERM) last seen alive at {fmt_t(rel(l_w))}, expected "
-           f"alive until the grace ({grace}s) expired: SIGKILL came too early")
+        # Proof of an early SIGKILL is a scan that missed the worker and ended before the grace
+        # (less EARLY) had passed. Its last sighting alone is no proof: on two loaded cores a
+        # scan of /proc can take half a second, and the last one that saw the worker may have
+        # started well before the grace ran out.
+        gb_w = mon.gone_by.get(job.w)
+        ck(l_w is not None and gb_w is not None and rel(gb_w) >= grace - EARLY,
+           f"{what}worker (stays after SIGTERM) last seen alive at {fmt_t(rel(l_w))} and missed "
+           f"by a scan that ended at {fmt_t(rel(gb_w))}, expected alive until the grace "
+           f"({grace}s) expired: SIGKILL came too early")
         ck(g_w is not None and rel(g_w) <= grace + LATE,
            f"{what}worker gone at {fmt_t(rel(g_w))}, expected SIGKILL at ~{grace}s "
            f"(≤ {grace + LATE}s)")

@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <sys/stat.h>
@@ -488,9 +489,9 @@ static void test_not_executable(void **state)
     expect_failed(f, "b", -EACCES);
 }
 
-/* The command exists but the child cannot chdir: libuv reports it synchronously from uv_spawn,
- * we still report it on the next turn, and libuv has reaped the failed child. */
-static void test_spawn_error_from_libuv(void **state)
+/* The command exists but the child cannot chdir: posix_spawn reports it synchronously, we still
+ * report it on the next turn, and the failed child has been reaped (by glibc). */
+static void test_spawn_error_reported(void **state)
 {
     fx *f = *state;
     char *const argv[] = {"sh", "-c", "exit 0", NULL};
@@ -521,6 +522,47 @@ static void test_env_exact(void **state)
     log_of(f, "b", log, sizeof log);
     s = slurp(log, NULL);
     assert_string_equal(s, "");
+    free(s);
+}
+
+/* A pod starts with every signal at its default and none blocked, whatever the daemon's own
+ * dispositions and mask (it ignores SIGPIPE; its threads may block signals), and with stdin on
+ * /dev/null. glibc's posix_spawn leaves its two internal signals (32, 33: bits 31 and 32)
+ * ignored; the log shim, which every pod of the daemon runs under, sets them back. */
+static void test_clean_signals(void **state)
+{
+    fx *f = *state;
+    struct sigaction ign = {.sa_handler = SIG_IGN}, old_pipe, old_usr2;
+    sigset_t blk, old_mask;
+    sigemptyset(&blk);
+    sigaddset(&blk, SIGUSR1);
+    assert_int_equal(sigaction(SIGPIPE, &ign, &old_pipe), 0);
+    assert_int_equal(sigaction(SIGUSR2, &ign, &old_usr2), 0);
+    assert_int_equal(pthread_sigmask(SIG_BLOCK, &blk, &old_mask), 0);
+    char *const argv[] = {"sh", "-c", "grep -E '^Sig(Blk|Ign)' /proc/$$/status; readlink /proc/$$/fd/0", NULL};
+    char shim[PATH_MAX]; /* the build's: BUILD/tests/test_runtime → BUILD/torchjob-logshim */
+    ssize_t sl = readlink("/proc/self/exe", shim, sizeof shim - 32);
+    assert_true(sl > 0);
+    shim[sl] = 0;
+    strcpy(strrchr(shim, '/'), "/../torchjob-logshim");
+    char *const shimmed[] = {shim, "sh", "-c", "grep -E '^SigIgn' /proc/$$/status", NULL};
+    char log[256];
+    int rc = start(f, "a", argv, ENV, NULL, 0);
+    int rc2 = access(shimmed[0], X_OK) == 0 ? start(f, "b", shimmed, ENV, NULL, 0) : -1;
+    pthread_sigmask(SIG_SETMASK, &old_mask, NULL);
+    sigaction(SIGPIPE, &old_pipe, NULL);
+    sigaction(SIGUSR2, &old_usr2, NULL);
+    assert_int_equal(rc, 0);
+    assert_int_equal(wait_exit(f, "a", 5000)->code, 0);
+    log_of(f, "a", log, sizeof log);
+    char *s = slurp(log, NULL);
+    assert_string_equal(s, "SigBlk:\t0000000000000000\nSigIgn:\t0000000180000000\n/dev/null\n");
+    free(s);
+    assert_int_equal(rc2, 0); /* `make unit` builds the shim first */
+    assert_int_equal(wait_exit(f, "b", 5000)->code, 0);
+    log_of(f, "b", log, sizeof log);
+    s = slurp(log, NULL);
+    assert_non_null(strstr(s, " stdout F SigIgn:\t0000000000000000\n"));
     free(s);
 }
 
@@ -1042,8 +1084,9 @@ int main(void)
         T(test_killed_by_signal),
         T(test_missing_command),
         T(test_not_executable),
-        T(test_spawn_error_from_libuv),
+        T(test_spawn_error_reported),
         T(test_env_exact),
+        T(test_clean_signals),
         T(test_workdir),
         T(test_path_from_envp),
         T(test_log_stdout_stderr),
