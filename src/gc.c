@@ -31,6 +31,7 @@
 #include "gc.h"
 #include "jsonio.h"
 #include "kubelet.h"
+#include "pytorchjob.h"
 
 #define MAX_GRACE_NOTES 1024
 
@@ -483,7 +484,8 @@ static void on_commit(void *arg, const store_rec *rec, const store_rec *prev)
             /* The owner is gone: its dependents are now dangling (background cascade). */
             const char *ns = rec->key + 12;
             const char *slash = strchr(ns, '/');
-            if (g->api->kubelet && slash) {
+            /* a job run elsewhere had no pods here: no scan of the namespace's log dir */
+            if (g->api->kubelet && slash && !(rec->tags & PTJ_TAG_MANAGED_ELSEWHERE)) {
                 char nsb[300];
                 snprintf(nsb, sizeof nsb, "%.*s", (int)(slash - ns), ns);
                 kubelet_remove_job_logs(g->api->kubelet, nsb, slash + 1);

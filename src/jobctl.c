@@ -72,7 +72,6 @@ static void rehash(jobctl_t *c)
     c->nbuckets = nb;
 }
 
-enum { TAG_MANAGED_ELSEWHERE = 1u }; /* rec->tags: spec.runPolicy.managedBy is not us */
 
 static void on_kick(uv_timer_t *t);
 
@@ -475,7 +474,7 @@ static void on_commit(void *arg, const store_rec *rec, const store_rec *prev)
         }
         /* Another controller's job that we hold nothing for: no pass needed (reconcile would
          * parse it only to find that out). With an entry, the pass releases it. */
-        if ((rec->tags & TAG_MANAGED_ELSEWHERE) && !rec->deleted && !entry(c, rec->key, 0))
+        if ((rec->tags & PTJ_TAG_MANAGED_ELSEWHERE) && !rec->deleted && !entry(c, rec->key, 0))
             return;
         enqueue(c, rec->key);
         return;
@@ -499,7 +498,7 @@ static void on_commit(void *arg, const store_rec *rec, const store_rec *prev)
 static unsigned tag(void *arg, const char *key, const json_t *obj)
 {
     (void)arg;
-    return !strncmp(key, "pytorchjobs/", 12) && ptj_managed_elsewhere(obj) ? TAG_MANAGED_ELSEWHERE : 0;
+    return !strncmp(key, "pytorchjobs/", 12) && ptj_managed_elsewhere(obj) ? PTJ_TAG_MANAGED_ELSEWHERE : 0;
 }
 
 static int adopt(void *arg, const store_rec *rec)

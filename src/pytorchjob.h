@@ -148,6 +148,9 @@ typedef struct ptj_job {
 int ptj_decode(json_t *obj, ptj_job *j);
 /* spec.runPolicy.managedBy names another controller (spec §6.9): the job is not ours to run. */
 int ptj_managed_elsewhere(const json_t *obj);
+/* The store tag (rec->tags bit) the controller gives jobs ptj_managed_elsewhere() is true of:
+ * nothing here runs them, so they never have pods or logs on this node. */
+enum { PTJ_TAG_MANAGED_ELSEWHERE = 1u };
 void ptj_job_free(ptj_job *j);
 
 /* "Master"/"Worker" (spec and status keys) and "master"/"worker" (labels and names). */

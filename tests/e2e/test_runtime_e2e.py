@@ -6,6 +6,7 @@ One dedicated daemon with --restart-backoff 1 for the module. After every test n
 daemon's pods may be left: not a child of the daemon, nor anything in a session or process group
 one of them leads, nor anything carrying the test's env marker.
 """
+import os
 import shutil
 import signal
 import subprocess
@@ -438,6 +439,30 @@ def test_job_log_endpoint_only_serves_its_own_pods(rd, rns, mark):
         wait_cond(rd, rns, n, "Succeeded", timeout=20)
     r = rd.get(pj(rns, a, "log"), query={"pod": f"{b}-master-0"})
     assert r.status == 404, f"job {a}'s log endpoint served job {b}'s pod: {r}"
+
+
+def test_job_logs_go_with_the_job(rd, rns, mark):
+    """A deleted job's pod logs are removed from the data dir with it; deleting a job that runs
+    elsewhere (runPolicy.managedBy) touches no other job's logs."""
+    name = uniq("jgone")
+    other = uniq("jkeep")
+    for n in (name, other):
+        body = run_job(n, 'echo "out of $HOSTNAME"', mark=mark, run_policy={"cleanPodPolicy": "None"})
+        assert rd.post(pj(rns), body).status == 201
+    for n in (name, other):
+        wait_cond(rd, rns, n, "Succeeded", timeout=20)
+    logs = rd.data_dir / "logs" / rns
+    assert (logs / f"{name}-master-0").is_dir() and (logs / f"{other}-master-0").is_dir()
+    elsewhere = run_job(uniq("jelse"), "true", run_policy={"managedBy": "kueue.x-k8s.io/multikueue"})
+    assert rd.post(pj(rns), elsewhere).status == 201
+    assert rd.delete(pj(rns, elsewhere["metadata"]["name"])).status == 200
+    assert rd.delete(pj(rns, name)).status == 200
+    rd.wait_gone(rns, name, timeout=10)
+    poll(lambda: (not (logs / f"{name}-master-0").exists(), sorted(os.listdir(logs))), 10,
+         desc="the deleted job's log dir removed")
+    assert (logs / f"{other}-master-0").is_dir()
+    r = rd.get(pj(rns, other, "log"), query={"pod": f"{other}-master-0"}, headers={"Accept": "*/*"})
+    assert r.status == 200 and r.text == f"out of {other}-master-0\n", r
 
 
 # -- restart counting --------------------------------------------------------------------------------
