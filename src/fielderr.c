@@ -19,6 +19,7 @@
  * Allocation failure aborts, and so does a text past FE_TEXT_MAX: losing a field error would turn
  * an invalid object into a valid one. */
 #include "fielderr.h"
+#include "strconv.h"
 #include "sbuf.h"
 
 #include <math.h>
@@ -69,35 +70,11 @@ static size_t utf8_rune(const unsigned char *s, size_t len, uint32_t *r, int *ba
         *r = c;
         return 1;
     }
-    size_t w;
-    unsigned char lo = 0x80, hi = 0xBF;
-    if (c >= 0xC2 && c <= 0xDF)
-        w = 2;
-    else if (c >= 0xE0 && c <= 0xEF) {
-        w = 3;
-        if (c == 0xE0)
-            lo = 0xA0;
-        else if (c == 0xED)
-            hi = 0x9F;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-        w = 4;
-        if (c == 0xF0)
-            lo = 0x90;
-        else if (c == 0xF4)
-            hi = 0x8F;
-    } else {
+    size_t w = strconv_utf8_len(s, len);
+    if (!w) {
         *bad = 1;
         return 1;
     }
-    if (len < w || s[1] < lo || s[1] > hi) {
-        *bad = 1;
-        return 1;
-    }
-    for (size_t i = 2; i < w; i++)
-        if (s[i] < 0x80 || s[i] > 0xBF) {
-            *bad = 1;
-            return 1;
-        }
     if (w == 2)
         *r = ((uint32_t)(c & 0x1F) << 6) | (s[1] & 0x3F);
     else if (w == 3)

@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "jsonio.h"
+#include "strconv.h"
 
 #define MAX_DEPTH JSON_PARSER_MAX_DEPTH
 #define IS_WS(c) ((c) == ' ' || (c) == '\t' || (c) == '\n' || (c) == '\r')
@@ -45,36 +46,6 @@ static inline int word_special(const unsigned char *p)
 static inline int plain_byte(unsigned char c)
 {
     return c >= 0x20 && c < 0x80 && c != '"' && c != '\\';
-}
-
-/* Length of the UTF-8 sequence at p (p[0] >= 0x80), or 0 where jansson would refuse it: RFC 3629
- * only — no overlong forms, no surrogates, nothing past U+10FFFF, nothing cut short. */
-static size_t utf8_seq(const unsigned char *p, size_t avail)
-{
-    unsigned char c = p[0], lo = 0x80, hi = 0xBF;
-    size_t n;
-    if (c >= 0xC2 && c <= 0xDF)
-        n = 2;
-    else if (c >= 0xE0 && c <= 0xEF) {
-        n = 3;
-        if (c == 0xE0)
-            lo = 0xA0;
-        else if (c == 0xED)
-            hi = 0x9F;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-        n = 4;
-        if (c == 0xF0)
-            lo = 0x90;
-        else if (c == 0xF4)
-            hi = 0x8F;
-    } else
-        return 0;
-    if (avail < n || p[1] < lo || p[1] > hi)
-        return 0;
-    for (size_t i = 2; i < n; i++)
-        if (p[i] < 0x80 || p[i] > 0xBF)
-            return 0;
-    return n;
 }
 
 /*** parse ***/
@@ -193,7 +164,7 @@ static int scan_string(parser *ps, const char **s, size_t *n, int *in_arena)
         }
         if (*p == '\\')
             break;
-        size_t k = utf8_seq(p, (size_t)(end - p));
+        size_t k = strconv_utf8_len(p, (size_t)(end - p));
         if (!k)
             return -1;
         p += k;
@@ -237,7 +208,7 @@ static int scan_string(parser *ps, const char **s, size_t *n, int *in_arena)
         } else if (c < 0x80) {
             *t++ = (char)*p++;
         } else {
-            size_t k = utf8_seq(p, (size_t)(q - p));
+            size_t k = strconv_utf8_len(p, (size_t)(q - p));
             if (!k)
                 return -1;
             memcpy(t, p, k);
@@ -331,6 +302,24 @@ static json_t *parse_literal(parser *ps, const char *word, size_t n, json_t *val
 
 static json_t *parse_value(parser *ps, size_t depth);
 
+/* After a member or element: 1 at the closing bracket (consumed), 0 after a comma (consumed,
+ * with the whitespace after it), -1 for anything else. */
+static int after_member(parser *ps, char close)
+{
+    skip_ws(ps);
+    if (ps->p >= ps->end)
+        return -1;
+    if (*ps->p == (unsigned char)close) {
+        ps->p++;
+        return 1;
+    }
+    if (*ps->p != ',')
+        return -1;
+    ps->p++;
+    skip_ws(ps);
+    return 0;
+}
+
 static json_t *parse_object(parser *ps, size_t depth)
 {
     json_t *obj = json_object();
@@ -366,17 +355,11 @@ static json_t *parse_object(parser *ps, size_t depth)
             break;
         if (ps->reject_dups && json_object_size(obj) == before)
             break;
-        skip_ws(ps);
-        if (ps->p >= ps->end)
-            break;
-        if (*ps->p == '}') {
-            ps->p++;
+        int k = after_member(ps, '}');
+        if (k > 0)
             return obj;
-        }
-        if (*ps->p != ',')
+        if (k < 0)
             break;
-        ps->p++;
-        skip_ws(ps);
     }
     json_decref(obj);
     return NULL;
@@ -397,17 +380,11 @@ static json_t *parse_array(parser *ps, size_t depth)
         json_t *v = parse_value(ps, depth + 1);
         if (!v || json_array_append_new(arr, v) < 0)
             break;
-        skip_ws(ps);
-        if (ps->p >= ps->end)
-            break;
-        if (*ps->p == ']') {
-            ps->p++;
+        int k = after_member(ps, ']');
+        if (k > 0)
             return arr;
-        }
-        if (*ps->p != ',')
+        if (k < 0)
             break;
-        ps->p++;
-        skip_ws(ps);
     }
     json_decref(arr);
     return NULL;
@@ -540,7 +517,7 @@ static void dump_string(outbuf *b, const char *str, size_t len)
             break;
         unsigned char c = *p;
         if (c >= 0x80) {
-            size_t k = utf8_seq(p, (size_t)(end - p));
+            size_t k = strconv_utf8_len(p, (size_t)(end - p));
             if (!k) {
                 b->bad = 1;
                 return;

@@ -549,7 +549,7 @@ static int mkdir_parents(const char *path)
     return err;
 }
 
-static int spawn(runtime_t *rt, pod_t *p, const rt_pod *in)
+static int spawn(pod_t *p, const rt_pod *in)
 {
     static char *const no_env[] = {NULL};
     char *const *envp = in->envp ? in->envp : no_env;
@@ -681,7 +681,7 @@ int runtime_start(runtime_t *rt, const rt_pod *in)
     p->timer.data = p;
     link_add_tail(&rt->pods, &p->all);
 
-    int err = spawn(rt, p, in);
+    int err = spawn(p, in);
     if (err) {
         p->err = err;
         set_state(p, POD_FAILED);

@@ -664,8 +664,10 @@ static void wal_preallocate(store_t *s)
         !f->pMethods || f->pMethods->xFileSize(f, &size) != SQLITE_OK || size >= WAL_PREALLOC)
         return;
     static const char zeros[1 << 16];
-    for (sqlite3_int64 off = size; off < WAL_PREALLOC; off += (sqlite3_int64)sizeof zeros) {
-        sqlite3_int64 n = WAL_PREALLOC - off < (sqlite3_int64)sizeof zeros ? WAL_PREALLOC - off : (sqlite3_int64)sizeof zeros;
+    for (sqlite3_int64 off = size, n; off < WAL_PREALLOC; off += n) {
+        n = WAL_PREALLOC - off;
+        if (n > (sqlite3_int64)sizeof zeros)
+            n = sizeof zeros;
         if (f->pMethods->xWrite(f, zeros, (int)n, off) != SQLITE_OK)
             return;
     }

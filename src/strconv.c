@@ -1,4 +1,4 @@
-/* strconv — integers and timestamps in the forms Go's Kubernetes code uses (see strconv.h). */
+/* strconv — integers, timestamps and UTF-8 in the forms Go's Kubernetes code uses (see strconv.h). */
 #include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
@@ -68,4 +68,32 @@ int strconv_parse_rfc3339(const char *s, time_t *out)
     tm.tm_mon -= 1;
     *out = timegm(&tm) - off;
     return 0;
+}
+
+size_t strconv_utf8_len(const unsigned char *p, size_t avail)
+{
+    unsigned char c = p[0], lo = 0x80, hi = 0xBF;
+    size_t n;
+    if (c >= 0xC2 && c <= 0xDF)
+        n = 2;
+    else if (c >= 0xE0 && c <= 0xEF) {
+        n = 3;
+        if (c == 0xE0)
+            lo = 0xA0;
+        else if (c == 0xED)
+            hi = 0x9F;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+        n = 4;
+        if (c == 0xF0)
+            lo = 0x90;
+        else if (c == 0xF4)
+            hi = 0x8F;
+    } else
+        return 0;
+    if (avail < n || p[1] < lo || p[1] > hi)
+        return 0;
+    for (size_t i = 2; i < n; i++)
+        if (p[i] < 0x80 || p[i] > 0xBF)
+            return 0;
+    return n;
 }

@@ -1,4 +1,4 @@
-/* strconv: Go's strict integer parsing and RFC 3339 timestamps. */
+/* strconv: Go's strict integer parsing, RFC 3339 timestamps and UTF-8 validity. */
 #include <errno.h>
 #include "unit.h"
 #include "strconv.h"
@@ -36,11 +36,35 @@ static void test_rfc3339(void **state)
         assert_int_equal(strconv_parse_rfc3339(bad[i], &t), -EINVAL);
 }
 
+/* RFC 3629's limits, each on both sides. */
+static void test_utf8_len(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *s;
+        size_t avail, want;
+    } cases[] = {
+        {"\xC2\x80", 2, 2},         {"\xC1\xBF", 2, 0},         /* overlong 2-byte */
+        {"\xDF\xBF", 2, 2},         {"\xC3", 1, 0},              /* cut short */
+        {"\xE0\xA0\x80", 3, 3},     {"\xE0\x9F\xBF", 3, 0},     /* overlong 3-byte */
+        {"\xED\x9F\xBF", 3, 3},     {"\xED\xA0\x80", 3, 0},     /* surrogate */
+        {"\xEF\xBF\xBF", 3, 3},     {"\xE2\x82", 2, 0},
+        {"\xF0\x90\x80\x80", 4, 4}, {"\xF0\x8F\xBF\xBF", 4, 0}, /* overlong 4-byte */
+        {"\xF4\x8F\xBF\xBF", 4, 4}, {"\xF4\x90\x80\x80", 4, 0}, /* past U+10FFFF */
+        {"\xF5\x80\x80\x80", 4, 0}, {"\x80", 1, 0},              /* bad lead bytes */
+        {"\xE2\x82\x41", 3, 0},                                   /* bad continuation */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)
+        assert_int_equal(strconv_utf8_len((const unsigned char *)cases[i].s, cases[i].avail),
+                         cases[i].want);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_int64),
         cmocka_unit_test(test_rfc3339),
+        cmocka_unit_test(test_utf8_len),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
