@@ -91,8 +91,8 @@ char *api_rfc3339(time_t t)
  * only. */
 void api_new_uid(char out[37])
 {
-    static unsigned char pool[4096];
-    static size_t left;
+    static __thread unsigned char pool[4096]; /* per thread: prepared creates stamp off the loop */
+    static __thread size_t left;
     static const char hex[] = "0123456789abcdef";
     if (left < 16) {
         if (RAND_bytes(pool, sizeof pool) != 1)
@@ -283,27 +283,96 @@ int api_str_in(const json_t *arr, const char *s)
     return 0;
 }
 
-static void prep_free(void *p) { json_decref(p); }
+/* What api_prepare made of a request: its decoded body, or the create made ready from it. */
+typedef struct apiprep {
+    json_t *body;
+    api_precreate *create;
+} apiprep;
+
+static void prep_free(void *p)
+{
+    apiprep *ap = p;
+    json_decref(ap->body);
+    api_precreate_free(ap->create);
+    free(ap);
+}
+
+static int split_path(const char *path, char **seg, int max);
+
+/* The collection a POST to path creates in, when it is one of a namespaced resource
+ * (/api/v1/namespaces/NS/R, /apis/G/V/namespaces/NS/R): the resource, *ns (malloc'ed). As
+ * api_handle routes it; anything else is NULL (and left to api_handle). */
+static const resource *create_target(const char *path, char **ns)
+{
+    char *seg[8];
+    int n = split_path(path, seg, 8);
+    const resource *res = NULL;
+    *ns = NULL;
+    if (n == 5 && !strcmp(seg[0], "api") && !strcmp(seg[2], "namespaces"))
+        res = resource_find("", seg[1], seg[4]);
+    else if (n == 6 && !strcmp(seg[0], "apis") && !strcmp(seg[3], "namespaces"))
+        res = resource_find(seg[1], seg[2], seg[5]);
+    if (res && (!res->namespaced || !(res->verbs & VERB_CREATE) || !strcmp(seg[n - 1], "status") ||
+                !strcmp(seg[n - 1], "finalize") || !*seg[n - 2]))
+        res = NULL;
+    if (res)
+        *ns = strdup(seg[n - 2]);
+    for (int k = 0; k < n; k++)
+        free(seg[k]);
+    return *ns ? res : NULL;
+}
 
 /* The server's prepare hook (any thread, in parallel): a JSON body of a create or an update is
- * decoded here, exactly as api_body_json would, so the loop thread finds it done. */
+ * decoded here, exactly as api_body_json would, so the loop thread finds it done; a create is
+ * made ready as far as it can be without the store (api_precreate_new). */
 void api_prepare(void *ctx, http_req *h)
 {
-    (void)ctx;
+    api_t *api = ctx;
     if ((h->method != HTTP_POST && h->method != HTTP_PUT) || !h->body_len || h->status)
         return;
     const char *ct = http_header_get(h, "content-type");
     if (ct && *ct && !api_media_is(ct, "application/json"))
         return;
-    h->prep = jsonio_parse(h->body, h->body_len, JSON_REJECT_DUPLICATES, NULL);
+    json_t *body = jsonio_parse(h->body, h->body_len, JSON_REJECT_DUPLICATES, NULL);
+    apiprep *ap = calloc(1, sizeof *ap);
+    if (!ap) {
+        json_decref(body);
+        return;
+    }
+    char *ns;
+    const resource *res = h->method == HTTP_POST && json_is_object(body) ? create_target(h->path, &ns) : NULL;
+    if (res) {
+        /* the body goes either way: what did not become a create is decoded again on the loop */
+        ap->create = api_precreate_new(api, h, res, ns, body);
+        free(ns);
+    } else {
+        ap->body = body;
+    }
+    h->prep = ap;
     h->prep_free = prep_free;
+}
+
+void api_handled(void *ctx)
+{
+    api_t *api = ctx;
+    store_flush(api->store);
+}
+
+api_precreate *api_take_precreate(http_req *h)
+{
+    apiprep *ap = h->prep;
+    api_precreate *pc = ap ? ap->create : NULL;
+    if (pc)
+        ap->create = NULL;
+    return pc;
 }
 
 int api_body_json(http_req *h, json_t **out, char **err)
 {
-    if (h->prep) { /* decoded by api_prepare */
-        *out = h->prep;
-        h->prep = NULL;
+    apiprep *ap = h->prep;
+    if (ap && ap->body) { /* decoded by api_prepare */
+        *out = ap->body;
+        ap->body = NULL;
         return 0;
     }
     json_error_t je;
@@ -814,15 +883,19 @@ static int split_path(const char *path, char **seg, int max)
         const char *s = strchr(p, '/');
         size_t len = s ? (size_t)(s - p) : strlen(p);
         if (len == 0 || n == max)
-            return -1;
+            goto bad;
         seg[n++] = dupn(p, len);
         p += len;
         if (*p == '/')
             p++;
         if (s && !*p)
-            return -1; /* trailing slash */
+            goto bad; /* trailing slash */
     }
     return n;
+bad:
+    while (n > 0)
+        free(seg[--n]);
+    return -1;
 }
 
 static void apireq_free(apireq *r)

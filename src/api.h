@@ -48,6 +48,9 @@ typedef struct apireq {
 void api_handle(void *ctx, http_req *req);
 /* http_server_on_prepare's hook: decodes JSON bodies of creates and updates off the loop. */
 void api_prepare(void *ctx, http_req *req);
+/* The http handled hook: the turn's writes go to the store's writer now, while their answers
+ * and everything else of the turn are still to be sent. */
+void api_handled(void *ctx);
 /* The http done hook: records the request's metrics. */
 void api_request_done(void *ctx, http_req *req);
 
@@ -101,6 +104,17 @@ typedef struct delopts {
 uint64_t api_write_respond(apireq *r, const char *key, json_t *obj, int code, json_t *reply, int reply_sorted);
 /* The stored object of a record, parsed; new reference. */
 json_t *api_rec_json(const store_rec *rec);
+/* A create made ready off the loop (api_write.c): api_precreate_new runs, on any thread, the
+ * create's rules that need nothing but the request, for a POST of obj (stolen) into res's
+ * collection in ns; NULL when the request is left to the ordinary path (it would fail one of
+ * them, or is a dry run or has a generated name). api_create uses it when the request routes to
+ * that collection. */
+typedef struct api_precreate api_precreate;
+api_precreate *api_precreate_new(api_t *api, const http_req *h, const resource *res,
+                                 const char *ns, json_t *obj);
+void api_precreate_free(api_precreate *pc);
+/* The request's prepared create (taken: the caller frees it), or NULL. */
+api_precreate *api_take_precreate(http_req *h);
 /* Create obj (stolen) in r's collection: the POST algorithm, shared with apply-on-missing. */
 void api_do_create(apireq *r, json_t *obj, int dry);
 /* The update algorithm shared by PUT, PATCH and the status subresource: new_obj (stolen) is the

@@ -37,24 +37,46 @@ static void on_written(void *arg, int err, const store_rec *rec)
     free(w);
 }
 
-uint64_t api_write_respond(apireq *r, const char *key, json_t *obj, int code, json_t *reply, int reply_sorted)
+static wwait *wwait_new(apireq *r, int code, json_t *reply, int reply_sorted)
 {
     wwait *w = calloc(1, sizeof *w);
+    if (!w)
+        abort();
     w->http = r->http;
     w->pretty = r->pretty;
     w->code = code;
     w->reply = reply;
     w->sorted = reply_sorted;
     w->headers = r->headers ? strdup(r->headers) : NULL;
+    return w;
+}
+
+/* The store refused the write at once (shutting down, or a delete of what is gone). */
+static void write_refused(apireq *r, wwait *w)
+{
+    apierr e = {0};
+    apierr_not_found(&e, resource_gr(r->res), r->res->group, r->res->plural, r->name ? r->name : "");
+    json_decref(w->reply);
+    free(w->headers);
+    free(w);
+    api_send_error(r, &e);
+}
+
+uint64_t api_write_respond(apireq *r, const char *key, json_t *obj, int code, json_t *reply, int reply_sorted)
+{
+    wwait *w = wwait_new(r, code, reply, reply_sorted);
     uint64_t rv = store_write(r->api->store, key, obj, on_written, w, NULL);
-    if (!rv) {
-        apierr e = {0};
-        apierr_not_found(&e, resource_gr(r->res), r->res->group, r->res->plural, r->name ? r->name : "");
-        json_decref(reply);
-        free(w->headers);
-        free(w);
-        api_send_error(r, &e);
-    }
+    if (!rv)
+        write_refused(r, w);
+    return rv;
+}
+
+static uint64_t write_respond_prepared(apireq *r, const char *key, store_prep *sp, int code)
+{
+    wwait *w = wwait_new(r, code, NULL, 0);
+    uint64_t rv = store_write_prepared(r->api->store, key, sp, on_written, w, NULL);
+    if (!rv)
+        write_refused(r, w);
     return rv;
 }
 
@@ -117,26 +139,31 @@ static int query_dry_run(apireq *r, const char *optkind, int *dry)
     return 0;
 }
 
-/* fieldManager ≤ 128 printable characters. */
-static int check_field_manager(apireq *r, const char *optkind, int required)
+/* fieldManager ≤ 128 printable characters (fm may be NULL: absent). */
+static void field_manager_errs(const char *fm, int required, fielderrs *fe)
 {
-    char *fm = http_query_get(r->http, "fieldManager");
-    fielderrs fe = {0};
     if (required && (!fm || !*fm))
-        fe_add(&fe, FE_REQUIRED, "fieldManager", NULL, "is required for apply patch");
+        fe_add(fe, FE_REQUIRED, "fieldManager", NULL, "is required for apply patch");
     else if (fm && strlen(fm) > 128) {
         char *v = fe_str(fm);
-        fe_add(&fe, FE_TOO_LONG, "fieldManager", v, "may not be more than 128 bytes");
+        fe_add(fe, FE_TOO_LONG, "fieldManager", v, "may not be more than 128 bytes");
         free(v);
     } else if (fm) {
         for (const char *p = fm; *p; p++)
             if (!isprint((unsigned char)*p)) {
                 char *v = fe_str(fm);
-                fe_add(&fe, FE_INVALID, "fieldManager", v, "must consist of printable characters");
+                fe_add(fe, FE_INVALID, "fieldManager", v, "must consist of printable characters");
                 free(v);
                 break;
             }
     }
+}
+
+static int check_field_manager(apireq *r, const char *optkind, int required)
+{
+    char *fm = http_query_get(r->http, "fieldManager");
+    fielderrs fe = {0};
+    field_manager_errs(fm, required, &fe);
     free(fm);
     if (fe.n) {
         apierr e = {0};
@@ -150,11 +177,15 @@ static int check_field_manager(apireq *r, const char *optkind, int required)
     return 0;
 }
 
+static int field_validation_ok(const char *fv)
+{
+    return !fv || !*fv || !strcmp(fv, "Ignore") || !strcmp(fv, "Warn") || !strcmp(fv, "Strict");
+}
+
 static int check_field_validation(apireq *r)
 {
     char *fv = http_query_get(r->http, "fieldValidation");
-    int ok = !fv || !*fv || !strcmp(fv, "Ignore") || !strcmp(fv, "Warn") || !strcmp(fv, "Strict");
-    if (!ok) {
+    if (!field_validation_ok(fv)) {
         apierr e = {0};
         apierr_set(&e, ST_BAD_REQUEST, "fieldValidation must be one of \"Ignore\", \"Warn\", or \"Strict\"; got \"%s\"", fv);
         free(fv);
@@ -165,41 +196,62 @@ static int check_field_validation(apireq *r)
     return 0;
 }
 
-/* Validation of a whole object (create or update of the main resource). Returns 0, or -1 after
- * answering (422 for the schema, 403 for the PyTorchJob admission webhook). */
+/* Validation of a whole object (create or update of the main resource), touching nothing but
+ * its arguments (it also runs off the loop, for a prepared create). 0, or -1 with the errors in
+ * fe: the schema's (*hook = 0) or the PyTorchJob admission webhook's (*hook = 1). *warn: the
+ * webhook's warnings (a JSON array of strings, or NULL). */
+static int check_object(const resource *res, const json_t *obj, fielderrs *fe, int *hook,
+                        json_t **warn)
+{
+    *hook = 0;
+    *warn = NULL;
+    validate_object_meta(fe, json_object_get(obj, "metadata"),
+                         strcmp(res->plural, "namespaces") && strcmp(res->plural, "services"));
+    if (!strcmp(res->plural, "pytorchjobs"))
+        validate_pytorchjob_schema(fe, obj);
+    if (!strcmp(res->plural, "pods"))
+        validate_pod_spec(fe, obj);
+    if (fe->n)
+        return -1;
+    if (!strcmp(res->plural, "pytorchjobs")) {
+        validate_pytorchjob_webhook(fe, obj, warn);
+        *hook = fe->n > 0;
+    }
+    return fe->n ? -1 : 0;
+}
+
+static void send_warnings(apireq *r, const json_t *warn)
+{
+    size_t wi;
+    json_t *wv;
+    json_array_foreach(warn, wi, wv)
+        api_warn(r, json_string_value(wv));
+}
+
+/* check_object, answering its errors: 422 for the schema, 403 for the webhook. 0, or -1 after
+ * answering. */
 static int validate_object(apireq *r, const json_t *obj, const char *name)
 {
     fielderrs fe = {0};
-    validate_object_meta(&fe, json_object_get(obj, "metadata"),
-                         strcmp(r->res->plural, "namespaces") && strcmp(r->res->plural, "services"));
-    if (!strcmp(r->res->plural, "pytorchjobs"))
-        validate_pytorchjob_schema(&fe, obj);
-    if (!strcmp(r->res->plural, "pods"))
-        validate_pod_spec(&fe, obj);
-    if (fe.n) {
+    json_t *warn;
+    int hook;
+    int rc = check_object(r->res, obj, &fe, &hook, &warn);
+    send_warnings(r, warn);
+    json_decref(warn);
+    if (rc == 0)
+        return 0;
+    if (!hook) {
         send_invalid(r, name, &fe);
         return -1;
     }
-    if (!strcmp(r->res->plural, "pytorchjobs")) {
-        json_t *warn = NULL;
-        validate_pytorchjob_webhook(&fe, obj, &warn);
-        size_t wi;
-        json_t *wv;
-        json_array_foreach(warn, wi, wv)
-            api_warn(r, json_string_value(wv));
-        json_decref(warn);
-        if (fe.n) {
-            char *agg = fe_aggregate(&fe);
-            apierr e = {0};
-            apierr_set(&e, ST_FORBIDDEN,
-                       "admission webhook \"validator.pytorchjob.training-operator.kubeflow.org\" denied the request: %s", agg);
-            free(agg);
-            fe_free(&fe);
-            api_send_error(r, &e);
-            return -1;
-        }
-    }
-    return 0;
+    char *agg = fe_aggregate(&fe);
+    apierr e = {0};
+    apierr_set(&e, ST_FORBIDDEN,
+               "admission webhook \"validator.pytorchjob.training-operator.kubeflow.org\" denied the request: %s", agg);
+    free(agg);
+    fe_free(&fe);
+    api_send_error(r, &e);
+    return -1;
 }
 
 /* Type check of apiVersion/kind in a body. */
@@ -265,17 +317,19 @@ static void gen_suffix(char out[6])
     out[5] = 0;
 }
 
-void api_do_create(apireq *r, json_t *obj, int dry)
+/* The create's rules for the body alone, before anything is looked up: the namespace comes
+ * from the URL, server-owned metadata is wiped, defaulting fills in what a cluster would. Touches
+ * nothing but its arguments (it also runs off the loop). 0, or -1 with e set. */
+static int create_shape(const resource *res, const char *ns, json_t *obj, apierr *e)
 {
-    apierr e = {0};
     json_t *md = meta_of(obj);
     const char *bns = str_at(md, "namespace");
-    if (r->res->namespaced) {
-        if (bns && *bns && strcmp(bns, r->ns)) {
-            apierr_set(&e, ST_BAD_REQUEST, "the namespace of the provided object does not match the namespace sent on the request");
-            goto fail;
+    if (res->namespaced) {
+        if (bns && *bns && strcmp(bns, ns)) {
+            apierr_set(e, ST_BAD_REQUEST, "the namespace of the provided object does not match the namespace sent on the request");
+            return -1;
         }
-        json_object_set_new(md, "namespace", json_string(r->ns));
+        json_object_set_new(md, "namespace", json_string(ns));
     } else {
         json_object_del(md, "namespace");
     }
@@ -285,8 +339,8 @@ void api_do_create(apireq *r, json_t *obj, int dry)
         for (const char *p = rv; *p; p++)
             numeric &= isdigit((unsigned char)*p) != 0;
         if (numeric) {
-            apierr_set(&e, ST_UNKNOWN, "resourceVersion should not be set on objects to be created");
-            goto fail;
+            apierr_set(e, ST_UNKNOWN, "resourceVersion should not be set on objects to be created");
+            return -1;
         }
     }
     static const char *const wiped[] = {"uid", "creationTimestamp", "deletionTimestamp",
@@ -294,7 +348,7 @@ void api_do_create(apireq *r, json_t *obj, int dry)
                                         "generation"};
     for (size_t i = 0; i < sizeof wiped / sizeof *wiped; i++)
         json_object_del(md, wiped[i]);
-    if (!strcmp(r->res->plural, "pods")) {
+    if (!strcmp(res->plural, "pods")) {
         /* What a cluster's defaulting and scheduler would fill in: one node, "localhost". */
         json_t *spec = json_object_get(obj, "spec");
         if (json_is_object(spec)) {
@@ -308,14 +362,14 @@ void api_do_create(apireq *r, json_t *obj, int dry)
                 json_object_set_new(spec, "nodeName", json_string("localhost"));
         }
         json_object_set_new(obj, "status", json_pack("{s:s,s:s}", "phase", "Pending", "qosClass", "BestEffort"));
-    } else if (!strcmp(r->res->plural, "services")) {
+    } else if (!strcmp(res->plural, "services")) {
         json_t *spec = json_object_get(obj, "spec");
         if (json_is_object(spec) && !json_is_string(json_object_get(spec, "type")))
             json_object_set_new(spec, "type", json_string("ClusterIP"));
         json_object_set_new(obj, "status", json_pack("{s:{}}", "loadBalancer"));
-    } else if (!strcmp(r->res->plural, "events")) {
+    } else if (!strcmp(res->plural, "events")) {
         /* events have no status subresource: kept as sent */
-    } else if (!strcmp(r->res->plural, "namespaces")) {
+    } else if (!strcmp(res->plural, "namespaces")) {
         json_object_set_new(obj, "status", json_pack("{s:s}", "phase", "Active"));
         json_t *spec = json_object_get(obj, "spec");
         if (!json_is_object(spec))
@@ -323,6 +377,45 @@ void api_do_create(apireq *r, json_t *obj, int dry)
     } else {
         json_object_del(obj, "status");
     }
+    return 0;
+}
+
+/* What the server sets on every new object's metadata. */
+static void create_stamp(const resource *res, json_t *md)
+{
+    char uid[37];
+    api_new_uid(uid);
+    json_object_set_new(md, "uid", json_string(uid));
+    char *now = api_now_rfc3339();
+    json_object_set_new(md, "creationTimestamp", json_string(now));
+    free(now);
+    if (res->is_cr)
+        json_object_set_new(md, "generation", json_integer(1));
+}
+
+/* The 409 for a name that is taken by cur. */
+static void name_taken(apireq *r, const store_rec *cur, const char *name, int generated, apierr *e)
+{
+    if (generated) {
+        apierr_set(e, ST_ALREADY_EXISTS,
+                   "%s \"%s\" already exists, the server was not able to generate a unique name for the object",
+                   resource_gr(r->res), name);
+        apierr_details(e, name, r->res->group, r->res->plural, NULL);
+        e->retry_after = 1;
+        return;
+    }
+    json_t *o = api_rec_json(cur);
+    int terminating = json_object_get(json_object_get(o, "metadata"), "deletionTimestamp") != NULL;
+    json_decref(o);
+    apierr_already_exists(e, resource_gr(r->res), r->res->group, r->res->plural, name, terminating);
+}
+
+void api_do_create(apireq *r, json_t *obj, int dry)
+{
+    apierr e = {0};
+    json_t *md = meta_of(obj);
+    if (create_shape(r->res, r->ns, obj, &e) < 0)
+        goto fail;
     if (api_check_namespace(r, "create", &e) < 0)
         goto fail;
     const char *name = str_at(md, "name");
@@ -355,32 +448,120 @@ void api_do_create(apireq *r, json_t *obj, int dry)
     }
     name = str_at(md, "name");
     if (cur) {
-        json_t *o = api_rec_json(cur);
-        int terminating = json_object_get(json_object_get(o, "metadata"), "deletionTimestamp") != NULL;
-        json_decref(o);
-        if (generated) {
-            apierr_set(&e, ST_ALREADY_EXISTS,
-                       "%s \"%s\" already exists, the server was not able to generate a unique name for the object",
-                       resource_gr(r->res), name);
-            apierr_details(&e, name, r->res->group, r->res->plural, NULL);
-            e.retry_after = 1;
-        } else {
-            apierr_already_exists(&e, resource_gr(r->res), r->res->group, r->res->plural, name, terminating);
-        }
+        name_taken(r, cur, name, generated, &e);
         goto fail;
     }
-    char uid[37];
-    api_new_uid(uid);
-    json_object_set_new(md, "uid", json_string(uid));
-    char *now = api_now_rfc3339();
-    json_object_set_new(md, "creationTimestamp", json_string(now));
-    free(now);
-    if (r->res->is_cr)
-        json_object_set_new(md, "generation", json_integer(1));
+    create_stamp(r->res, md);
     answer_write(r, key, obj, 201, dry);
     return;
 fail:
     json_decref(obj);
+    api_send_error(r, &e);
+}
+
+/* ---- create, prepared off the loop ---------------------------------------------------------------
+ *
+ * Most of a create's cost is the body's tree: decoding, validating, serialising and freeing it.
+ * api_prepare runs on pfor's threads, and for a POST into a collection it runs here every rule
+ * of the create that reads nothing but the request (options, type, create_shape, check_object,
+ * create_stamp) and store_prepare. The loop is left with what needs the store: the namespace,
+ * the name, queueing the bytes. A request that any of those rules would answer with an error
+ * (or a dry run, or a generated name) is not prepared: the ordinary path decodes it again and
+ * answers it as always, so the answers and their order are the same either way. */
+
+struct api_precreate {
+    const resource *res;
+    char *ns, *name, *key;
+    json_t *warn;             /* the webhook's warnings, or NULL */
+    store_prep sp;
+};
+
+void api_precreate_free(api_precreate *pc)
+{
+    if (!pc)
+        return;
+    free(pc->ns);
+    free(pc->name);
+    free(pc->key);
+    json_decref(pc->warn);
+    store_prep_free(&pc->sp);
+    free(pc);
+}
+
+/* The body's apiVersion and kind are the resource's own (what check_type accepts untouched). */
+static int type_is(const resource *res, const json_t *obj)
+{
+    const char *kind = str_at(obj, "kind"), *av = str_at(obj, "apiVersion");
+    if (!kind || !av || strcmp(kind, res->kind))
+        return 0;
+    if (!res->group[0])
+        return !strcmp(av, res->version);
+    size_t gl = strlen(res->group);
+    return !strncmp(av, res->group, gl) && av[gl] == '/' && !strcmp(av + gl + 1, res->version);
+}
+
+api_precreate *api_precreate_new(api_t *api, const http_req *h, const resource *res,
+                                 const char *ns, json_t *obj)
+{
+    api_precreate *pc = NULL;
+    fielderrs fe = {0};
+    json_t *warn = NULL;
+    char **v;
+    size_t n = http_query_all(h, "dryRun", &v);
+    http_strv_free(v, n);
+    char *fm = http_query_get(h, "fieldManager"), *fv = http_query_get(h, "fieldValidation");
+    field_manager_errs(fm, 0, &fe);
+    int ok = n == 0 && fe.n == 0 && field_validation_ok(fv) && json_is_object(obj) && type_is(res, obj);
+    free(fm);
+    free(fv);
+    apierr e = {0};
+    if (!ok || create_shape(res, ns, obj, &e) < 0)
+        goto no;
+    json_t *md = meta_of(obj);
+    const char *name = str_at(md, "name");
+    int hook;
+    if (!name || !*name || check_object(res, obj, &fe, &hook, &warn) < 0)
+        goto no;
+    create_stamp(res, md);
+    char key[1024];
+    api_key(key, sizeof key, res, ns, name);
+    if (!(pc = calloc(1, sizeof *pc)))
+        goto no;
+    pc->res = res;
+    pc->ns = strdup(ns);
+    pc->name = strdup(name);
+    pc->key = strdup(key);
+    pc->warn = warn;
+    if (!pc->ns || !pc->name || !pc->key || store_prepare(api->store, key, obj, &pc->sp) < 0) {
+        api_precreate_free(pc); /* store_prepare took obj either way */
+        return NULL;
+    }
+    return pc;
+no:
+    apierr_free(&e);
+    fe_free(&fe);
+    json_decref(warn);
+    json_decref(obj);
+    return NULL;
+}
+
+/* The loop's part of a prepared create: api_do_create's steps that need the store. */
+static void create_prepared(apireq *r, api_precreate *pc)
+{
+    apierr e = {0};
+    if (api_check_namespace(r, "create", &e) < 0)
+        goto fail;
+    send_warnings(r, pc->warn);
+    const store_rec *cur = store_latest(r->api->store, pc->key);
+    if (cur) {
+        name_taken(r, cur, pc->name, 0, &e);
+        goto fail;
+    }
+    write_respond_prepared(r, pc->key, &pc->sp, 201);
+    api_precreate_free(pc);
+    return;
+fail:
+    api_precreate_free(pc);
     api_send_error(r, &e);
 }
 
@@ -404,6 +585,12 @@ static int typed_request(apireq *r, const char *optkind, int *dry, json_t **obj)
 
 void api_create(apireq *r)
 {
+    api_precreate *pc = api_take_precreate(r->http);
+    if (pc && pc->res == r->res && !strcmp(pc->ns, r->ns)) {
+        create_prepared(r, pc);
+        return;
+    }
+    api_precreate_free(pc);
     int dry = 0;
     json_t *obj;
     if (typed_request(r, "CreateOptions.meta.k8s.io", &dry, &obj) == 0)

@@ -56,6 +56,7 @@ struct http_server {
     uv_idle_t *cork_idle;
     int open_handles;     /* listener and the cork's two: freed when all are closed */
     http_handler_fn prep_fn;
+    void (*handled_fn)(void *ctx); /* after a turn's requests were handled, before its answers are sealed */
     http_conn **ready;    /* requests of this turn waiting for the prepare hook and the handler */
     size_t nready, ready_cap;
 };
@@ -869,6 +870,7 @@ size_t http_server_conns(const http_server *s) { return s->nconns; }
 
 void http_server_on_done(http_server *srv, http_handler_fn fn) { srv->done_fn = fn; }
 void http_server_on_prepare(http_server *srv, http_handler_fn fn) { srv->prep_fn = fn; }
+void http_server_on_handled(http_server *srv, void (*fn)(void *ctx)) { srv->handled_fn = fn; }
 
 /* ---- request accessors ----------------------------------------------------------------------- */
 
@@ -1222,6 +1224,8 @@ static void turn_end(http_server *srv)
     uv_check_stop(srv->cork_check);
     uv_idle_stop(srv->cork_idle);
     hand_out(srv);
+    if (srv->handled_fn)
+        srv->handled_fn(srv->ctx);
     seal_held(srv);
 }
 

@@ -64,6 +64,9 @@ void http_server_on_done(http_server *srv, http_handler_fn fn);
  * parallel: it may read the request and set req->prep, and must touch nothing else (decoding a
  * body, say). */
 void http_server_on_prepare(http_server *srv, http_handler_fn fn);
+/* Called on the loop after the handlers of a turn's requests ran and before their answers are
+ * encrypted and sent (with the server's ctx): the moment to start what they queued. */
+void http_server_on_handled(http_server *srv, void (*fn)(void *ctx));
 /* Stop accepting and close every connection. */
 void http_server_stop(http_server *srv);
 size_t http_server_conns(const http_server *srv);

@@ -379,6 +379,7 @@ int main(int argc, char **argv)
     }
     http_server_on_done(d.http, api_request_done);
     http_server_on_prepare(d.http, api_prepare);
+    http_server_on_handled(d.http, api_handled);
     uv_signal_init(d.loop, &d.sigterm);
     uv_signal_init(d.loop, &d.sigint);
     d.sigterm.data = d.sigint.data = &d;

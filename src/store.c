@@ -9,24 +9,33 @@
  *
  * A record's life (one per store_write):
  *
- *   store_write ──► QUEUED ──start_batch──► IN FLIGHT ──COMMIT ok──► COMMITTED ──compact──► dropped
- *   (chain head,      │   (s->queue)           │     (s->inflight)  (ring, callbacks,
- *    rev_assigned++)  │                        │                      listeners)
- *                     └────────────────────────┴──COMMIT failed──► ROLLED BACK (popped off its chain,
- *                                                                  cb(STORE_ERR_IO), rev reset)
- * The writer:
+ *   store_write ──► QUEUED ──stage──► STAGED ──writer takes──► WRITTEN ──finish: ok──► COMMITTED
+ *   (chain head,   (s->queue)        (s->staged)  the batch    (s->done)               (ring,
+ *    rev_assigned++)  │                  │                        │          callbacks, listeners)
+ *                     └──────────────────┴────────────────────────┴──finish: failed──► ROLLED BACK
+ *                                     (popped off its chain, cb(STORE_ERR_IO), rev reset) ──compact──► dropped
+ * The writer, a thread of its own:
  *
- *   IDLE ──write/compact──► KICKED (uv_idle, fires next turn) ──► IN FLIGHT (uv_queue_work)
- *    ▲                                                               │ after_work: finish()
- *    └──────────── nothing queued ◄──── start_batch(queue) ◄─────────┘
+ *   loop:    store_write ─► queue ─(turn's end: store_flush, or the idle kick)─► stage: the
+ *            queue goes into the staged batch, which grows until the writer takes it
+ *   writer:  IDLE ──staged──► WRITING (BEGIN, INSERTs, COMMIT with its fdatasync) ──► DONE list,
+ *            async ──► IDLE, or at once the next staged batch
+ *   loop:    on_done: finish() each done batch, in order
+ *
+ * So a commit starts as soon as the last one ended, not when the loop next gets to it, while
+ * batches stay one SQLite transaction (and one fdatasync) each, written one at a time in order.
  *
  * Invariants (beyond store.h):
- *  1. At most one batch is in flight; only its worker touches s->db while it is (store_open and
- *     store_close use the connection only when none is).
+ *  1. Only the writer thread touches s->db between store_open and store_close (which joins it
+ *     after it wrote everything staged). s->staged, s->done, s->writing and s->poisoned are
+ *     under s->mu; everything else is the loop's.
+ *  1a. A failed batch poisons the writer: it fails every later batch unwritten, so no later
+ *     revision commits around the hole, until the loop (fail_from) has taken all of them, the
+ *     staged batch and the queue, and rolled every pending record back.
  *  2. rev <= rev_assigned; records with rv <= rev are committed, the others pending. All pending
  *     records sit above all committed ones in every chain, newest first.
  *  3. References: an entry owns its head, a record owns its prev, the ring owns each of its
- *     records, a queued/in-flight op owns its record. A record held from outside keeps its older
+ *     records, a queued/staged/written op owns its record. A record held from outside keeps its older
  *     versions alive even after compaction unlinked them.
  *  4. Compaction to C (C <= rev) keeps, per key, every version with rv > C plus the newest version
  *     with rv <= C unless it is a tombstone; the ring keeps rv > C. Hence a list at R is exact iff
@@ -74,15 +83,12 @@ typedef struct opvec {
 } opvec;
 
 typedef struct batch {
-    uv_work_t req;            /* first: the request is the batch */
-    store_t *s;
+    struct batch *next;       /* in s->done */
     opvec ops;                /* records to insert, rv order */
     uint64_t cmp_from, cmp_to;/* SQL compaction of (cmp_from, cmp_to]; none when cmp_to == 0 */
     int rc, cmp_rc;           /* SQLite result codes of the two transactions */
     double secs;
     char err[200];
-    int done;                 /* worker finished; under s->mu */
-    int orphaned;             /* store_close finished it; after_work only frees */
 } batch;
 
 typedef struct listener {
@@ -118,11 +124,21 @@ struct store {
     size_t ring_head, ring_len, ring_cap;
 
     opvec queue;              /* written, not yet in a batch */
-    batch *inflight;
-    uv_idle_t *kick;          /* starts a batch on the next loop turn */
+    uv_idle_t *kick;          /* stages the queue on the next loop turn */
     uv_timer_t *timer;        /* automatic compaction, unref'ed */
-    uv_mutex_t mu;            /* with cv: store_close waits for the worker */
+    uv_async_t *done_async;   /* the writer finished a batch; ref'ed while batches are out */
+    size_t out;               /* batches staged, being written or done, not yet finished */
+    uint64_t cmp_staged;      /* the highest SQL compaction handed to the writer */
+    uv_thread_t writer;
+    int has_writer;
+    /* Under mu (with cv: the writer waits for work, the loop for an idle writer): */
+    uv_mutex_t mu;
     uv_cond_t cv;
+    batch *staged;            /* the next batch, still growing; the writer takes it when idle */
+    batch *done, **done_tail; /* written, in order, for the loop */
+    int writing;              /* the writer holds a batch */
+    int poisoned;             /* a batch failed: the writer fails the ones after it unwritten */
+    int stop;                 /* store_close: write what is staged, then end */
 
     listener *lis;
     size_t nlis;
@@ -133,7 +149,6 @@ struct store {
     store_stats st;
 };
 
-static void start_batch(store_t *s);
 static void kick_cb(uv_idle_t *h);
 
 static char *fmt(const char *f, ...)
@@ -364,7 +379,7 @@ static void compact_mem(store_t *s, uint64_t c)
 
 static void kick(store_t *s)
 {
-    if (!s->inflight && !s->closing && !uv_is_active((uv_handle_t *)s->kick))
+    if (!s->closing && !uv_is_active((uv_handle_t *)s->kick))
         uv_idle_start(s->kick, kick_cb);
 }
 
@@ -450,11 +465,9 @@ static int txn_end(store_t *s, int rc, char *err, size_t errlen)
     return rc;
 }
 
-/* Worker thread: touches only s->db, the statements and the batch's (immutable) records. */
-static void batch_work(uv_work_t *req)
+/* Writer thread: touches only s->db, the statements and the batch's (immutable) records. */
+static void batch_write(store_t *s, batch *b)
 {
-    batch *b = (batch *)req;
-    store_t *s = b->s;
     if (b->ops.n) {
         uint64_t t0 = uv_hrtime();
         int rc = run_stmt(s->st_begin);
@@ -489,22 +502,51 @@ static void batch_work(uv_work_t *req)
         if (b->cmp_rc != SQLITE_OK && !b->err[0])
             snprintf(b->err, sizeof b->err, "%s", err);
     }
+}
+
+/* The writer thread: takes the staged batch whenever it is idle, so that the next commit starts
+ * as soon as the last one ends (not when the loop next gets to it), and hands written batches
+ * back in order. After a failed batch it fails every later one without writing it, until the
+ * loop has rolled them all back: a later batch's revisions must not commit around a hole. */
+static void writer_main(void *arg)
+{
+    store_t *s = arg;
     uv_mutex_lock(&s->mu);
-    b->done = 1;
-    uv_cond_signal(&s->cv);
+    for (;;) {
+        while (!s->staged && !s->stop)
+            uv_cond_wait(&s->cv, &s->mu);
+        batch *b = s->staged;
+        if (!b)
+            break; /* stop, and nothing left to write */
+        s->staged = NULL;
+        s->writing = 1;
+        int poisoned = s->poisoned;
+        uv_mutex_unlock(&s->mu);
+        if (poisoned) {
+            b->rc = b->cmp_rc = SQLITE_ABORT;
+            snprintf(b->err, sizeof b->err, "an earlier commit failed");
+        } else {
+            batch_write(s, b);
+        }
+        uv_mutex_lock(&s->mu);
+        if (b->ops.n && b->rc != SQLITE_OK)
+            s->poisoned = 1;
+        s->writing = 0;
+        *s->done_tail = b;
+        s->done_tail = &b->next;
+        uv_cond_broadcast(&s->cv);
+        uv_async_send(s->done_async); /* thread-safe, never blocks */
+    }
     uv_mutex_unlock(&s->mu);
 }
 
-/* Undo every pending record (the failed batch's, then the queue's), newest first, and fail
- * their writes in revision order. */
-static void rollback_pending(store_t *s, opvec *failed)
+/* Undo every pending record, newest first, and fail their writes in revision order. sets: the
+ * vectors that hold them all, in revision order (the queue last); each is released. */
+static void rollback_pending(store_t *s, opvec **sets, size_t nsets)
 {
-    opvec q = s->queue;
-    memset(&s->queue, 0, sizeof s->queue);
-    opvec *sets[2] = {failed, &q};
-    for (int k = 1; k >= 0; k--) {
+    for (size_t k = nsets; k-- > 0;) {
         opvec *v = sets[k];
-        for (size_t i = v ? v->n : 0; i-- > 0;) {
+        for (size_t i = v->n; i-- > 0;) {
             store_rec *r = v->v[i].rec;
             entry *e = sl_find(s, r->key);
             assert(e && e->head == r);
@@ -515,14 +557,69 @@ static void rollback_pending(store_t *s, opvec *failed)
                 sl_remove(s, e);
         }
     }
-    s->rev_assigned = s->rev;
-    for (int k = 0; k < 2; k++) {
+    __atomic_store_n(&s->rev_assigned, s->rev, __ATOMIC_RELAXED);
+    for (size_t k = 0; k < nsets; k++) {
         opvec *v = sets[k];
-        for (size_t i = 0; v && i < v->n; i++)
+        for (size_t i = 0; i < v->n; i++)
             if (v->v[i].cb)
                 v->v[i].cb(v->v[i].arg, STORE_ERR_IO, v->v[i].rec);
+        opvec_release(v);
     }
-    opvec_release(&q);
+}
+
+static void batch_free(store_t *s, batch *b)
+{
+    opvec_release(&b->ops);
+    free(b);
+    if (--s->out == 0)
+        uv_unref((uv_handle_t *)s->done_async);
+}
+
+/* b failed: every record after it is pending too, in batches the writer failed or will fail
+ * unwritten (it is poisoned), in the staged batch and in the queue. Wait for the writer to be
+ * idle, take them all, roll everything back and let the writer go on. */
+static void fail_from(store_t *s, batch *b)
+{
+    uv_mutex_lock(&s->mu);
+    while (s->writing)
+        uv_cond_wait(&s->cv, &s->mu);
+    batch *later = s->done, *staged = s->staged;
+    s->done = NULL;
+    s->done_tail = &s->done;
+    s->staged = NULL;
+    s->poisoned = 0;
+    uv_mutex_unlock(&s->mu);
+    if (staged) {
+        if (later) {
+            batch *t = later;
+            while (t->next)
+                t = t->next;
+            t->next = staged;
+        } else {
+            later = staged;
+        }
+    }
+    size_t n = 2;
+    for (batch *t = later; t; t = t->next)
+        n++;
+    opvec **sets = malloc(n * sizeof *sets);
+    if (!sets)
+        abort(); /* a few pointers; nothing sensible is left to do without them */
+    n = 0;
+    sets[n++] = &b->ops;
+    for (batch *t = later; t; t = t->next)
+        sets[n++] = &t->ops;
+    sets[n++] = &s->queue;
+    rollback_pending(s, sets, n);
+    free(sets);
+    memset(&s->queue, 0, sizeof s->queue);
+    while (later) {
+        batch *t = later;
+        later = t->next;
+        batch_free(s, t);
+    }
+    /* their SQL compaction did not run either: the next one starts from what did */
+    s->sql_compact_want = s->cmp_staged = s->sql_compact_rev;
 }
 
 /* On the loop: publish a finished batch. Runs user callbacks; compaction they ask is deferred. */
@@ -561,7 +658,7 @@ static void finish(store_t *s, batch *b)
     } else if (v->n) {
         fprintf(stderr, "store: commit of %zu records (rv %" PRIu64 "..%" PRIu64 ") failed: %s\n",
                 v->n, v->v[0].rec->rv, v->v[v->n - 1].rec->rv, b->err);
-        rollback_pending(s, v);
+        fail_from(s, b);
     }
     if (b->cmp_to) {
         if (b->cmp_rc == SQLITE_OK) {
@@ -570,7 +667,7 @@ static void finish(store_t *s, batch *b)
         } else {
             /* dropped: the next compaction's range (from sql_compact_rev) covers this one */
             fprintf(stderr, "store: compaction to %" PRIu64 " failed: %s\n", b->cmp_to, b->err);
-            s->sql_compact_want = s->sql_compact_rev;
+            s->sql_compact_want = s->cmp_staged = s->sql_compact_rev;
         }
     }
     opvec_release(v);
@@ -613,7 +710,7 @@ static void ckpt_work(uv_work_t *req)
         snprintf(c->err, sizeof c->err, "%s", sqlite3_errmsg(s->ckdb));
     uv_mutex_lock(&s->mu);
     c->done = 1;
-    uv_cond_signal(&s->cv);
+    uv_cond_broadcast(&s->cv); /* the writer waits on cv too */
     uv_mutex_unlock(&s->mu);
 }
 
@@ -687,50 +784,75 @@ static void ckpt_wait(store_t *s)
     s->ckpt = NULL;
 }
 
-static void batch_after(uv_work_t *req, int status)
+/* On the loop: finish what the writer handed back, in order. */
+static void on_done(uv_async_t *h)
 {
-    batch *b = (batch *)req;
-    (void)status; /* never cancelled */
-    if (b->orphaned) {
-        free(b);
-        return;
+    store_t *s = h->data;
+    for (;;) {
+        uv_mutex_lock(&s->mu);
+        batch *b = s->done;
+        if (b && !(s->done = b->next))
+            s->done_tail = &s->done;
+        uv_mutex_unlock(&s->mu);
+        if (!b)
+            break;
+        finish(s, b);
+        batch_free(s, b);
     }
-    store_t *s = b->s;
-    s->inflight = NULL;
-    finish(s, b);
-    free(b);
-    start_batch(s);
     maybe_checkpoint(s);
 }
 
-static void start_batch(store_t *s)
+/* On the loop, at the end of a turn: hand the queue (and a compaction due) to the writer, in
+ * the staged batch, which grows until the writer takes it. */
+static void stage(store_t *s)
 {
-    if (s->inflight || s->closing)
+    int cmp = s->sql_compact_want > s->cmp_staged;
+    if (s->closing || (!s->queue.n && !cmp))
         return;
-    if (!s->queue.n && s->sql_compact_want <= s->sql_compact_rev)
-        return;
-    batch *b = calloc(1, sizeof *b);
-    if (!b) {
+    uv_mutex_lock(&s->mu);
+    batch *b = s->staged;
+    int fresh = b == NULL;
+    if (fresh && !(b = calloc(1, sizeof *b))) {
+        uv_mutex_unlock(&s->mu);
         kick(s); /* try again next turn */
         return;
     }
-    b->s = s;
-    b->ops = s->queue;
-    memset(&s->queue, 0, sizeof s->queue);
-    if (s->sql_compact_want > s->sql_compact_rev) {
-        b->cmp_from = s->sql_compact_rev;
-        b->cmp_to = s->sql_compact_want;
+    if (!b->ops.n) {
+        free(b->ops.v);
+        b->ops = s->queue;
+        memset(&s->queue, 0, sizeof s->queue);
     }
-    s->inflight = b;
-    int rc = uv_queue_work(s->loop, &b->req, batch_work, batch_after);
-    assert(rc == 0); /* fails only on invalid arguments */
-    (void)rc;
+    for (size_t i = 0; i < s->queue.n; i++)
+        if (opvec_push(&b->ops, s->queue.v[i]) < 0) {
+            /* what did not fit stays queued, in order, for the next turn */
+            memmove(s->queue.v, s->queue.v + i, (s->queue.n - i) * sizeof *s->queue.v);
+            s->queue.n -= i;
+            kick(s);
+            goto staged;
+        }
+    s->queue.n = 0;
+staged:
+    if (cmp) {
+        b->cmp_from = s->sql_compact_rev; /* ranges may overlap: the deletes are idempotent */
+        b->cmp_to = s->cmp_staged = s->sql_compact_want;
+    }
+    s->staged = b;
+    uv_cond_broadcast(&s->cv);
+    uv_mutex_unlock(&s->mu);
+    if (fresh && s->out++ == 0)
+        uv_ref((uv_handle_t *)s->done_async);
 }
 
 static void kick_cb(uv_idle_t *h)
 {
     uv_idle_stop(h);
-    start_batch(h->data);
+    stage(h->data);
+}
+
+void store_flush(store_t *s)
+{
+    uv_idle_stop(s->kick);
+    stage(s);
 }
 
 /* ---- writes ----------------------------------------------------------------------------- */
@@ -820,6 +942,32 @@ static char *tombstone_bytes(const store_rec *latest, uint64_t rv, size_t *len)
     return d;
 }
 
+/* Queue r (the entry e, if any, already found) as key's newest version. 0 on failure (r freed). */
+static uint64_t enqueue_rec(store_t *s, entry *e, store_rec *r, store_write_cb cb, void *arg,
+                            const store_rec **out)
+{
+    store_rec *latest = e ? e->head : NULL;
+    if (!e && !(e = sl_get_or_insert(s, r->key))) {
+        store_rec_unref(r);
+        return 0;
+    }
+    op o = {r, latest ? latest->rv : 0, cb, arg};
+    if (opvec_push(&s->queue, o) < 0) {
+        store_rec_unref(r);
+        if (!e->head)
+            sl_remove(s, e);
+        return 0;
+    }
+    store_rec_ref(r);          /* the op's; the one from rec_new is the entry's */
+    r->prev = e->head;         /* the entry's reference to the old head moves to r */
+    e->head = r;
+    __atomic_store_n(&s->rev_assigned, r->rv, __ATOMIC_RELAXED); /* store_prepare reads it */
+    kick(s);
+    if (out)
+        *out = r;
+    return r->rv;
+}
+
 uint64_t store_write(store_t *s, const char *key, json_t *obj, store_write_cb cb, void *arg,
                      const store_rec **out)
 {
@@ -878,25 +1026,84 @@ have_data:;
     if (!r)
         return 0;
     r->tags = tags;
-    if (!e && !(e = sl_get_or_insert(s, key))) {
-        store_rec_unref(r);
-        return 0;
+    return enqueue_rec(s, e, r, cb, arg, out);
+}
+
+/* ---- writes prepared off the loop ----------------------------------------------------------
+ *
+ * The costly part of a write is the tree's: serialising it and freeing it. store_prepare does
+ * both on any thread, with a placeholder where the revision goes; store_write_prepared, on the
+ * loop, only writes the revision into the bytes. The placeholder is as wide as the next revision
+ * is likely to be (zeros), so the revision usually goes over it in place. */
+
+int store_prepare(store_t *s, const char *key, json_t *obj, store_prep *p)
+{
+    memset(p, 0, sizeof *p);
+    if (!json_is_object(obj)) {
+        json_decref(obj);
+        return -1;
     }
-    op o = {r, latest ? latest->rv : 0, cb, arg};
-    if (opvec_push(&s->queue, o) < 0) {
-        store_rec_unref(r);
-        if (!e->head)
-            sl_remove(s, e);
-        return 0;
+    json_t *meta = json_object_get(obj, "metadata");
+    if (!json_is_object(meta)) {
+        meta = json_object();
+        json_object_set_new(obj, "metadata", meta);
     }
-    store_rec_ref(r);          /* the op's; the one from rec_new is the entry's */
-    r->prev = e->head;         /* the entry's reference to the old head moves to r */
-    e->head = r;
-    s->rev_assigned = rv;
-    kick(s);
+    char ph[24];
+    int w = snprintf(ph, sizeof ph, "%" PRIu64, __atomic_load_n(&s->rev_assigned, __ATOMIC_RELAXED) + 1);
+    memset(ph, '0', (size_t)w);
+    json_object_set_new(meta, "resourceVersion", json_string(ph));
+    json_t *l = json_object_get(meta, "labels");
+    p->labels = labels_of(meta, obj->refcount == 1 && l && l->refcount == 1);
+    p->tags = s->tag_fn ? s->tag_fn(s->tag_arg, key, obj) : 0;
+    p->data = jsonio_dump(obj, JSON_COMPACT | JSON_SORT_KEYS, &p->len);
+    json_decref(obj);
+    if (!p->data || find_rv(p->data, p->len, &p->rv_at, &p->rv_end) < 0) {
+        store_prep_free(p);
+        return -1;
+    }
+    return 0;
+}
+
+void store_prep_free(store_prep *p)
+{
+    free(p->data);
+    json_decref(p->labels);
+    memset(p, 0, sizeof *p);
+}
+
+uint64_t store_write_prepared(store_t *s, const char *key, store_prep *p, store_write_cb cb,
+                              void *arg, const store_rec **out)
+{
     if (out)
-        *out = r;
-    return rv;
+        *out = NULL;
+    if (s->closing || !p->data) {
+        store_prep_free(p);
+        return 0;
+    }
+    uint64_t rv = s->rev_assigned + 1;
+    char rvs[24];
+    size_t rl = (size_t)snprintf(rvs, sizeof rvs, "%" PRIu64, rv), ph = p->rv_end - p->rv_at;
+    char *data = p->data;
+    size_t len = p->len;
+    if (rl != ph) {
+        len = p->len - ph + rl;
+        if (!(data = malloc(len + 1))) {
+            store_prep_free(p);
+            return 0;
+        }
+        memcpy(data, p->data, p->rv_at);
+        memcpy(data + p->rv_at + rl, p->data + p->rv_end, p->len - p->rv_end);
+        data[len] = 0;
+        free(p->data);
+    }
+    memcpy(data + p->rv_at, rvs, rl);
+    store_rec *r = rec_new(key, data, len, p->labels, 0, rv);
+    unsigned tags = p->tags;
+    memset(p, 0, sizeof *p); /* taken (rec_new frees what it took on failure) */
+    if (!r)
+        return 0;
+    r->tags = tags;
+    return enqueue_rec(s, sl_find(s, key), r, cb, arg, out);
 }
 
 void store_on_commit(store_t *s, store_commit_fn fn, void *arg)
@@ -1170,6 +1377,8 @@ static void free_all(store_t *s)
         fprintf(stderr, "store: close: %s\n", sqlite3_errmsg(s->db));
     if (s->kick)
         uv_close((uv_handle_t *)s->kick, handle_free_cb);
+    if (s->done_async)
+        uv_close((uv_handle_t *)s->done_async, handle_free_cb);
     if (s->timer)
         uv_close((uv_handle_t *)s->timer, handle_free_cb);
     free(s->lis);
@@ -1206,11 +1415,16 @@ int store_open(uv_loop_t *loop, const char *path, const store_opts *opts, store_
     s->sl = calloc(1, sizeof *s->sl + SL_MAXLVL * sizeof(entry *));
     s->kick = malloc(sizeof *s->kick);
     s->timer = malloc(sizeof *s->timer);
-    if (!s->sl || !s->kick || !s->timer) {
+    s->done_async = malloc(sizeof *s->done_async);
+    s->done_tail = &s->done;
+    if (!s->sl || !s->kick || !s->timer || !s->done_async ||
+        uv_async_init(loop, s->done_async, on_done)) {
         free(s->kick);
         free(s->timer);
+        free(s->done_async);
         s->kick = NULL;
         s->timer = NULL;
+        s->done_async = NULL;
         free_all(s);
         *errmsg = fmt("store: out of memory");
         return -1;
@@ -1219,11 +1433,20 @@ int store_open(uv_loop_t *loop, const char *path, const store_opts *opts, store_
     s->kick->data = s;
     uv_timer_init(loop, s->timer);
     s->timer->data = s;
+    s->done_async->data = s;
+    uv_unref((uv_handle_t *)s->done_async); /* ref'ed while batches are out */
     if (db_setup(s, path, errmsg) || load(s, errmsg)) {
         free_all(s);
         free(dummy);
         return -1;
     }
+    s->cmp_staged = s->sql_compact_rev;
+    if (uv_thread_create(&s->writer, writer_main, s)) {
+        free_all(s);
+        *errmsg = fmt("store: cannot start the writer thread");
+        return -1;
+    }
+    s->has_writer = 1;
     uv_timer_start(s->timer, timer_cb, ms, ms);
     uv_unref((uv_handle_t *)s->timer);
     *out = s;
@@ -1238,18 +1461,20 @@ void store_close(store_t *s)
     s->closing = 1;
     uv_timer_stop(s->timer);
     uv_idle_stop(s->kick);
-    batch *b = s->inflight;
-    if (b) {
+    if (s->has_writer) {
+        /* what was handed to the writer is written; what is only queued fails */
         uv_mutex_lock(&s->mu);
-        while (!b->done)
-            uv_cond_wait(&s->cv, &s->mu);
+        s->stop = 1;
+        uv_cond_broadcast(&s->cv);
         uv_mutex_unlock(&s->mu);
-        s->inflight = NULL;
-        b->orphaned = 1; /* batch_after frees it when the loop runs */
-        finish(s, b);
+        uv_thread_join(&s->writer);
+        s->has_writer = 0;
+        on_done(s->done_async);
     }
-    if (s->queue.n)
-        rollback_pending(s, NULL);
+    if (s->queue.n) {
+        opvec *q = &s->queue;
+        rollback_pending(s, &q, 1);
+    }
     ckpt_wait(s);
     free_all(s);
 }

@@ -61,8 +61,8 @@ typedef struct store_stats {
 /* Open (creating if needed) the SQLite database at path, load every live object into memory.
  * On error returns <0 and sets *errmsg (malloc'ed). */
 int store_open(uv_loop_t *loop, const char *path, const store_opts *opts, store_t **out, char **errmsg);
-/* Waits for the batch in flight (its callbacks run), then closes. Pending writes not yet committed
- * fail with STORE_ERR_IO. Not from inside a store callback. Its libuv handles close
+/* Waits for the writer to commit what was handed to it (their callbacks run), then closes.
+ * Writes not yet handed over (queued this turn) fail with STORE_ERR_IO. Not from inside a store callback. Its libuv handles close
  * asynchronously: run the loop once more before uv_loop_close. */
 void store_close(store_t *s);
 
@@ -98,6 +98,25 @@ typedef void (*store_write_cb)(void *arg, int err, const store_rec *rec);
 uint64_t store_write(store_t *s, const char *key, json_t *obj, store_write_cb cb, void *arg,
                      const store_rec **out);
 
+/* A create or update made ready off the loop: store_prepare (any thread; reads nothing of the
+ * store but its tagger) does store_write's work on the tree (labels, tags, the stored bytes,
+ * with a placeholder for the revision) and takes obj's reference; 0, or -1 (obj freed).
+ * store_write_prepared (loop) then writes it as store_write would have, and takes p's contents.
+ * A prepared write not written is freed with store_prep_free. */
+typedef struct store_prep {
+    char *data;
+    size_t len, rv_at, rv_end; /* the placeholder: data[rv_at, rv_end) */
+    json_t *labels;
+    unsigned tags;
+} store_prep;
+int store_prepare(store_t *s, const char *key, json_t *obj, store_prep *p);
+uint64_t store_write_prepared(store_t *s, const char *key, store_prep *p, store_write_cb cb,
+                              void *arg, const store_rec **out);
+void store_prep_free(store_prep *p);
+
+/* Hand what was written so far to the writer now instead of at the end of the loop turn. */
+void store_flush(store_t *s);
+
 /* Called on the loop for every record, in revision order, right after its batch commits.
  * prev = the previous committed version of the key (NULL on create). Several listeners allowed. */
 typedef void (*store_commit_fn)(void *arg, const store_rec *rec, const store_rec *prev);
@@ -121,7 +140,7 @@ typedef int (*store_change_fn)(void *arg, const store_rec *rec, const store_rec 
 int store_changes_since(store_t *s, uint64_t after, store_change_fn fn, void *arg);
 
 /* Drop history at or below rv (clamped to store_rev): versions superseded at or below rv and
- * tombstones at or below rv; in memory now, in SQLite on the writer after the batch in flight. */
+ * tombstones at or below rv; in memory now, in SQLite by the writer, with the next batch. */
 void store_compact(store_t *s, uint64_t rv);
 
 void store_stats_get(const store_t *s, store_stats *out);

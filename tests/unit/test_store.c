@@ -763,6 +763,143 @@ static void test_commit_failure(void **state)
     assert_int_equal(store_get(f->s, "p/b")->rv, 2);
 }
 
+/* A write prepared off the loop is stored as store_write would have stored it: the same bytes
+ * with the revision written over the placeholder (in place when as wide, spliced when not), the
+ * labels and the tags; a prepared write dropped unwritten frees everything. */
+static void test_prepared(void **state)
+{
+    fx *f = *state;
+    int calls = 0;
+    store_on_tag(f->s, tagger, &calls);
+    store_prep p;
+    assert_int_equal(store_prepare(f->s, "p/a", obj("a", "web"), &p), 0);
+    assert_int_equal(p.rv_end - p.rv_at, 1); /* the next revision, 1, is one digit */
+    assert_memory_equal(p.data + p.rv_at, "0", 1);
+    seen w = {0};
+    assert_int_equal(store_write_prepared(f->s, "p/a", &p, write_cb, &w, NULL), 1);
+    assert_null(p.data);
+    run(f);
+    assert_int_equal(w.n, 1);
+    assert_int_equal(w.err[0], 0);
+    const store_rec *a = store_get(f->s, "p/a");
+    assert_int_equal(rv_of(a), 1);
+    assert_int_equal(a->tags, 4);
+    assert_string_equal(json_string_value(json_object_get(a->labels, "app")), "web");
+    /* the same object through store_write: the same bytes but for the revision */
+    put(f, "p/b", "web");
+    run(f);
+    const store_rec *b = store_get(f->s, "p/b");
+    char *want = strdup(b->data);
+    char *at = strstr(want, "\"name\":\"b\"");
+    assert_non_null(at);
+    at[8] = 'a';
+    char *rv = strstr(want, "\"resourceVersion\":\"2\"");
+    assert_non_null(rv);
+    rv[19] = '1';
+    assert_string_equal(a->data, want);
+    free(want);
+    /* prepared at 2, written at 10 and more: the placeholder is spliced out */
+    assert_int_equal(store_prepare(f->s, "p/c", obj("c", NULL), &p), 0);
+    for (int i = 0; i < 8; i++)
+        put(f, "p/x", NULL);
+    assert_int_equal(store_write_prepared(f->s, "p/c", &p, NULL, NULL, NULL), 11);
+    run(f);
+    const store_rec *c = store_get(f->s, "p/c");
+    assert_int_equal(rv_of(c), 11);
+    assert_int_equal(c->len, strlen(c->data));
+    assert_null(c->labels);
+    json_t *o = json_loadb(c->data, c->len, 0, NULL);
+    assert_non_null(o);
+    assert_string_equal(json_string_value(json_object_get(json_object_get(o, "metadata"), "name")), "c");
+    json_decref(o);
+    assert_int_equal(store_prepare(f->s, "p/d", obj("d", "db"), &p), 0);
+    store_prep_free(&p);
+    assert_null(store_get(f->s, "p/d"));
+    assert_int_equal(store_prepare(f->s, "p/e", json_array(), &p), -1);
+}
+
+static void sleep_ms(int ms) { usleep((useconds_t)ms * 1000); }
+
+static int rows_in(const char *path)
+{
+    sqlite3 *db;
+    sqlite3_stmt *st;
+    int n = -1;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    if (sqlite3_prepare_v2(db, "SELECT count(*) FROM log", -1, &st, NULL) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW)
+        n = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return n;
+}
+
+/* The writer takes what is handed to it without the loop: two batches, handed over one after
+ * the other, are both committed while the loop does not run; their callbacks come in order on
+ * the loop's next turn. */
+static void test_writer_pipelined(void **state)
+{
+    fx *f = *state;
+    seen w = {0};
+    store_write(f->s, "p/a", obj("a", NULL), write_cb, &w, NULL);
+    store_flush(f->s);
+    store_write(f->s, "p/b", obj("b", NULL), write_cb, &w, NULL);
+    store_write(f->s, "p/c", obj("c", NULL), write_cb, &w, NULL);
+    store_flush(f->s);
+    int rows = 0;
+    for (int i = 0; i < 500 && (rows = rows_in(f->path)) < 3; i++)
+        sleep_ms(10);
+    assert_int_equal(rows, 3);
+    assert_int_equal(w.n, 0);
+    uv_run(&f->loop, UV_RUN_NOWAIT);
+    assert_int_equal(w.n, 3);
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(w.err[i], 0);
+        assert_int_equal(w.rv[i], i + 1);
+    }
+    assert_int_equal(store_rev(f->s), 3);
+    run(f); /* nothing left out: the loop ends */
+}
+
+/* A batch fails while a later one is already handed over: the later one fails too, unwritten
+ * (no revision commits around the hole), and so does the queue; then writes go on. */
+static void test_commit_failure_pipelined(void **state)
+{
+    fx *f = *state;
+    seen w = {0};
+    store_write(f->s, "p/a", obj("a", NULL), write_cb, &w, NULL);     /* 1 */
+    run(f);
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, "INSERT INTO log VALUES(2, 'x', 0, 0, NULL)", NULL, NULL, NULL),
+                     SQLITE_OK);
+    store_write(f->s, "p/b", obj("b", NULL), write_cb, &w, NULL);     /* 2: fails on INSERT */
+    store_flush(f->s);
+    store_write(f->s, "p/c", obj("c", NULL), write_cb, &w, NULL);     /* 3: handed over too */
+    store_flush(f->s);
+    sleep_ms(50); /* the writer gets to both */
+    store_write(f->s, "p/d", obj("d", NULL), write_cb, &w, NULL);     /* 4: queued */
+    run(f);
+    assert_int_equal(w.n, 4);
+    for (int i = 1; i < 4; i++) {
+        assert_int_equal(w.err[i], STORE_ERR_IO);
+        assert_int_equal(w.rv[i], i + 1);
+    }
+    assert_int_equal(store_rev(f->s), 1);
+    assert_null(store_latest(f->s, "p/c"));
+    sqlite3_stmt *st;
+    assert_int_equal(sqlite3_prepare_v2(db, "SELECT count(*) FROM log WHERE id > 2", -1, &st, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    assert_int_equal(sqlite3_column_int(st, 0), 0); /* 3 was never written */
+    sqlite3_finalize(st);
+    assert_int_equal(sqlite3_exec(db, "DELETE FROM log WHERE id = 2", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+    assert_int_equal(store_write(f->s, "p/c", obj("c", NULL), write_cb, &w, NULL), 2);
+    run(f);
+    assert_int_equal(w.err[4], 0);
+    assert_int_equal(store_get(f->s, "p/c")->rv, 2);
+}
+
 static void test_close_pending(void **state)
 {
     fx *f = *state;
@@ -866,6 +1003,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_commit_listener, setup, teardown),
         cmocka_unit_test_setup_teardown(test_commit_failure, setup, teardown),
         cmocka_unit_test_setup_teardown(test_close_pending, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_prepared, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_writer_pipelined, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_commit_failure_pipelined, setup, teardown),
         cmocka_unit_test_setup_teardown(test_scale, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
