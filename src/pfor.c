@@ -6,6 +6,7 @@
  *
  * Items are handed out in blocks (1 to 16, by n) through one atomic counter, so a slow thread
  * takes fewer. */
+#include <pthread.h>
 #include <stdlib.h>
 #include <unistd.h>
 #include <uv.h>
@@ -42,6 +43,7 @@ static void drain(pfor *p)
 static void helper(void *arg)
 {
     pfor *p = arg;
+    pthread_setname_np(pthread_self(), "pfor");
     unsigned seen = 0;
     uv_mutex_lock(&p->mu);
     for (;;) {

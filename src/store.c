@@ -54,9 +54,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
 #include <sqlite3.h>
 #include "store.h"
 #include "jsonio.h"
+#include "walbuf.h"
 
 #define SL_MAXLVL 24
 #define DEFAULT_RETAIN 10000
@@ -511,6 +513,7 @@ static void batch_write(store_t *s, batch *b)
 static void writer_main(void *arg)
 {
     store_t *s = arg;
+    pthread_setname_np(pthread_self(), "store-writer");
     uv_mutex_lock(&s->mu);
     for (;;) {
         while (!s->staged && !s->stop)
@@ -1247,7 +1250,12 @@ static int prepare(store_t *s, sqlite3_stmt **st, const char *sql, char **errmsg
 
 static int db_setup(store_t *s, const char *path, char **errmsg)
 {
-    if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL)) {
+    /* the writer's connection gathers each commit's WAL frames into one write (walbuf.h) */
+    if (walbuf_register() != SQLITE_OK) {
+        *errmsg = fmt("store: cannot register the %s VFS", WALBUF_VFS);
+        return -1;
+    }
+    if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, WALBUF_VFS)) {
         *errmsg = fmt("open %s: %s", path, s->db ? sqlite3_errmsg(s->db) : "out of memory");
         return -1;
     }
