@@ -409,7 +409,9 @@ static void start_request(conn *c)
     c->st = C_SENDING;
     c->hdr_done = 0;
     c->t_sent = now();
-    set_events(c, EPOLLOUT);
+    /* drive() writes at once; it asks for EPOLLOUT only if the socket is full (two epoll_ctl
+     * calls per request otherwise: the client's CPU is taken from the server's on these two
+     * cores) */
 }
 
 /* Returns >0 bytes, 0 would block (*want set), -1 EOF/error. */
