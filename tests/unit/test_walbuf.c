@@ -1,6 +1,7 @@
 /* Unit tests for src/walbuf.c: a commit's WAL frames reach the file in one write (counted by a
  * VFS registered below walbuf as the default), what is written reads back, after a reopen and
- * from a second connection, and big transactions go out in pieces the default VFS accepts. */
+ * from a second connection, big transactions go out in pieces the default VFS accepts, and a
+ * checkpoint through it starts the database file's writeback as it goes. */
 #include "unit.h"
 #include <unistd.h>
 #include <sqlite3.h>
@@ -179,12 +180,37 @@ static void test_big_transaction(void **state)
     assert_int_equal(bytes, 1500 * 2000);
 }
 
+/* A checkpoint through walbuf (the store's checkpointer connection) that copies ~3 MB kicks
+ * the writeback every 256 KiB, and the database holds everything once the WAL is gone. */
+static void test_checkpoint_paced(void **state)
+{
+    fx *f = *state;
+    insert(f->db, 1500, 2000);
+    sqlite3 *ck = open_db(f->path, WALBUF_VFS);
+    unsigned long k0 = walbuf_kicks();
+    int nlog = 0, nckpt = 0;
+    assert_int_equal(sqlite3_wal_checkpoint_v2(ck, NULL, SQLITE_CHECKPOINT_TRUNCATE, &nlog, &nckpt),
+                     SQLITE_OK);
+    assert_int_equal(nlog, nckpt);
+    assert_true(walbuf_kicks() - k0 >= 8); /* ~3 MB in pieces of 256 KiB */
+    sqlite3_close(ck);
+    sqlite3_close(f->db);
+    char wal[128];
+    snprintf(wal, sizeof wal, "%s-wal", f->path);
+    unlink(wal); /* truncated: the database alone must hold it all */
+    f->db = open_db(f->path, NULL);
+    int bytes = 0;
+    assert_int_equal(count_rows(f->db, &bytes), 1500);
+    assert_int_equal(bytes, 1500 * 2000);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_one_write_per_commit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reads_back, setup, teardown),
         cmocka_unit_test_setup_teardown(test_big_transaction, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_checkpoint_paced, setup, teardown),
     };
     return cmocka_run_group_tests(tests, setup_vfs, NULL);
 }
