@@ -900,6 +900,55 @@ static void test_commit_failure_pipelined(void **state)
     assert_int_equal(store_get(f->s, "p/c")->rv, 2);
 }
 
+static int count_cb(void *arg, const store_rec *r)
+{
+    size_t *n = arg;
+    (*n)++;
+    return 0;
+}
+
+/* The hash index under point lookups stays exact through many entries coming and going (the
+ * table grows several times; compaction removes the tombstoned keys, in the middle of probe
+ * runs): every key is found or not as the skip list's order says. */
+static void test_hash_index(void **state)
+{
+    fx *f = *state;
+    enum { N = 6000 };
+    char key[32];
+    for (int i = 0; i < N; i++) {
+        snprintf(key, sizeof key, "p/k%05d", i);
+        put(f, key, NULL);
+    }
+    run(f);
+    for (int i = 0; i < N; i += 3) {
+        snprintf(key, sizeof key, "p/k%05d", i);
+        store_write(f->s, key, NULL, NULL, NULL, NULL);
+    }
+    run(f);
+    store_compact(f->s, store_rev(f->s)); /* the tombstones' entries go */
+    run(f);
+    for (int i = 0; i < N; i++) {
+        snprintf(key, sizeof key, "p/k%05d", i);
+        if (i % 3 == 0)
+            assert_null(store_latest(f->s, key));
+        else
+            assert_non_null(store_get(f->s, key));
+    }
+    for (int i = 0; i < N; i += 6) { /* back again */
+        snprintf(key, sizeof key, "p/k%05d", i);
+        put(f, key, NULL);
+    }
+    run(f);
+    size_t n = 0;
+    assert_int_equal(store_list(f->s, "p/", NULL, 0, count_cb, &n), 0);
+    assert_int_equal(n, N - N / 3 + N / 6);
+    assert_int_equal(store_count(f->s, "p/"), N - N / 3 + N / 6);
+    for (int i = 0; i < N; i++) {
+        snprintf(key, sizeof key, "p/k%05d", i);
+        assert_true((store_get(f->s, key) != NULL) == (i % 3 != 0 || i % 6 == 0));
+    }
+}
+
 static void test_close_pending(void **state)
 {
     fx *f = *state;
@@ -919,12 +968,6 @@ static void test_close_pending(void **state)
     assert_int_equal(store_rev(f->s), 1);
 }
 
-static int count_cb(void *arg, const store_rec *r)
-{
-    size_t *n = arg;
-    (*n)++;
-    return 0;
-}
 
 typedef struct pager { size_t n; char last[64]; } pager;
 static int page_cb(void *arg, const store_rec *r)
@@ -1004,6 +1047,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_commit_failure, setup, teardown),
         cmocka_unit_test_setup_teardown(test_close_pending, setup, teardown),
         cmocka_unit_test_setup_teardown(test_prepared, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_hash_index, setup, teardown),
         cmocka_unit_test_setup_teardown(test_writer_pipelined, setup, teardown),
         cmocka_unit_test_setup_teardown(test_commit_failure_pipelined, setup, teardown),
         cmocka_unit_test_setup_teardown(test_scale, setup, teardown),
