@@ -772,6 +772,38 @@ static void path_error(fielderrs *l, const spath *p, int type, const char *have,
     sbuf_free(&pb);
 }
 
+/* An object's members, by name, for many lookups of names mostly absent (schema_walk). */
+enum { MEMBERS_MAX = 32 };
+typedef struct members {
+    size_t n;             /* > MEMBERS_MAX: too many, looked up in the object itself */
+    const char *key[MEMBERS_MAX];
+    const json_t *val[MEMBERS_MAX];
+} members;
+
+static void members_of(members *m, const json_t *o)
+{
+    m->n = json_object_size(o);
+    if (m->n > MEMBERS_MAX)
+        return;
+    size_t i = 0;
+    const char *k;
+    json_t *v;
+    json_object_foreach((json_t *)o, k, v) {
+        m->key[i] = k;
+        m->val[i++] = v;
+    }
+}
+
+static const json_t *member(const members *m, const json_t *o, const char *name)
+{
+    if (m->n > MEMBERS_MAX)
+        return json_object_get(o, name);
+    for (size_t i = 0; i < m->n; i++)
+        if (m->key[i][0] == name[0] && !strcmp(m->key[i], name))
+            return m->val[i];
+    return NULL;
+}
+
 static void schema_walk(fielderrs *l, const snode *node, const spath *path, const json_t *v)
 {
     if (!v || json_is_null(v) || node->type == S_ANY)
@@ -800,12 +832,18 @@ static void schema_walk(fielderrs *l, const snode *node, const spath *path, cons
         }
         free(keys);
     }
+    /* The properties are looked up in the schema's order (the order of the errors), among the
+     * object's members taken once: most properties of a schema are absent from a body, and a
+     * hash lookup for each cost more than comparing names with the few members present. */
+    members m;
+    members_of(&m, v);
     for (const sprop *p = node->props; p && p->name; p++) {
         spath sub = {path, p->name, 0};
-        schema_walk(l, p->node, &sub, json_object_get(v, p->name));
+        schema_walk(l, p->node, &sub, member(&m, v, p->name));
     }
     for (const char *const *r = node->required; r && *r; r++) {
-        if (get(v, *r))
+        const json_t *x = member(&m, v, *r);
+        if (x && !json_is_null(x))
             continue;
         spath sub = {path, *r, 0};
         path_error(l, &sub, FE_REQUIRED, NULL, NULL);
@@ -859,48 +897,55 @@ static void validate_replica_specs(fielderrs *l, const json_t *rs)
     for (size_t i = 0; i < n; i++) {
         const char *type = keys[i];
         const json_t *spec = json_object_get(rs, type);
-        char *role = xasprintf("spec.pytorchReplicaSpecs[%s]", type);
-        char *containers = xasprintf("%s.template.spec.containers", role);
-        char *fld;
+        char *fld; /* field paths are written out only for an error: a valid job formats none */
 
         if (strcmp(type, "Master") != 0 && strcmp(type, "Worker") != 0) {
             char *v = fe_str(type);
-            fe_add(l, FE_NOT_SUPPORTED, role, v, "supported values: \"Master\", \"Worker\"");
+            fld = xasprintf("spec.pytorchReplicaSpecs[%s]", type);
+            fe_add(l, FE_NOT_SUPPORTED, fld, v, "supported values: \"Master\", \"Worker\"");
+            free(fld);
             free(v);
         }
         const json_t *cs = get(get(get(spec, "template"), "spec"), "containers");
         size_t nc = cs && json_is_array(cs) ? json_array_size(cs) : 0;
-        if (nc == 0)
-            fe_add(l, FE_REQUIRED, containers, NULL, "must be specified");
+        if (nc == 0) {
+            fld = xasprintf("spec.pytorchReplicaSpecs[%s].template.spec.containers", type);
+            fe_add(l, FE_REQUIRED, fld, NULL, "must be specified");
+            free(fld);
+        }
         int has_default = 0;
         for (size_t c = 0; c < nc; c++) {
             const json_t *ct = json_array_get(cs, c);
             const char *image = get_str(ct, "image"), *name = get_str(ct, "name");
             if (!image || !*image) {
-                fld = xasprintf("%s[%zu].image", containers, c);
+                fld = xasprintf("spec.pytorchReplicaSpecs[%s].template.spec.containers[%zu].image", type, c);
                 fe_add(l, FE_REQUIRED, fld, NULL, "must be required");
                 free(fld);
             }
             if (name && strcmp(name, "pytorch") == 0)
                 has_default = 1;
         }
-        if (!has_default)
-            fe_add(l, FE_REQUIRED, containers, NULL, "must have at least one container with name %s",
-                   "pytorch");
+        if (!has_default) {
+            fld = xasprintf("spec.pytorchReplicaSpecs[%s].template.spec.containers", type);
+            fe_add(l, FE_REQUIRED, fld, NULL, "must have at least one container with name %s", "pytorch");
+            free(fld);
+        }
 
         const json_t *rep = get(spec, "replicas");
         int has_rep = rep && json_is_number(rep);
         double r = has_rep ? json_number_value(rep) : 0;
-        fld = xasprintf("%s.replicas", role);
+        const char *bad = NULL;
         if (strcmp(type, "Master") == 0) {
             if (!has_rep || r != 1)
-                fe_add(l, FE_FORBIDDEN, fld, NULL, "must be 1");
+                bad = "must be 1";
         } else if (has_rep && r < 1) {
-            fe_add(l, FE_FORBIDDEN, fld, NULL, "must be at least 1");
+            bad = "must be at least 1";
         }
-        free(fld);
-        free(containers);
-        free(role);
+        if (bad) {
+            fld = xasprintf("spec.pytorchReplicaSpecs[%s].replicas", type);
+            fe_add(l, FE_FORBIDDEN, fld, NULL, "%s", bad);
+            free(fld);
+        }
     }
     free(keys);
 }
