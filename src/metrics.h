@@ -2,7 +2,7 @@
  * metric set (tj_metrics) on top of it.
  *
  * Loop thread only: nothing here locks. Work done on another thread (the store's commit) is
- * reported from its after-work callback, which runs on the loop.
+ * reported when the loop finishes it (the store's batch hook, on the loop).
  *
  * A family is one metric name with fixed label names; a series is one tuple of label values
  * within it. Label values are given per observation as an array of exactly the family's label

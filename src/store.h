@@ -2,7 +2,7 @@
  *
  * One append-only SQLite table; row id = global revision = resourceVersion. Every create,
  * update and delete is an INSERT. The loop thread owns every structure here: all functions
- * are called on the loop thread. Commits run on a libuv worker thread, one batch at a time:
+ * are called on the loop thread. Commits run on the store's writer thread, one batch at a time:
  * whatever was written while a batch commits forms the next batch (group commit: one
  * transaction, one fsync per batch). A write's callback runs on the loop after its batch is
  * durable.
