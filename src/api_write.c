@@ -254,15 +254,21 @@ static int validate_object(apireq *r, const json_t *obj, const char *name)
     return -1;
 }
 
+/* The apiVersion a body of res must carry ("group/version", or "version" in the core group). */
+static void want_api_version(const resource *res, char out[96])
+{
+    if (res->group[0])
+        snprintf(out, 96, "%s/%s", res->group, res->version);
+    else
+        snprintf(out, 96, "%s", res->version);
+}
+
 /* Type check of apiVersion/kind in a body. */
 static int check_type(apireq *r, json_t *obj)
 {
     apierr e = {0};
     char want_av[96];
-    if (r->res->group[0])
-        snprintf(want_av, sizeof want_av, "%s/%s", r->res->group, r->res->version);
-    else
-        snprintf(want_av, sizeof want_av, "%s", r->res->version);
+    want_api_version(r->res, want_av);
     if (!json_is_object(obj)) {
         apierr_set(&e, ST_BAD_REQUEST, "the object provided is unrecognized (must be of type %s): couldn't get version/kind; json parse error: json: cannot unmarshal %s into Go value of type struct { APIVersion string \"json:\\\"apiVersion,omitempty\\\"\"; Kind string \"json:\\\"kind,omitempty\\\"\" }",
                    r->res->kind, json_is_array(obj) ? "array" : "non-object");
@@ -492,12 +498,9 @@ void api_precreate_free(api_precreate *pc)
 static int type_is(const resource *res, const json_t *obj)
 {
     const char *kind = str_at(obj, "kind"), *av = str_at(obj, "apiVersion");
-    if (!kind || !av || strcmp(kind, res->kind))
-        return 0;
-    if (!res->group[0])
-        return !strcmp(av, res->version);
-    size_t gl = strlen(res->group);
-    return !strncmp(av, res->group, gl) && av[gl] == '/' && !strcmp(av + gl + 1, res->version);
+    char want_av[96];
+    want_api_version(res, want_av);
+    return kind && av && !strcmp(kind, res->kind) && !strcmp(av, want_av);
 }
 
 api_precreate *api_precreate_new(api_t *api, const http_req *h, const resource *res,

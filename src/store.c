@@ -694,22 +694,12 @@ static void fail_from(store_t *s, batch *b)
     uv_mutex_lock(&s->mu);
     while (s->writing)
         uv_cond_wait(&s->cv, &s->mu);
-    batch *later = s->done, *staged = s->staged;
-    s->done = NULL;
+    *s->done_tail = s->staged; /* the staged batch comes after every written one */
+    batch *later = s->done;
+    s->done = s->staged = NULL;
     s->done_tail = &s->done;
-    s->staged = NULL;
     s->poisoned = 0;
     uv_mutex_unlock(&s->mu);
-    if (staged) {
-        if (later) {
-            batch *t = later;
-            while (t->next)
-                t = t->next;
-            t->next = staged;
-        } else {
-            later = staged;
-        }
-    }
     size_t n = 2;
     for (batch *t = later; t; t = t->next)
         n++;
@@ -904,14 +894,11 @@ static void on_done(uv_async_t *h)
         batch *b = s->done;
         if (b && !(s->done = b->next))
             s->done_tail = &s->done;
+        if (b && b->ops.n)
+            s->expect = b->ops.n;
         uv_mutex_unlock(&s->mu);
         if (!b)
             break;
-        if (b->ops.n) {
-            uv_mutex_lock(&s->mu);
-            s->expect = b->ops.n;
-            uv_mutex_unlock(&s->mu);
-        }
         finish(s, b);
         batch_free(s, b);
     }
@@ -1058,16 +1045,40 @@ static char *tombstone_bytes(const store_rec *latest, uint64_t rv, size_t *len)
     return d;
 }
 
-/* Queue r (the entry e, if any, already found) as key's newest version. 0 on failure (r freed). */
+/* obj (stolen) as a record's bytes: metadata.resourceVersion set to rvs, compact, sorted keys.
+ * With labels (a live object, not a tombstone) also its labels and its tags. NULL if it cannot
+ * be serialised (*labels is still the caller's to free). Touches nothing of the store but its
+ * tagger: store_prepare runs it off the loop. */
+static char *record_bytes(store_t *s, const char *key, json_t *obj, const char *rvs, size_t *len,
+                          json_t **labels, unsigned *tags)
+{
+    json_t *meta = json_object_get(obj, "metadata");
+    if (!json_is_object(meta)) {
+        meta = json_object();
+        json_object_set_new(obj, "metadata", meta);
+    }
+    json_object_set_new(meta, "resourceVersion", json_string(rvs));
+    if (labels) {
+        /* The labels object can move to the record when nothing but this tree holds it. */
+        json_t *l = json_object_get(meta, "labels");
+        *labels = labels_of(meta, obj->refcount == 1 && l && l->refcount == 1);
+        *tags = s->tag_fn ? s->tag_fn(s->tag_arg, key, obj) : 0;
+    }
+    char *data = jsonio_dump(obj, JSON_COMPACT | JSON_SORT_KEYS, len);
+    json_decref(obj);
+    return data;
+}
+
+/* Queue r as its key's newest version; e: the key's entry when the caller found it already.
+ * 0 on failure (r freed). */
 static uint64_t enqueue_rec(store_t *s, entry *e, store_rec *r, store_write_cb cb, void *arg,
                             const store_rec **out)
 {
-    store_rec *latest = e ? e->head : NULL;
     if (!e && !(e = sl_get_or_insert(s, r->key))) {
         store_rec_unref(r);
         return 0;
     }
-    op o = {r, latest ? latest->rv : 0, cb, arg};
+    op o = {r, e->head ? e->head->rv : 0, cb, arg};
     if (opvec_push(&s->queue, o) < 0) {
         store_rec_unref(r);
         if (!e->head)
@@ -1116,23 +1127,9 @@ uint64_t store_write(store_t *s, const char *key, json_t *obj, store_write_cb cb
             return 0;
         }
     }
-    json_t *meta = json_object_get(obj, "metadata");
-    if (!json_is_object(meta)) {
-        meta = json_object();
-        json_object_set_new(obj, "metadata", meta);
-    }
     char rvs[24];
     snprintf(rvs, sizeof rvs, "%" PRIu64, rv);
-    json_object_set_new(meta, "resourceVersion", json_string(rvs));
-    /* The labels object can move to the record when nothing but this tree holds it. */
-    if (!deleted) {
-        json_t *l = json_object_get(meta, "labels");
-        labels = labels_of(meta, obj->refcount == 1 && l && l->refcount == 1);
-    }
-    if (!deleted)
-        tags = s->tag_fn ? s->tag_fn(s->tag_arg, key, obj) : 0;
-    data = jsonio_dump(obj, JSON_COMPACT | JSON_SORT_KEYS, &len);
-    json_decref(obj);
+    data = record_bytes(s, key, obj, rvs, &len, deleted ? NULL : &labels, &tags);
     if (!data) {
         json_decref(labels);
         return 0;
@@ -1159,20 +1156,10 @@ int store_prepare(store_t *s, const char *key, json_t *obj, store_prep *p)
         json_decref(obj);
         return -1;
     }
-    json_t *meta = json_object_get(obj, "metadata");
-    if (!json_is_object(meta)) {
-        meta = json_object();
-        json_object_set_new(obj, "metadata", meta);
-    }
     char ph[24];
     int w = snprintf(ph, sizeof ph, "%" PRIu64, __atomic_load_n(&s->rev_assigned, __ATOMIC_RELAXED) + 1);
     memset(ph, '0', (size_t)w);
-    json_object_set_new(meta, "resourceVersion", json_string(ph));
-    json_t *l = json_object_get(meta, "labels");
-    p->labels = labels_of(meta, obj->refcount == 1 && l && l->refcount == 1);
-    p->tags = s->tag_fn ? s->tag_fn(s->tag_arg, key, obj) : 0;
-    p->data = jsonio_dump(obj, JSON_COMPACT | JSON_SORT_KEYS, &p->len);
-    json_decref(obj);
+    p->data = record_bytes(s, key, obj, ph, &p->len, &p->labels, &p->tags);
     if (!p->data || find_rv(p->data, p->len, &p->rv_at, &p->rv_end) < 0) {
         store_prep_free(p);
         return -1;
@@ -1219,7 +1206,7 @@ uint64_t store_write_prepared(store_t *s, const char *key, store_prep *p, store_
     if (!r)
         return 0;
     r->tags = tags;
-    return enqueue_rec(s, sl_find(s, key), r, cb, arg, out);
+    return enqueue_rec(s, NULL, r, cb, arg, out);
 }
 
 void store_on_commit(store_t *s, store_commit_fn fn, void *arg)

@@ -836,7 +836,9 @@ static void schema_walk(fielderrs *l, const snode *node, const spath *path, cons
      * object's members taken once: most properties of a schema are absent from a body, and a
      * hash lookup for each cost more than comparing names with the few members present. */
     members m;
-    members_of(&m, v);
+    m.n = 0;
+    if (node->props || node->required) /* a map's node has neither */
+        members_of(&m, v);
     for (const sprop *p = node->props; p && p->name; p++) {
         spath sub = {path, p->name, 0};
         schema_walk(l, p->node, &sub, member(&m, v, p->name));
