@@ -125,8 +125,9 @@ void pfor_run(pfor *p, size_t n, pfor_fn fn, void *arg)
     p->next = 0;
     p->open = 1;
     p->gen++;
-    uv_cond_broadcast(&p->go);
     uv_mutex_unlock(&p->mu);
+    /* after the unlock: a helper woken on this CPU would otherwise run only to block on mu */
+    uv_cond_broadcast(&p->go);
     drain(p);
     /* The caller never waits for a helper that has not started (on a busy machine it may not be
      * scheduled for milliseconds): the run closes, and only helpers holding items are waited for. */
