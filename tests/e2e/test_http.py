@@ -1,6 +1,7 @@
 """Transport, authentication, error shapes and limits (k8s-api-semantics.md §1, §2, §10–§12;
 client-compat.md §0–§1)."""
 import json
+import os
 import secrets
 import socket
 import ssl
@@ -617,6 +618,43 @@ def test_concurrent_creates(daemon):
     lst = daemon.get(pj(ns)).json
     assert len(lst["items"]) == 160
     assert int(lst["metadata"]["resourceVersion"]) >= max(rvs)
+
+
+def test_burst_answered_together(daemon):
+    """48 connections send at once, so that a loop turn holds more requests and answers than
+    SEAL_PARALLEL_MIN (16): their bodies are decoded and their answers sealed on pfor's threads
+    too. Every connection gets its own answer, whole."""
+    ns = daemon.create_ns(uniq("burst"))
+    n = 48
+    socks = [daemon.tls_socket() for _ in range(n)]
+    try:
+        for verb in ("POST", "GET"):
+            reqs = []
+            for i, s in enumerate(socks):
+                name = f"b{i:02d}"
+                if verb == "POST":
+                    body = json.dumps(job(name)).encode()
+                    head = (f"POST {pj(ns)} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                            f"Authorization: Bearer {daemon.token}\r\nContent-Type: application/json\r\n"
+                            f"Content-Length: {len(body)}\r\n\r\n").encode()
+                    reqs.append(head + body)
+                else:
+                    reqs.append((f"GET {pj(ns, name)} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                                 f"Authorization: Bearer {daemon.token}\r\n\r\n").encode())
+            for s, req in zip(socks, reqs):
+                s.sendall(req)
+            for i, s in enumerate(socks):
+                r = exchange_raw(s, [])
+                assert r is not None and r.status == (201 if verb == "POST" else 200), (verb, i, r)
+                assert r.json["metadata"]["name"] == f"b{i:02d}", (verb, i)
+    finally:
+        for s in socks:
+            s.close()
+    assert len(daemon.get(pj(ns)).json["items"]) == n
+    if (os.cpu_count() or 1) > 1:
+        names = {open(f"/proc/{daemon.proc.pid}/task/{t}/comm").read().strip()
+                 for t in os.listdir(f"/proc/{daemon.proc.pid}/task")}
+        assert "pfor" in names, f"no turn was handed out in parallel (threads: {sorted(names)})"
 
 
 def test_concurrent_conflicting_updates(daemon, ns):
