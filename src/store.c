@@ -19,7 +19,8 @@
  *   loop:    store_write ─► queue ─(turn's end: store_flush, or the idle kick)─► stage: the
  *            queue goes into the staged batch, which grows until the writer takes it
  *   writer:  IDLE ──staged──► WRITING (BEGIN, INSERTs, COMMIT with its fdatasync) ──► DONE list,
- *            async ──► IDLE, or at once the next staged batch
+ *            eventfd ──► IDLE, or at once the next staged batch
+ *            IDLE ──catchup (a pool checkpoint left a little over)──► checkpoint ──► IDLE
  *   loop:    on_done: finish() each done batch, in order
  *
  * So a commit starts as soon as the last one ended, not when the loop next gets to it, while
@@ -27,8 +28,8 @@
  *
  * Invariants (beyond store.h):
  *  1. Only the writer thread touches s->db between store_open and store_close (which joins it
- *     after it wrote everything staged). s->staged, s->done, s->writing and s->poisoned are
- *     under s->mu; everything else is the loop's.
+ *     after it wrote everything staged). s->staged, s->done, s->writing, s->poisoned and
+ *     s->catchup are under s->mu; s->wal_pages is atomic; everything else is the loop's.
  *  1a. A failed batch poisons the writer: it fails every later batch unwritten, so no later
  *     revision commits around the hole, until the loop (fail_from) has taken all of them, the
  *     staged batch and the queue, and rolled every pending record back.
