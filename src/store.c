@@ -113,7 +113,7 @@ struct store {
     sqlite3 *ckdb;            /* the checkpointer's own connection (see "checkpoints") */
     struct ckpt *ckpt;        /* the checkpoint running, or NULL */
     int wal_pages;            /* WAL size after the last commit (writer thread → loop) */
-    int catchup;              /* under mu: the writer should finish a checkpoint (see there) */
+    int catchup;              /* under mu: CATCHUP_* (the writer finishes a checkpoint, see there) */
     sqlite3_stmt *st_begin, *st_commit, *st_rollback, *st_ins, *st_cdel_prev, *st_cdel_tomb,
         *st_meta;
 
@@ -164,6 +164,9 @@ struct store {
     uint64_t live;            /* committed live keys */
     store_stats st;
 };
+
+/* s->catchup: a pool checkpoint left a little over; the writer is copying it back */
+enum { CATCHUP_NONE, CATCHUP_ASKED, CATCHUP_RUNNING };
 
 static void kick_cb(uv_idle_t *h);
 static void catch_up(store_t *s);
@@ -620,15 +623,16 @@ static void writer_main(void *arg)
     pthread_setname_np(pthread_self(), "store-writer");
     uv_mutex_lock(&s->mu);
     for (;;) {
-        while (!s->staged && !s->stop && !s->catchup)
+        while (!s->staged && !s->stop && s->catchup != CATCHUP_ASKED)
             uv_cond_wait(&s->cv, &s->mu);
-        if (s->catchup) {
-            s->catchup = 0;
+        if (s->catchup == CATCHUP_ASKED) {
             if (!s->poisoned && !s->stop) {
+                s->catchup = CATCHUP_RUNNING; /* no pool checkpoint starts meanwhile */
                 uv_mutex_unlock(&s->mu);
                 catch_up(s);
                 uv_mutex_lock(&s->mu);
             }
+            s->catchup = CATCHUP_NONE;
             continue;
         }
         /* Clients answered by the last batch tend to write again at once, a few at a time as
@@ -852,7 +856,7 @@ static void ckpt_work(uv_work_t *req)
     c->done = 1;
     int left = __atomic_load_n(&s->wal_pages, __ATOMIC_RELAXED) - c->nckpt;
     if (c->rc == SQLITE_OK && left > 0 && left <= CATCHUP_PAGES)
-        s->catchup = 1;
+        s->catchup = CATCHUP_ASKED;
     uv_mutex_unlock(&s->mu);
     uv_cond_broadcast(&s->cv); /* the writer waits on cv too */
 }
@@ -886,7 +890,7 @@ static void maybe_checkpoint(store_t *s)
     if (s->ckpt || s->closing || !s->ckdb || __atomic_load_n(&s->wal_pages, __ATOMIC_RELAXED) < CKPT_PAGES)
         return;
     uv_mutex_lock(&s->mu);
-    int catchup = s->catchup; /* the writer finishes the last one first */
+    int catchup = s->catchup != CATCHUP_NONE; /* the writer finishes the last one first */
     uv_mutex_unlock(&s->mu);
     if (catchup)
         return;
