@@ -857,8 +857,9 @@ static void ckpt_work(uv_work_t *req)
     int left = __atomic_load_n(&s->wal_pages, __ATOMIC_RELAXED) - c->nckpt;
     if (c->rc == SQLITE_OK && left > 0 && left <= CATCHUP_PAGES)
         s->catchup = CATCHUP_ASKED;
-    uv_mutex_unlock(&s->mu);
+    /* under mu, unlike the other wakeups: once it sees c->done, ckpt_wait may free the store */
     uv_cond_broadcast(&s->cv); /* the writer waits on cv too */
+    uv_mutex_unlock(&s->mu);
 }
 
 /* Writer thread, between batches, mu released: copy back what the last pool checkpoint left. */
