@@ -718,6 +718,20 @@ class Suite:
                                  "server_cpu_s": median([x["server_cpu_s"] for x in runs])}
             self.fig["rss"]["json_bytes"] = runs[0]["bytes"]
             self.fig["rss"]["rss_after_lists_kb"] = d.rss_kb()
+            # A restart over the same data: ready (/readyz) once every job is loaded and the
+            # controllers have taken them back, then the first full LIST.
+            d.stop()
+            t0 = time.monotonic()
+            d.start()
+            ready_s = time.monotonic() - t0
+            t0 = time.monotonic()
+            st, body = d.req("GET", f"{API}/namespaces/bench/pytorchjobs", timeout=300)
+            list_s = time.monotonic() - t0
+            seen = len(json.loads(body).get("items", [])) if st == 200 else -1
+            if seen != have:
+                self.problems.append(f"after a restart a LIST saw {seen} of {have} jobs")
+            self.fig["restart"] = {"jobs": have, "ready_s": ready_s, "list_s": list_s, "rss_kb": d.rss_kb()}
+            log(f"  restart with {have} jobs: ready in {ready_s:.2f} s, first LIST {list_s:.2f} s")
         finally:
             d.stop()
 
@@ -1026,6 +1040,11 @@ class Suite:
             for g in self.growth["stored"]:
                 L.append(f"| {g['jobs']:,} | {g['fill_rps'] or 0:,.0f} | {g.get('busy_after_s', 0):.1f} | {g['rss_mb']:.0f} | {g['get_rps']:,.0f} | {g['get_p99']:.2f} | "
                          f"{g['create16_rps']:,.0f} | {g['create16_p99']:.1f} | {g['page_ms']:.1f} |")
+        rs = self.fig.get("restart")
+        if rs:
+            L.append(f"\nRestart over the same data dir with {rs['jobs']:,} stored jobs (SIGTERM, start, "
+                     f"`/readyz`): ready in {rs['ready_s']:.2f} s; then the first LIST of all of them "
+                     f"{rs['list_s']:.2f} s; RSS after {rs['rss_kb'] / 1024:.0f} MB.")
         fs = self.fig.get("fill_stopped")
         if fs:
             L.append(f"\n**The fill stopped at {fs['reached']:,} of {fs['target']:,} jobs**: its {fs['budget_s']} s "

@@ -30,6 +30,7 @@
 #include <ftw.h>
 #include "gc.h"
 #include "jsonio.h"
+#include "keyq.h"
 #include "kubelet.h"
 #include "pytorchjob.h"
 
@@ -43,24 +44,13 @@ typedef struct grace_note {
 struct gc {
     api_t *api;
     uv_timer_t timer;
-    char **queue;
-    size_t n, cap;
+    keyq queue;               /* owners and "dangling:<ns>" keys for the next pass */
     int closing;
     grace_note notes[MAX_GRACE_NOTES];
     size_t next_note;
 };
 
-static void enqueue(gc_t *g, const char *key)
-{
-    for (size_t i = 0; i < g->n; i++)
-        if (!strcmp(g->queue[i], key))
-            return;
-    if (g->n == g->cap) {
-        g->cap = g->cap ? g->cap * 2 : 16;
-        g->queue = realloc(g->queue, g->cap * sizeof *g->queue);
-    }
-    g->queue[g->n++] = strdup(key);
-}
+static void enqueue(gc_t *g, const char *key) { keyq_push(&g->queue, key); }
 
 static void on_timer(uv_timer_t *t);
 
@@ -415,16 +405,14 @@ static void process(gc_t *g, const char *key)
 static void on_timer(uv_timer_t *t)
 {
     gc_t *g = t->data;
-    char **q = g->queue;
-    size_t n = g->n;
-    g->queue = NULL;
-    g->n = g->cap = 0;
+    size_t n;
+    char **q = keyq_take(&g->queue, &n);
     for (size_t i = 0; i < n; i++) {
         process(g, q[i]);
         free(q[i]);
     }
     free(q);
-    if (g->n)
+    if (g->queue.n)
         kick(g, 100);
 }
 
@@ -548,9 +536,7 @@ void gc_free(gc_t *g)
     if (!g)
         return;
     g->closing = 1;
-    for (size_t i = 0; i < g->n; i++)
-        free(g->queue[i]);
-    free(g->queue);
+    keyq_free(&g->queue);
     uv_close((uv_handle_t *)&g->timer, on_gc_closed);
 }
 

@@ -23,6 +23,7 @@
 #include <arpa/inet.h>
 #include "jobctl.h"
 #include "jobstatus.h"
+#include "keyq.h"
 #include "metrics.h"
 
 typedef struct jobent {
@@ -42,8 +43,7 @@ struct jobctl {
     api_t *api;
     events_t *ev;
     uv_timer_t kick;
-    char **queue;
-    size_t n, cap;
+    keyq queue;                /* jobs to reconcile on the next kick */
     jobent *jobs;
     jobent **buckets;          /* key → entry; grows with the number of jobs */
     size_t nbuckets, njobs;
@@ -77,14 +77,8 @@ static void on_kick(uv_timer_t *t);
 
 static void enqueue(jobctl_t *c, const char *key)
 {
-    for (size_t i = 0; i < c->n; i++)
-        if (!strcmp(c->queue[i], key))
-            return;
-    if (c->n == c->cap) {
-        c->cap = c->cap ? c->cap * 2 : 16;
-        c->queue = realloc(c->queue, c->cap * sizeof *c->queue);
-    }
-    c->queue[c->n++] = strdup(key);
+    if (!keyq_push(&c->queue, key))
+        return;
     if (!c->closing && !uv_is_active((uv_handle_t *)&c->kick))
         uv_timer_start(&c->kick, on_kick, 0, 0);
 }
@@ -449,10 +443,8 @@ static void reconcile(jobctl_t *c, const char *key)
 static void on_kick(uv_timer_t *t)
 {
     jobctl_t *c = t->data;
-    char **q = c->queue;
-    size_t n = c->n;
-    c->queue = NULL;
-    c->n = c->cap = 0;
+    size_t n;
+    char **q = keyq_take(&c->queue, &n);
     for (size_t i = 0; i < n; i++) {
         if (!c->closing)
             reconcile(c, q[i]);
@@ -533,8 +525,6 @@ void jobctl_free(jobctl_t *c)
     while (c->jobs)
         entry_free(c, c->jobs);
     free(c->buckets);
-    for (size_t i = 0; i < c->n; i++)
-        free(c->queue[i]);
-    free(c->queue);
+    keyq_free(&c->queue);
     uv_close((uv_handle_t *)&c->kick, ctl_closed);
 }
