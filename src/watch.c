@@ -2,9 +2,13 @@
  *
  * A watcher's life:
  *
- *   start ──rv unset/0──► synthetic ADDED for current objects ─┐
- *     │ ──rv=N──────────► replay committed changes after N ─────┤
- *     │ ──N compacted───► ERROR 410, end                         ▼
+ *   start ──rv unset/0──► LIST: synthetic ADDED for the objects at the start revision S
+ *     │                      (paged by key) ──all listed──► CHANGES after S ─┐
+ *     │ ──rv=N──────────► CHANGES: replay committed changes after N ────────┤
+ *     │ ──N compacted───► ERROR 410, end                                    │
+ *     │          LIST and CHANGES wait (PAUSED) while the client has more    │ reached the
+ *     │          than REPLAY_HIGH bytes queued, and go on at half of it;     │ store's revision
+ *     │          history compacted past them meanwhile: ERROR 410, end        ▼
  *     │                                         LIVE: one line per matching commit
  *     │                                          │ timeoutSeconds, client gone, queue over cap
  *     ▼                                          ▼
@@ -12,12 +16,14 @@
  *
  * Invariants:
  *  1. A watcher sees every committed change after its start point exactly once, in revision
- *     order: the replay and the registration happen in the same loop turn, and commits are
- *     delivered by the store's commit listener, which runs on the loop too.
+ *     order: while it replays, commits are not delivered to it live (the replay of changes
+ *     reaches them), and it turns LIVE in the loop turn in which its replay reaches the store's
+ *     revision; commits are delivered by the store's commit listener, on the loop too.
  *  2. An event line is encoded once per (revision, type) and the same bytes go to every
  *     watcher that gets that event type.
- *  3. A watcher whose client does not read (queued bytes over the cap) is cut off; it never
- *     slows the writers or other watchers.
+ *  3. A LIVE watcher whose client does not read (queued bytes over the cap) is cut off; it never
+ *     slows the writers or other watchers. A replay (a namespace of 100,000 jobs is 230 MB of
+ *     ADDED events) is paced by the client instead, and holds at most REPLAY_HIGH bytes.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -63,14 +69,23 @@ struct watcher {
     int table;           /* events carry a one-row Table (kubectl get -w) */
     table_include inc;
     uint64_t last_rv;
+    int replay;          /* REPLAY_*: LIVE, or still catching up (see the diagram) */
+    int paused;          /* the replay stopped for the client to read */
+    uint64_t snap_rv;    /* LIST: the revision listed */
+    char *list_after;    /* LIST: the last key listed, or NULL */
+    uint64_t cursor_rv;  /* CHANGES: the last revision replayed */
     uv_timer_t timeout;
     uv_timer_t bookmark;
+    uv_timer_t pace;     /* a PAUSED replay looks at the client's queue again */
     int ended;
     int abort;
     int closing_handles;
 };
 
 enum { EV_ADDED, EV_MODIFIED, EV_DELETED, EV_LEFT };
+enum { REPLAY_LIVE, REPLAY_LIST, REPLAY_CHANGES };
+#define REPLAY_HIGH (4u << 20) /* bytes queued to the client past which a replay waits */
+#define REPLAY_POLL_MS 2
 static const char *const ev_name[] = {"ADDED", "MODIFIED", "DELETED"};
 
 static char *encode(const char *type, const char *obj, size_t len, size_t *out_len)
@@ -125,6 +140,7 @@ static void watcher_free_cb(uv_handle_t *h)
         labelsel_free(w->ls);
         fieldsel_free(w->fs);
         free(w->name);
+        free(w->list_after);
         free(w);
     }
 }
@@ -143,9 +159,10 @@ static void watcher_end(watcher *w)
         http_abort(w->http);
     else
         http_stream_end(w->http);
-    w->closing_handles = 2;
+    w->closing_handles = 3;
     uv_close((uv_handle_t *)&w->timeout, watcher_free_cb);
     uv_close((uv_handle_t *)&w->bookmark, watcher_free_cb);
+    uv_close((uv_handle_t *)&w->pace, watcher_free_cb);
 }
 
 static void on_gone(void *arg, http_req *req)
@@ -184,6 +201,8 @@ static void send_chunk(watcher *w, const char *chunk, size_t len)
 static void on_bookmark(uv_timer_t *t)
 {
     watcher *w = t->data;
+    if (w->replay != REPLAY_LIVE)
+        return; /* its events up to the store's revision are not all out yet */
     const resource *res = w->res;
     char line[512];
     uint64_t rv = store_rev(w->hub->api->store);
@@ -316,6 +335,8 @@ static void on_commit(void *arg, const store_rec *rec, const store_rec *prev)
     watcher *next;
     for (watcher *w = h->head; w; w = next) {
         next = w->next;
+        if (w->replay != REPLAY_LIVE)
+            continue; /* its replay of changes gets to rec */
         int slot = prepare(h, w, rec, prev);
         if (slot < 0)
             continue;
@@ -342,28 +363,109 @@ static void on_commit(void *arg, const store_rec *rec, const store_rec *prev)
     enc_reset(h);
 }
 
-typedef struct replay {
-    watch_hub *hub;
-    watcher *w;
-} replay;
+/* ---- replay ----------------------------------------------------------------------------------- */
+
+/* Has the client enough queued that the replay should wait? */
+static int replay_full(watcher *w)
+{
+    if (http_req_queued(w->http) <= REPLAY_HIGH)
+        return 0;
+    w->paused = 1;
+    return 1;
+}
 
 static int replay_change(void *arg, const store_rec *rec, const store_rec *prev)
 {
-    replay *r = arg;
-    deliver(r->hub, r->w, rec, prev);
-    return r->w->ended;
+    watcher *w = arg;
+    deliver(w->hub, w, rec, prev);
+    w->cursor_rv = rec->rv;
+    return w->ended || replay_full(w);
 }
 
 static int initial_added(void *arg, const store_rec *rec)
 {
     watcher *w = arg;
-    if (!rec_in_scope(w, rec) || !api_rec_matches(rec, w->ls, w->fs))
+    if (rec_in_scope(w, rec) && api_rec_matches(rec, w->ls, w->fs)) {
+        size_t len;
+        char *line = encode_rec(w, "ADDED", rec, &len);
+        send_line(w, line, len);
+        free(line);
+    }
+    if (w->ended)
+        return 1;
+    if (!replay_full(w))
         return 0;
+    free(w->list_after);
+    if (!(w->list_after = strdup(rec->key)))
+        abort();
+    return 1;
+}
+
+/* The history the watcher still needs was compacted: 410 as an ERROR event, end. */
+static void end_expired(watcher *w, uint64_t rv)
+{
+    apierr e = {0};
+    apierr_set(&e, ST_EXPIRED, "too old resource version: %llu (%llu)", (unsigned long long)rv,
+               (unsigned long long)store_compact_rev(w->hub->api->store));
+    json_t *sj = status_json(&e);
+    char *s = json_dumps(sj, JSON_COMPACT);
+    json_decref(sj);
     size_t len;
-    char *line = encode_rec(w, "ADDED", rec, &len);
+    char *line = encode("ERROR", s, strlen(s), &len);
     send_line(w, line, len);
     free(line);
-    return w->ended;
+    free(s);
+    apierr_free(&e);
+    watcher_end(w);
+}
+
+static void on_pace(uv_timer_t *t);
+
+/* Go on with w's replay until it is LIVE, ended, or PAUSED (then the pace timer resumes it). */
+static void replay_run(watcher *w)
+{
+    store_t *st = w->hub->api->store;
+    w->paused = 0;
+    if (w->replay == REPLAY_LIST && w->snap_rv) { /* at revision 0 nothing was there */
+        if (store_list(st, w->prefix, w->list_after, w->snap_rv, initial_added, w) == STORE_ERR_COMPACTED) {
+            end_expired(w, w->snap_rv);
+            return;
+        }
+        if (w->ended)
+            return;
+        if (w->paused) {
+            uv_timer_start(&w->pace, on_pace, REPLAY_POLL_MS, 0);
+            return;
+        }
+    }
+    if (w->replay == REPLAY_LIST) {
+        free(w->list_after);
+        w->list_after = NULL;
+        w->replay = REPLAY_CHANGES;
+        w->cursor_rv = w->snap_rv;
+    }
+    int rc = store_changes_since(st, w->cursor_rv, replay_change, w);
+    enc_reset(w->hub);
+    if (rc == STORE_ERR_COMPACTED && !w->ended) {
+        end_expired(w, w->cursor_rv);
+        return;
+    }
+    if (w->ended)
+        return;
+    if (w->paused) {
+        uv_timer_start(&w->pace, on_pace, REPLAY_POLL_MS, 0);
+        return;
+    }
+    w->replay = REPLAY_LIVE; /* the replay reached the store's revision, in this loop turn */
+}
+
+static void on_pace(uv_timer_t *t)
+{
+    watcher *w = t->data;
+    if (http_req_queued(w->http) > REPLAY_HIGH / 2)
+        uv_timer_start(t, on_pace, REPLAY_POLL_MS, 0);
+    else
+        replay_run(w);
 }
 
 static void send_error_event(http_req *http, apierr *e)
@@ -426,7 +528,8 @@ void watch_start(watch_hub *h, apireq *r, labelsel *ls, fieldsel *fs, const char
     w->table = api_table_wanted(r, &w->inc);
     uv_timer_init(h->api->loop, &w->timeout);
     uv_timer_init(h->api->loop, &w->bookmark);
-    w->timeout.data = w->bookmark.data = w;
+    uv_timer_init(h->api->loop, &w->pace);
+    w->timeout.data = w->bookmark.data = w->pace.data = w;
     w->next = h->head;
     if (h->head)
         h->head->prev = w;
@@ -435,29 +538,13 @@ void watch_start(watch_hub *h, apireq *r, labelsel *ls, fieldsel *fs, const char
     http_req_on_gone(r->http, on_gone, w);
     http_stream_begin(r->http, 200, "application/json");
     if (from_rv) {
-        w->last_rv = rv;
-        replay rp = {h, w};
-        int rc = store_changes_since(st, rv, replay_change, &rp);
-        enc_reset(h);
-        if (rc == STORE_ERR_COMPACTED && !w->ended) {
-            apierr_set(&e, ST_EXPIRED, "too old resource version: %llu (%llu)", (unsigned long long)rv,
-                       (unsigned long long)store_compact_rev(st));
-            json_t *sj = status_json(&e);
-            char *s = json_dumps(sj, JSON_COMPACT);
-            json_decref(sj);
-            size_t len;
-            char *line = encode("ERROR", s, strlen(s), &len);
-            send_line(w, line, len);
-            free(line);
-            free(s);
-            apierr_free(&e);
-            watcher_end(w);
-            return;
-        }
+        w->last_rv = w->cursor_rv = rv;
+        w->replay = REPLAY_CHANGES;
     } else {
-        w->last_rv = cur;
-        store_list(st, w->prefix, NULL, 0, initial_added, w);
+        w->last_rv = w->snap_rv = cur;
+        w->replay = REPLAY_LIST;
     }
+    replay_run(w);
     if (w->ended)
         return;
     v = http_query_get(r->http, "timeoutSeconds");

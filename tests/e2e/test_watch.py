@@ -889,6 +889,100 @@ def test_slow_watcher_is_cut_off(make_daemon):
     assert d.proc.poll() is None, d.log_tail()
 
 
+# -- replays larger than a client's queue: paced, never cut off (§9) ------------------------------
+
+BIG = 200_000            # bytes of annotation per job
+BIG_JOBS = 150           # ~30 MB of events: past the 16 MiB a live watcher may have queued,
+                         # with the socket buffers full too
+
+
+def create_big_jobs(d, ns, n=BIG_JOBS, start=0):
+    conn = d.connect()
+    try:
+        out = []
+        for i in range(start, start + n):
+            r = d.post(pj(ns), job(f"j-{i:03d}", annotations={"big": f"{i:03d}" + "x" * BIG}), conn=conn)
+            assert r.status == 201, r
+            out.append(r.json)
+        return out
+    finally:
+        conn.close()
+
+
+@pytest.mark.parametrize("query", [{"watch": "true"}, {"watch": "true", "resourceVersion": "0"}],
+                         ids=["unset", "rv0"])
+def test_large_initial_events_paced_with_changes_after(daemon, query):
+    """The synthetic ADDED events of a namespace bigger than the cap on a client's queue all
+    arrive, at the revision the watch started at, and the changes made while the client was not
+    reading follow them exactly once, in order (a cut-off at the cap lost them before)."""
+    d = daemon
+    ns = d.create_ns(uniq("wbig"))
+    objs = create_big_jobs(d, ns)
+    snap = rv(objs[-1])
+    # a small receive buffer, and nothing read until the writes below: the server's replay must
+    # wait for the client, with the first job sent and the last one not yet listed
+    with WatchStream(d, pj(ns), query, rcvbuf=65536, timeout=30) as w:
+        assert_stream_head(w)
+        first = patch_labels(d, ns, "j-000", {"after": "1"})
+        last = patch_labels(d, ns, f"j-{BIG_JOBS - 1:03d}", {"after": "1"})
+        new = d.create_job(ns, "k-new")
+        init = w.take(BIG_JOBS, timeout=60)
+        assert [sig(e) for e in init] == [("ADDED", o["metadata"]["name"], rv(o)) for o in objs], \
+            "the initial events are the objects as they were when the watch started, by name"
+        assert all(e["object"] == o for e, o in zip(init, objs))
+        assert max(sig(e)[2] for e in init) == snap
+        after = w.take(3)
+        assert [sig(e) for e in after] == [("MODIFIED", "j-000", rv(first)),
+                                           ("MODIFIED", f"j-{BIG_JOBS - 1:03d}", rv(last)),
+                                           ("ADDED", "k-new", rv(new))], [sig(e) for e in after]
+        assert after[1]["object"] == last
+        marker(d, ns, w)
+
+
+def test_large_replay_from_rv_paced(daemon):
+    """A watch from a resourceVersion whose replay is bigger than the cap gets every change after
+    it, then the live ones, in order."""
+    d = daemon
+    ns = d.create_ns(uniq("wbigrv"))
+    start = list_rv(d, pj(ns))
+    objs = create_big_jobs(d, ns)
+    with WatchStream(d, pj(ns), {"watch": "true", "resourceVersion": start}, rcvbuf=65536,
+                     timeout=30) as w:
+        assert_stream_head(w)
+        live = d.create_job(ns, "k-live")
+        evs = w.take(BIG_JOBS + 1, timeout=60)
+        assert [sig(e) for e in evs] == [("ADDED", o["metadata"]["name"], rv(o)) for o in objs + [live]]
+        marker(d, ns, w)
+
+
+def test_paced_replay_past_compaction_is_410(compacting):
+    """History compacted past a replay that waits for its client: an ERROR 410 event, then a
+    clean end, after a prefix of the initial events in order; never a silent cut."""
+    d = compacting
+    ns = d.create_ns(uniq("wbig410"))
+    objs = create_big_jobs(d, ns, n=60)
+    with WatchStream(d, pj(ns), {"watch": "true"}, rcvbuf=65536, timeout=30) as w:
+        assert_stream_head(w)
+        snap = rv(objs[-1])
+        other = d.create_ns(uniq("wchurn"))
+        d.create_job(other, "c")
+
+        def compacted():
+            patch_labels(d, other, "c", {"t": str(time.monotonic())})
+            with WatchStream(d, pj(other), {"watch": "true", "resourceVersion": str(snap)}) as p:
+                ev = p.next()
+                return ev is not None and ev["type"] == "ERROR", ev and sig(ev)
+        poll(compacted, timeout=20, interval=0.3, desc="history compacted past the watch's start")
+        evs = w.rest(timeout=60)
+        assert evs and evs[-1]["type"] == "ERROR", [sig(e) for e in evs][-3:]
+        st = evs[-1]["object"]
+        assert st["reason"] == "Expired" and st["code"] == 410, st
+        assert st["message"].startswith(f"too old resource version: {snap} ("), st
+        init = evs[:-1]
+        assert 0 < len(init) < len(objs), len(init)
+        assert [sig(e) for e in init] == [("ADDED", o["metadata"]["name"], rv(o)) for o in objs[:len(init)]]
+
+
 def _raise_nofile(n):
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     if soft < n:
