@@ -231,11 +231,15 @@ class Daemon:
         self.ok("POST", "/api/v1/namespaces",
                 {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}})
 
-    def rss_kb(self):
+    def rss_kb(self, field="VmRSS:"):
         for line in open(f"/proc/{self.pid}/status"):
-            if line.startswith("VmRSS:"):
+            if line.startswith(field):
                 return int(line.split()[1])
         return None
+
+    def hwm_kb(self):
+        """The peak RSS of this daemon process."""
+        return self.rss_kb("VmHWM:")
 
     def stop(self):
         if self.proc:
@@ -732,6 +736,16 @@ class Suite:
                 self.problems.append(f"after a restart a LIST saw {seen} of {have} jobs")
             self.fig["restart"] = {"jobs": have, "ready_s": ready_s, "list_s": list_s, "rss_kb": d.rss_kb()}
             log(f"  restart with {have} jobs: ready in {ready_s:.2f} s, first LIST {list_s:.2f} s")
+            # then one DELETE of the whole collection (its answer lists every job)
+            t0 = time.monotonic()
+            st, body = d.req("DELETE", f"{API}/namespaces/bench/pytorchjobs", timeout=600)
+            dc_s = time.monotonic() - t0
+            gone = len(json.loads(body).get("items", [])) if st == 200 else -1
+            if gone != have:
+                self.problems.append(f"deletecollection answered {st} with {gone} of {have} jobs")
+            self.fig["restart"].update(dc_s=dc_s, dc_bytes=len(body), dc_rss_kb=d.rss_kb(),
+                                       hwm_kb=d.hwm_kb())
+            log(f"  deletecollection of {have} jobs: {dc_s:.2f} s, RSS after {d.rss_kb() / 1024:.0f} MB")
         finally:
             d.stop()
 
@@ -1045,6 +1059,10 @@ class Suite:
             L.append(f"\nRestart over the same data dir with {rs['jobs']:,} stored jobs (SIGTERM, start, "
                      f"`/readyz`): ready in {rs['ready_s']:.2f} s; then the first LIST of all of them "
                      f"{rs['list_s']:.2f} s; RSS after {rs['rss_kb'] / 1024:.0f} MB.")
+            if "dc_s" in rs:
+                L.append(f"Then one DELETE of the collection: {rs['dc_s']:.2f} s, answer "
+                         f"{rs['dc_bytes'] / 1e6:.0f} MB; RSS after {rs['dc_rss_kb'] / 1024:.0f} MB, "
+                         f"peak since the restart {rs['hwm_kb'] / 1024:.0f} MB.")
         fs = self.fig.get("fill_stopped")
         if fs:
             L.append(f"\n**The fill stopped at {fs['reached']:,} of {fs['target']:,} jobs**: its {fs['budget_s']} s "

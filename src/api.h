@@ -102,6 +102,8 @@ typedef struct delopts {
 /* Write obj (stolen; NULL = delete) under key and answer once it is durable: with the stored
  * bytes (reply NULL) or with reply (stolen). code: HTTP status of the answer. Returns the revision. */
 uint64_t api_write_respond(apireq *r, const char *key, json_t *obj, int code, json_t *reply, int reply_sorted);
+/* The same, answering with body (stolen: malloc'ed compact JSON, len bytes) once it is durable. */
+uint64_t api_write_respond_bytes(apireq *r, const char *key, json_t *obj, int code, char *body, size_t len);
 /* The stored object of a record, parsed; new reference. */
 json_t *api_rec_json(const store_rec *rec);
 /* A create made ready off the loop (api_write.c): api_precreate_new runs, on any thread, the

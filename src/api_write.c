@@ -17,6 +17,8 @@ typedef struct wwait {
     char *headers;
     int pretty, code, sorted;
     json_t *reply;
+    char *body;          /* or the answer as bytes (a deletecollection's list) */
+    size_t body_len;
 } wwait;
 
 static void on_written(void *arg, int err, const store_rec *rec)
@@ -30,9 +32,12 @@ static void on_written(void *arg, int err, const store_rec *rec)
         json_decref(w->reply);
     } else if (w->reply) {
         api_send_json(&r, w->code, w->reply, w->sorted);
+    } else if (w->body) {
+        api_send_bytes(&r, w->code, w->body, w->body_len);
     } else {
         api_send_bytes(&r, w->code, rec->data, rec->len);
     }
+    free(w->body);
     free(w->headers);
     free(w);
 }
@@ -57,6 +62,7 @@ static void write_refused(apireq *r, wwait *w)
     apierr e = {0};
     apierr_not_found(&e, resource_gr(r->res), r->res->group, r->res->plural, r->name ? r->name : "");
     json_decref(w->reply);
+    free(w->body);
     free(w->headers);
     free(w);
     api_send_error(r, &e);
@@ -65,6 +71,17 @@ static void write_refused(apireq *r, wwait *w)
 uint64_t api_write_respond(apireq *r, const char *key, json_t *obj, int code, json_t *reply, int reply_sorted)
 {
     wwait *w = wwait_new(r, code, reply, reply_sorted);
+    uint64_t rv = store_write(r->api->store, key, obj, on_written, w, NULL);
+    if (!rv)
+        write_refused(r, w);
+    return rv;
+}
+
+uint64_t api_write_respond_bytes(apireq *r, const char *key, json_t *obj, int code, char *body, size_t len)
+{
+    wwait *w = wwait_new(r, code, NULL, 0);
+    w->body = body;
+    w->body_len = len;
     uint64_t rv = store_write(r->api->store, key, obj, on_written, w, NULL);
     if (!rv)
         write_refused(r, w);

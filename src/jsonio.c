@@ -711,3 +711,93 @@ char *jsonio_dump(const json_t *o, size_t flags, size_t *len_out)
         *len_out = b.len;
     return b.buf;
 }
+
+/*** indent ***/
+
+static void ob_newline(outbuf *b, size_t depth)
+{
+    if (ob_reserve(b, 1 + 2 * depth) < 0)
+        return;
+    b->buf[b->len++] = '\n';
+    memset(b->buf + b->len, ' ', 2 * depth);
+    b->len += 2 * depth;
+}
+
+char *jsonio_indent(const char *text, size_t len, size_t *len_out)
+{
+    const unsigned char *p = (const unsigned char *)text, *end = p + len;
+    size_t cap = len + len / 2 + 64;
+    outbuf b = {malloc(cap), 0, cap, 0};
+    if (!b.buf)
+        return NULL;
+    size_t depth = 0;
+    while (p < end && !b.bad) {
+        unsigned char c = *p;
+        if (c == '"') { /* a string, escapes and all, in one piece */
+            const unsigned char *q = p + 1;
+            for (;;) {
+                while (end - q >= 8 && !word_special(q))
+                    q += 8;
+                while (q < end && *q != '"' && *q != '\\')
+                    q++;
+                if (q >= end)
+                    break;
+                if (*q == '"') {
+                    q++;
+                    break;
+                }
+                q += end - q >= 2 ? 2 : 1; /* an escape: its second byte may be a quote */
+            }
+            ob_put(&b, p, (size_t)(q - p));
+            p = q;
+            continue;
+        }
+        switch (c) {
+        case '{':
+        case '[':
+            if (p + 1 < end && p[1] == (c == '{' ? '}' : ']')) { /* empty: as it is */
+                ob_put(&b, p, 2);
+                p += 2;
+                continue;
+            }
+            ob_putc(&b, (char)c);
+            ob_newline(&b, ++depth);
+            break;
+        case '}':
+        case ']':
+            ob_newline(&b, depth ? --depth : 0);
+            ob_putc(&b, (char)c);
+            break;
+        case ',':
+            ob_putc(&b, ',');
+            ob_newline(&b, depth);
+            break;
+        case ':':
+            ob_put(&b, ": ", 2);
+            break;
+        case ' ':
+        case '\t':
+        case '\n':
+        case '\r':
+            break;
+        default: { /* a number or a literal, up to the next structural byte */
+            const unsigned char *q = p + 1;
+            while (q < end && *q != ',' && *q != '}' && *q != ']' && *q != ':' && *q != '"' &&
+                   !IS_WS(*q) && *q != '{' && *q != '[')
+                q++;
+            ob_put(&b, p, (size_t)(q - p));
+            p = q;
+            continue;
+        }
+        }
+        p++;
+    }
+    ob_putc(&b, 0);
+    if (b.bad) {
+        free(b.buf);
+        return NULL;
+    }
+    if (len_out)
+        *len_out = b.len - 1;
+    return b.buf;
+}

@@ -1,6 +1,7 @@
 """The DELETE matrix: k8s-api-semantics.md §3 (single object), §4.1 (finalizers), §5
 (deletecollection) and the §13 edge cases 1–30. Watch events are checked through GET instead."""
 import copy
+import json
 
 import pytest
 
@@ -408,6 +409,29 @@ def _items(r):
     assert b["kind"] == "PyTorchJobList" and b["apiVersion"] == "kubeflow.org/v1", b
     assert b["metadata"].get("resourceVersion"), b
     return [i["metadata"]["name"] for i in b["items"]]
+
+
+@pytest.mark.parametrize("pretty", [False, True], ids=["compact", "pretty"])
+def test_deletecollection_answer_is_the_items_as_stored(daemon, pretty):
+    """The answer lists each deleted object exactly as a GET returned it before, in name order,
+    keys sorted at every level; ?pretty indents that same text (json.Indent)."""
+    ns = daemon.create_ns(uniq("dcbytes"))
+    for n in ("b", "a"):
+        daemon.create_job(ns, n, labels={"x": "1"}, annotations={"note": 'q"uo\\te, [braces]: {}'})
+    daemon.create_job(ns, "c", annotations={"u": "\u00e9\u6f22"})
+    before = [daemon.get(pj(ns, n)).raw.rstrip(b"\n") for n in ("a", "b", "c")]
+    r = daemon.delete(pj(ns, query={"pretty": "true"} if pretty else None))
+    assert r.status == 200, r
+    lrv = r.json["metadata"]["resourceVersion"]
+    compact = (b'{"apiVersion":"kubeflow.org/v1","items":[' + b",".join(before) +
+               b'],"kind":"PyTorchJobList","metadata":{"resourceVersion":"' + lrv.encode() + b'"}}')
+    want = go_indent(compact) if pretty else compact
+    assert r.raw == want + b"\n", (r.raw[:300], want[:300])
+
+
+def go_indent(raw):
+    """Go's json.Indent(prefix "", indent "  "): the text's order, non-ASCII as it is."""
+    return json.dumps(json.loads(raw), indent=2, ensure_ascii=False).encode()
 
 
 def test_case25_deletecollection_label_selector(daemon, coll):

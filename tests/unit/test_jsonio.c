@@ -475,6 +475,58 @@ static void test_random_trees(void **state)
     assert_true(fast > 3000);
 }
 
+/* jsonio_indent(compact text) is json_dumps(tree, JSON_INDENT(2)) with the text's key order. */
+static void check_indent(const char *text, size_t len, const json_t *t, size_t sort)
+{
+    char *want = json_dumps(t, JSON_INDENT(2) | sort);
+    assert_non_null(want);
+    size_t got_len = 0;
+    char *got = jsonio_indent(text, len, &got_len);
+    assert_non_null(got);
+    assert_string_equal(got, want);
+    assert_int_equal(got_len, strlen(want));
+    free(got);
+    free(want);
+}
+
+static void test_indent(void **state)
+{
+    (void)state;
+    static const char *const docs[] = {
+        "{}", "[]", "[{}]", "[[]]", "{\"a\":[]}", "{\"a\":{}}", "[1,2,3]", "[true,false,null]",
+        "{\"a\":1,\"b\":[1,{\"c\":\"d\"}],\"e\":{\"f\":{\"g\":[[],{}]}}}",
+        "{\"k:{[,\":\"v,]}:\\\"\\\\\",\"x\":-1.5e-07}",
+        "[\"\\u0001\\n\\t\",\"\u00e9\u6f22\",\"\\\\\",\"a\\\"b\"]",
+        "{\"z\":0,\"a\":1}", /* the text's order, not sorted */
+        "[-0,1.25,1e+300,12345678901234]",
+    };
+    for (size_t i = 0; i < sizeof docs / sizeof *docs; i++) {
+        json_t *t = json_loads(docs[i], 0, NULL);
+        assert_non_null(t);
+        char *compact = json_dumps(t, JSON_COMPACT);
+        check_indent(compact, strlen(compact), t, 0);
+        /* whitespace in the text is dropped: an indented text indents the same */
+        char *wide = json_dumps(t, JSON_INDENT(5));
+        check_indent(wide, strlen(wide), t, 0);
+        free(wide);
+        free(compact);
+        json_decref(t);
+    }
+    for (int i = 0; i < 2000; i++) {
+        json_t *t = random_tree(1 + (int)below(6));
+        if (json_is_object(t) || json_is_array(t)) {
+            size_t len;
+            char *compact = jsonio_dump(t, JSON_COMPACT | JSON_SORT_KEYS, &len);
+            check_indent(compact, len, t, JSON_SORT_KEYS);
+            free(compact);
+            compact = jsonio_dump(t, JSON_COMPACT, &len);
+            check_indent(compact, len, t, 0);
+            free(compact);
+        }
+        json_decref(t);
+    }
+}
+
 /* Invalid UTF-8 and NUL bytes put in by hand: jansson refuses a value, half-writes a key. */
 static void test_dump_odd_strings(void **state)
 {
@@ -593,6 +645,7 @@ int main(void)
         cmocka_unit_test(test_fixtures),       cmocka_unit_test(test_fast_path_taken),
         cmocka_unit_test(test_depth),          cmocka_unit_test(test_random_trees),
         cmocka_unit_test(test_dump_odd_strings), cmocka_unit_test(test_mutations),
+        cmocka_unit_test(test_indent),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
