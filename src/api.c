@@ -136,8 +136,7 @@ void api_send_bytes(apireq *r, int code, const char *data, size_t len)
         memcpy(buf, data, len);
         buf[len] = '\n';
     }
-    http_respond(r->http, code, JSON_CT, buf, n + 1, r->headers);
-    free(buf);
+    http_respond_owned(r->http, code, JSON_CT, buf, n + 1, r->headers);
 }
 
 void api_send_json(apireq *r, int code, json_t *obj, int sorted)
@@ -149,8 +148,7 @@ void api_send_json(apireq *r, int code, json_t *obj, int sorted)
     char *s = jsonio_dump(obj, flags, &len);
     s = realloc(s, len + 2);
     s[len] = '\n';
-    http_respond(r->http, code, JSON_CT, s, len + 1, r->headers);
-    free(s);
+    http_respond_owned(r->http, code, JSON_CT, s, len + 1, r->headers);
     json_decref(obj);
 }
 
@@ -669,8 +667,8 @@ typedef struct listbuf {
     table_include inc;
     time_t now;
     const char *plural;
-    char *buf;
-    size_t len, cap;
+    http_seg *first, *last; /* the answer, in pieces: never copied to grow */
+    size_t len;
     size_t count;
     long long limit;
     const char *prefix;
@@ -678,24 +676,29 @@ typedef struct listbuf {
     const char *last_key;
     int more;
     const listopts *o;
-    size_t hint;          /* bytes to start with */
 } listbuf;
 
+/* Pieces of 64 KiB, then of 1 MiB: a page of 500 jobs is ~1 MB, and a LIST of 100,000 is 200 MB,
+ * which grown in one buffer by doubling was copied and held twice at its largest. */
 static void lb_put(listbuf *b, const char *s, size_t n)
 {
-    if (b->len + n + 1 > b->cap) {
-        /* first guess: the page at the size of the last one (pages of 500 jobs are ~1 MB; growing
-         * there by doubling from 64 KiB copied the page once more) */
-        size_t cap = b->cap ? b->cap : b->hint > 65536 ? b->hint : 65536;
-        while (cap < b->len + n + 1)
-            cap *= 2;
-        b->buf = realloc(b->buf, cap);
-        if (!b->buf)
-            abort();
-        b->cap = cap;
+    while (n > 0) {
+        http_seg *g = b->last;
+        if (!g || g->len == g->cap) {
+            g = http_seg_new(b->first ? 1u << 20 : 65536);
+            if (b->last)
+                b->last->next = g;
+            else
+                b->first = g;
+            b->last = g;
+        }
+        size_t k = g->cap - g->len < n ? g->cap - g->len : n;
+        memcpy(g->data + g->len, s, k);
+        g->len += k;
+        b->len += k;
+        s += k;
+        n -= k;
     }
-    memcpy(b->buf + b->len, s, n);
-    b->len += n;
 }
 
 /* Does a stored record pass the list's selectors? Field selectors need the parsed object. */
@@ -780,13 +783,8 @@ void api_list(apireq *r)
     }
     if (at == store_rev(st))
         at = 0;
-    /* the size of the last page with the same limit: pages of a walk are alike */
-    static long long last_limit;
-    static size_t last_len;
     listbuf b = {0};
     b.o = &o;
-    if (o.limit > 0 && o.limit == last_limit && last_len < (16u << 20))
-        b.hint = last_len + last_len / 8;
     if (api_table_wanted(r, &b.inc)) {
         b.rows = json_array();
         b.now = time(NULL);
@@ -810,7 +808,7 @@ void api_list(apireq *r)
     size_t items_at = b.len;
     int rc = store_list(st, prefix, start ? start_key : NULL, at, list_item, &b);
     if (rc == STORE_ERR_COMPACTED) {
-        free(b.buf);
+        http_segs_free(b.first);
         json_decref(b.rows);
         if (o.cont) {
             char *tok = api_make_continue(store_rev(st), start);
@@ -831,7 +829,7 @@ void api_list(apireq *r)
         snprintf(rvs, sizeof rvs, "%llu", (unsigned long long)list_rv);
         json_t *t = table_new(r->res->plural, b.rows, rvs, tok, 1);
         free(tok);
-        free(b.buf);
+        http_segs_free(b.first);
         free(start);
         api_listopts_free(&o);
         api_send_json(r, 200, t, 0);
@@ -848,15 +846,21 @@ void api_list(apireq *r)
                       (unsigned long long)list_rv);
     free(tok);
     lb_put(&b, tail, (size_t)hl);
-    last_limit = o.limit;
-    last_len = b.len;
-    if (r->pretty) {
-        api_send_bytes(r, 200, b.buf, b.len);
+    if (r->pretty) { /* indented from one buffer */
+        char *flat = malloc(b.len ? b.len : 1), *p = flat;
+        if (!flat)
+            abort();
+        for (http_seg *g = b.first; g; g = g->next) {
+            memcpy(p, g->data, g->len);
+            p += g->len;
+        }
+        http_segs_free(b.first);
+        api_send_bytes(r, 200, flat, b.len);
+        free(flat);
     } else {
-        lb_put(&b, "\n", 1); /* answered from this buffer: no copy of a large list */
-        http_respond(r->http, 200, JSON_CT, b.buf, b.len, r->headers);
+        lb_put(&b, "\n", 1);
+        http_respond_segs(r->http, 200, JSON_CT, b.first, r->headers);
     }
-    free(b.buf);
     free(start);
     api_listopts_free(&o);
     return;

@@ -94,12 +94,22 @@ struct http_conn {
     /* plaintext answered this loop turn, not yet encrypted (TLS connections only), ≤ HOLD_MAX */
     sbuf held;
     int in_cork;
+    /* plaintext of a big answer not yet encrypted (TLS only): sealed as the socket drains, so a
+     * 200 MB LIST is in memory once, not once more as queued ciphertext. While there is a tail,
+     * everything sent on the connection is appended to it, in order. */
+    http_seg *tail, *tail_last;
+    size_t tail_off;      /* sealed bytes of the first piece */
+    size_t tail_bytes;    /* plaintext still waiting */
 };
 
 typedef struct wreq { uv_write_t w; http_conn *c; size_t len; char data[]; } wreq;
 
 enum { HOLD_MAX = 256 * 1024 }; /* held per connection; past it (big lists, long replays) the
                                  * held bytes are sealed and the rest goes out at once, in pieces */
+/* An answer is encrypted ahead of the socket only while less than TAIL_LOW is queued; the rest
+ * waits as plaintext in the tail. Answers under TAIL_MIN (a LIST of 1,000 jobs is 2 MB) are
+ * sealed whole at once, as before: the tail costs a copy and a loop turn per refill. */
+enum { TAIL_LOW = 4u << 20, TAIL_MIN = 8u << 20 };
 
 static void conn_close(http_conn *c);
 static void out_release(http_conn *c);
@@ -181,16 +191,28 @@ static void linger(http_conn *c)
     uv_timer_start(&c->timer, on_linger_timeout, 2000, 0);
 }
 
+static void tail_pump(http_conn *c);
+
 static void on_write(uv_write_t *w, int status)
 {
     wreq *r = (wreq *)w;
     http_conn *c = r->c;
     c->queued -= r->len;
     free(r);
-    if (status < 0 && c->state != C_CLOSING)
+    if (status < 0 && c->state != C_CLOSING) {
         conn_close(c);
-    else if (c->close_after_write && c->queued == 0 && c->state != C_CLOSING)
+        return;
+    }
+    if (c->tail && c->state != C_CLOSING)
+        tail_pump(c);
+    if (c->close_after_write && c->queued == 0 && !c->tail && c->state != C_CLOSING)
         linger(c);
+}
+
+/* Bytes on their way out of the connection: queued in libuv, or waiting in the tail. */
+static size_t conn_backlog(const http_conn *c)
+{
+    return c->queued + c->tail_bytes;
 }
 
 /* Queue a write request whose data is already in r->data. */
@@ -257,33 +279,170 @@ static void tls_flush(http_conn *c)
 
 static void out_hold(http_conn *c, const char *data, size_t len);
 
-static void conn_send(http_conn *c, const char *data, size_t len)
+http_seg *http_seg_new(size_t cap)
 {
-    if (c->state == C_CLOSING || len == 0)
-        return;
-    if (!c->ssl) {
-        raw_write(c, data, len);
+    http_seg *g = malloc(sizeof *g + cap);
+    if (!g)
+        abort();
+    g->next = NULL;
+    g->data = g->inl;
+    g->len = 0;
+    g->cap = cap;
+    g->ext = 0;
+    return g;
+}
+
+/* A piece over a malloc'd buffer, which it takes. */
+static http_seg *seg_over(char *buf, size_t len)
+{
+    http_seg *g = malloc(sizeof *g);
+    if (!g)
+        abort();
+    g->next = NULL;
+    g->data = buf;
+    g->len = g->cap = len;
+    g->ext = 1;
+    return g;
+}
+
+void http_segs_free(http_seg *g)
+{
+    while (g) {
+        http_seg *next = g->next;
+        if (g->ext)
+            free(g->data);
+        free(g);
+        g = next;
+    }
+}
+
+static void tail_link(http_conn *c, http_seg *g)
+{
+    g->next = NULL;
+    if (c->tail_last)
+        c->tail_last->next = g;
+    else
+        c->tail = g;
+    c->tail_last = g;
+    c->tail_bytes += g->len;
+}
+
+static void tail_add(http_conn *c, const char *data, size_t len)
+{
+    http_seg *g = c->tail_last;
+    if (g && !g->ext && g->cap - g->len >= len) {
+        memcpy(g->data + g->len, data, len);
+        g->len += len;
+        c->tail_bytes += len;
         return;
     }
-    if (SSL_is_init_finished(c->ssl) && sbuf_len(&c->held) + len <= HOLD_MAX) {
-        out_hold(c, data, len);
-        return;
-    }
-    out_release(c);
-    while (len > 0) {
-        /* 64 KiB at a time, each to the socket at once: the client decrypts the first records
-         * while the rest are being encrypted */
-        int chunk = len > 65536 ? 65536 : (int)len;
-        int n = SSL_write(c->ssl, data, chunk);
+    g = http_seg_new(len > 65536 ? len : 65536);
+    memcpy(g->data, data, len);
+    g->len = len;
+    tail_link(c, g);
+}
+
+/* Encrypt from data while little is queued, 64 KiB at a time, each to the socket at once (the
+ * client decrypts the first records while the rest are being encrypted). Returns how much was
+ * encrypted; with all, the connection may have been closed on an error. */
+static size_t seal_some(http_conn *c, const char *data, size_t len, size_t low)
+{
+    size_t done = 0;
+    while (done < len && c->state != C_CLOSING &&
+           (low == 0 || c->queued + BIO_ctrl_pending(c->wbio) < low)) {
+        int chunk = len - done > 65536 ? 65536 : (int)(len - done);
+        int n = SSL_write(c->ssl, data + done, chunk);
         if (n <= 0) {
             ERR_clear_error();
             conn_close(c);
-            return;
+            return len;
         }
-        data += n;
-        len -= (size_t)n;
+        done += (size_t)n;
         tls_flush(c);
     }
+    return c->state == C_CLOSING ? len : done;
+}
+
+/* The socket took some: seal more of the tail. When nothing is queued after this, the tail is
+ * gone (a socket that takes all at once leaves nothing to wait for). */
+static void tail_pump(http_conn *c)
+{
+    while (c->tail && c->state != C_CLOSING) {
+        http_seg *g = c->tail;
+        size_t n = seal_some(c, g->data + c->tail_off, g->len - c->tail_off, TAIL_LOW);
+        if (c->state == C_CLOSING)
+            return; /* freed with the connection */
+        c->tail_off += n;
+        c->tail_bytes -= n;
+        if (c->tail_off < g->len)
+            return; /* enough queued: on_write comes back */
+        c->tail = g->next;
+        if (!c->tail)
+            c->tail_last = NULL;
+        c->tail_off = 0;
+        g->next = NULL;
+        http_segs_free(g);
+    }
+}
+
+/* Send a piece the connection takes; sealed ahead of the socket only while less than low is
+ * queued (0: all at once), the rest waits in the tail as it is, without a copy. */
+static void conn_send_seg(http_conn *c, http_seg *g, size_t low)
+{
+    if (c->state == C_CLOSING || !c->ssl) {
+        if (c->state != C_CLOSING)
+            raw_write(c, g->data, g->len);
+        http_segs_free(g);
+        return;
+    }
+    if (c->tail) { /* after what waits, in order */
+        tail_link(c, g);
+        return;
+    }
+    out_release(c);
+    size_t n = seal_some(c, g->data, g->len, low);
+    if (n < g->len && c->state != C_CLOSING) {
+        tail_link(c, g);
+        c->tail_off = n;
+        c->tail_bytes -= n;
+        return;
+    }
+    http_segs_free(g);
+}
+
+/* Send data; own: it is a malloc'd buffer that the connection takes. */
+static void conn_send_buf(http_conn *c, char *data, size_t len, int own)
+{
+    if (c->state == C_CLOSING || len == 0) {
+        if (own)
+            free(data);
+        return;
+    }
+    if (c->ssl && !c->tail && SSL_is_init_finished(c->ssl) && sbuf_len(&c->held) + len <= HOLD_MAX) {
+        out_hold(c, data, len);
+        if (own)
+            free(data);
+        return;
+    }
+    if (c->ssl && c->tail && !own) {
+        tail_add(c, data, len);
+        return;
+    }
+    if (!own) { /* sealed at once (or queued raw): nothing to keep */
+        if (!c->ssl) {
+            raw_write(c, data, len);
+            return;
+        }
+        out_release(c);
+        seal_some(c, data, len, 0);
+        return;
+    }
+    conn_send_seg(c, seg_over(data, len), len >= TAIL_MIN ? TAIL_LOW : 0);
+}
+
+static void conn_send(http_conn *c, const char *data, size_t len)
+{
+    conn_send_buf(c, (char *)data, len, 0);
 }
 
 /* ---- request state ----------------------------------------------------------------------- */
@@ -331,6 +490,7 @@ static void conn_unref(http_conn *c)
     free(c->hdrs);
     free(c->pending);
     sbuf_free(&c->held);
+    http_segs_free(c->tail);
     /* (a connection on the ready list cannot get here: its waiting request holds a reference) */
     if (c->in_cork)
         for (size_t i = 0; i < c->srv->ncork; i++)
@@ -468,7 +628,7 @@ static void finish_req(http_req *r)
     c->state = C_OPEN;
     if (!c->keep_alive) {
         c->close_after_write = 1;
-        if (c->queued == 0)
+        if (conn_backlog(c) == 0)
             linger(c);
         conn_unref(c);
         return;
@@ -929,26 +1089,38 @@ void http_strv_free(char **v, size_t n)
 
 /* ---- answers ---------------------------------------------------------------------------------- */
 
-void http_respond(http_req *r, int status, const char *ctype, const char *body, size_t len,
-                  const char *extra)
+/* The answer's head; extra: headers. */
+static int answer_head(http_req *r, char *head, size_t cap, int status, const char *ctype,
+                       size_t len, const char *extra)
+{
+    int hl = snprintf(head, cap,
+                      "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
+                      "Cache-Control: no-cache, private\r\n%s%s\r\n",
+                      status, http_status_text(status), ctype, len, extra ? extra : "",
+                      r->conn->keep_alive ? "" : "Connection: close\r\n");
+    if (hl < 0 || (size_t)hl >= cap)
+        hl = snprintf(head, cap, "HTTP/1.1 %d %s\r\nContent-Length: %zu\r\n\r\n", status,
+                      http_status_text(status), len);
+    return hl;
+}
+
+static void respond(http_req *r, int status, const char *ctype, char *body, size_t len,
+                    const char *extra, int own)
 {
     http_conn *c = r->conn;
-    if (r->responded)
+    if (r->responded) {
+        if (own)
+            free(body);
         return;
+    }
     r->responded = 1;
     r->status = status;
     if (c->state != C_CLOSING) {
         char head[1024];
-        int hl = snprintf(head, sizeof head,
-                          "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
-                          "Cache-Control: no-cache, private\r\n%s%s\r\n",
-                          status, http_status_text(status), ctype, len, extra ? extra : "",
-                          c->keep_alive ? "" : "Connection: close\r\n");
-        if (hl < 0 || (size_t)hl >= sizeof head)
-            hl = snprintf(head, sizeof head, "HTTP/1.1 %d %s\r\nContent-Length: %zu\r\n\r\n",
-                          status, http_status_text(status), len);
+        int hl = answer_head(r, head, sizeof head, status, ctype, len, extra);
         if (r->method == HTTP_HEAD)
             len = 0;
+        r->bytes_out = (size_t)hl + len;
         /* One TLS record for small answers: copy head and body together. */
         if ((size_t)hl + len <= 65536) {
             char *buf = malloc((size_t)hl + len);
@@ -957,15 +1129,63 @@ void http_respond(http_req *r, int status, const char *ctype, const char *body, 
             memcpy(buf, head, (size_t)hl);
             if (len)
                 memcpy(buf + hl, body, len);
-            conn_send(c, buf, (size_t)hl + len);
-            free(buf);
+            conn_send_buf(c, buf, (size_t)hl + len, 1);
         } else {
             conn_send(c, head, (size_t)hl);
-            conn_send(c, body, len);
+            conn_send_buf(c, body, len, own);
+            own = 0;
         }
-        r->bytes_out = (size_t)hl + len;
+    }
+    if (own)
+        free(body);
+    finish_req(r);
+}
+
+void http_respond_segs(http_req *r, int status, const char *ctype, http_seg *body,
+                       const char *extra)
+{
+    http_conn *c = r->conn;
+    size_t len = 0;
+    for (http_seg *g = body; g; g = g->next)
+        len += g->len;
+    if (r->responded || c->state == C_CLOSING || r->method == HTTP_HEAD || len <= 65536) {
+        char *flat = malloc(len ? len : 1), *p = flat;
+        if (!flat)
+            abort();
+        for (http_seg *g = body; g; g = g->next) {
+            memcpy(p, g->data, g->len);
+            p += g->len;
+        }
+        http_segs_free(body);
+        respond(r, status, ctype, flat, len, extra, 1);
+        return;
+    }
+    r->responded = 1;
+    r->status = status;
+    char head[1024];
+    int hl = answer_head(r, head, sizeof head, status, ctype, len, extra);
+    r->bytes_out = (size_t)hl + len;
+    conn_send(c, head, (size_t)hl);
+    size_t low = len >= TAIL_MIN ? TAIL_LOW : 0;
+    while (body) {
+        http_seg *g = body;
+        body = g->next;
+        g->next = NULL;
+        conn_send_seg(c, g, low);
     }
     finish_req(r);
+}
+
+void http_respond(http_req *r, int status, const char *ctype, const char *body, size_t len,
+                  const char *extra)
+{
+    respond(r, status, ctype, (char *)body, len, extra, 0);
+}
+
+void http_respond_owned(http_req *r, int status, const char *ctype, char *body, size_t len,
+                        const char *extra)
+{
+    respond(r, status, ctype, body, len, extra, 1);
 }
 
 void http_stream_begin(http_req *r, int status, const char *ctype)
@@ -986,7 +1206,7 @@ int http_stream_write(http_req *r, const char *data, size_t len)
     http_conn *c = r->conn;
     if (c->state == C_CLOSING || r->responded)
         return -1;
-    if (c->queued > c->srv->lim.max_conn_queue)
+    if (conn_backlog(c) > c->srv->lim.max_conn_queue)
         return -1;
     if (len == 0)
         return 0;
@@ -996,8 +1216,7 @@ int http_stream_write(http_req *r, const char *data, size_t len)
     int hl = snprintf(buf, 32, "%zx\r\n", len);
     memcpy(buf + hl, data, len);
     memcpy(buf + hl + len, "\r\n", 2);
-    conn_send(c, buf, (size_t)hl + len + 2);
-    free(buf);
+    conn_send_buf(c, buf, (size_t)hl + len + 2, 1);
     r->bytes_out += len;
     return c->state == C_CLOSING ? -1 : 0;
 }
@@ -1007,7 +1226,7 @@ int http_stream_write_chunk(http_req *r, const char *chunk, size_t len, size_t p
     http_conn *c = r->conn;
     if (c->state == C_CLOSING || r->responded)
         return -1;
-    if (c->queued > c->srv->lim.max_conn_queue)
+    if (conn_backlog(c) > c->srv->lim.max_conn_queue)
         return -1;
     conn_send(c, chunk, len);
     r->bytes_out += payload;
@@ -1297,9 +1516,9 @@ void http_stream_fanout(http_req *const *reqs, size_t n, const char *chunk, size
     for (size_t i = 0; i < n; i++) {
         http_conn *c = reqs[i]->conn;
         st[i] = c->state == C_CLOSING || reqs[i]->responded ||
-                c->queued > c->srv->lim.max_conn_queue ? SEAL_SKIP : SEAL_SENT;
-        if (st[i] == SEAL_SENT && !c->ssl) {
-            raw_write(c, chunk, len);
+                conn_backlog(c) > c->srv->lim.max_conn_queue ? SEAL_SKIP : SEAL_SENT;
+        if (st[i] == SEAL_SENT && (!c->ssl || c->tail)) { /* in order after a tail */
+            conn_send(c, chunk, len);
             st[i] = SEAL_SKIP;
             reqs[i]->bytes_out += payload;
             res[i] = c->state == C_CLOSING ? -1 : 0;
@@ -1346,4 +1565,4 @@ void http_req_on_gone(http_req *r, http_gone_fn fn, void *arg)
 }
 
 int http_req_gone(const http_req *r) { return r->conn->state == C_CLOSING; }
-size_t http_req_queued(const http_req *r) { return r->conn->queued; }
+size_t http_req_queued(const http_req *r) { return conn_backlog(r->conn); }

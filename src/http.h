@@ -82,6 +82,24 @@ void http_strv_free(char **v, size_t n);
 /* A complete answer. extra_headers: "Name: value\r\n..." or NULL. Copies body. */
 void http_respond(http_req *req, int status, const char *ctype, const char *body, size_t len,
                   const char *extra_headers);
+/* The same, taking body (malloc'd): a big one is sealed from it as the socket drains, not copied
+ * into queued ciphertext at once. */
+void http_respond_owned(http_req *req, int status, const char *ctype, char *body, size_t len,
+                        const char *extra_headers);
+/* A piece of a big answer, filled by the caller: data[0..len) of cap. */
+typedef struct http_seg {
+    struct http_seg *next;
+    char *data;
+    size_t len, cap;
+    int ext; /* data is a buffer of its own */
+    char inl[];
+} http_seg;
+http_seg *http_seg_new(size_t cap); /* aborts when out of memory */
+void http_segs_free(http_seg *first);
+/* An answer made of pieces (a LIST), which it takes: a big one is sealed from them as the socket
+ * drains, never whole in memory twice, and never copied into one buffer. */
+void http_respond_segs(http_req *req, int status, const char *ctype, http_seg *body,
+                       const char *extra_headers);
 /* Chunked streaming answer (watch, logs -f). */
 void http_stream_begin(http_req *req, int status, const char *ctype);
 /* Returns 0, or -1 when the client is gone or its queue passed max_conn_queue (caller should end

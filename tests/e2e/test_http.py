@@ -687,3 +687,72 @@ def test_concurrent_conflicting_updates(daemon, ns):
     g = daemon.get(pj(ns, name)).json
     assert g["metadata"]["labels"] == winner["metadata"]["labels"], (g, winner)
     assert g["metadata"]["resourceVersion"] == winner["metadata"]["resourceVersion"]
+
+
+# -- big answers ----------------------------------------------------------------------------------
+
+def _vm_kb(pid, field):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    raise AssertionError(f"no {field}")
+
+
+def _read_answer(f):
+    """One HTTP/1.1 answer with a Content-Length from a file over the socket: (status, body)."""
+    status = int(f.readline().split()[1])
+    length = None
+    while True:
+        line = f.readline().strip()
+        if not line:
+            break
+        k, _, v = line.decode().partition(":")
+        if k.lower() == "content-length":
+            length = int(v)
+    assert length is not None, "a plain answer has a Content-Length"
+    return status, f.read(length)
+
+
+def test_big_list_is_sealed_as_the_client_reads(make_daemon):
+    """A LIST far bigger than the socket buffers is encrypted as the client reads it, so the
+    daemon's peak is the list's plaintext and a few MB of ciphertext, not both whole (before, a
+    50 MB LIST took the daemon's peak up by 2x its size). The answer arrives whole, and a request
+    pipelined behind it is answered after it, in order. A daemon of its own: its VmHWM is this
+    test's."""
+    d = make_daemon()
+    ns = d.create_ns(uniq("biglist"))
+    n, size = 250, 200_000  # ~50 MB of JSON
+    conn = d.connect()
+    try:
+        for i in range(n):
+            r = d.post(pj(ns), job(f"j-{i:03d}", annotations={"big": "x" * size}), conn=conn)
+            assert r.status == 201, r
+    finally:
+        conn.close()
+    raw = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
+    raw.settimeout(60)
+    raw.connect(("127.0.0.1", d.port))
+    s = d.ssl_context().wrap_socket(raw, server_hostname="127.0.0.1")
+    try:
+        before = _vm_kb(d.proc.pid, "VmHWM")
+        head = (f"Host: 127.0.0.1:{d.port}\r\nAuthorization: Bearer {d.token}\r\n"
+                "User-Agent: torchjobd-e2e\r\nAccept: application/json\r\n\r\n")
+        s.sendall((f"GET {pj(ns)} HTTP/1.1\r\n{head}"
+                   f"GET {pj(ns, 'j-007')} HTTP/1.1\r\n{head}").encode())
+        time.sleep(1.5)  # the daemon lists, answers and waits for this client, which reads nothing
+        peak = _vm_kb(d.proc.pid, "VmHWM")
+        f = s.makefile("rb")
+        status, body = _read_answer(f)
+        assert status == 200
+        items = json.loads(body)["items"]
+        assert [o["metadata"]["name"] for o in items] == [f"j-{i:03d}" for i in range(n)]
+        grown = (peak - before) * 1024
+        assert 0.9 * len(body) < grown < 1.3 * len(body), \
+            f"the daemon's peak grew by {grown / 1e6:.0f} MB for a {len(body) / 1e6:.0f} MB list"
+        status, body = _read_answer(f)
+        assert status == 200 and json.loads(body)["metadata"]["name"] == "j-007"
+        f.close()
+    finally:
+        s.close()
