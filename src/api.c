@@ -241,7 +241,7 @@ static void forbidden(apireq *r, const char *verb)
 
 /* ---- namespaces ------------------------------------------------------------------------------- */
 
-int api_check_namespace(apireq *r, const char *verb_for_msg, apierr *e)
+int api_check_namespace(apireq *r, const char *verb_for_msg, const char *name, apierr *e)
 {
     if (!r->res->namespaced)
         return 0;
@@ -257,10 +257,16 @@ int api_check_namespace(apireq *r, const char *verb_for_msg, apierr *e)
      * namespace has no other object carrying it. No parse on every create. */
     int terminating = memmem(ns->data, ns->len, "\"deletionTimestamp\":", 20) != NULL;
     if (terminating && verb_for_msg) {
-        apierr_set(e, ST_FORBIDDEN,
-                   "%s \"%s\" is forbidden: unable to create new content in namespace %s because it is being terminated",
-                   resource_gr(r->res), r->name ? r->name : "", r->ns);
-        apierr_details(e, r->name, r->res->group, r->res->plural, NULL);
+        /* the name the object asks for (none with generateName), as kube's NewForbidden */
+        if (name && *name)
+            apierr_set(e, ST_FORBIDDEN,
+                       "%s \"%s\" is forbidden: unable to create new content in namespace %s because it is being terminated",
+                       resource_gr(r->res), name, r->ns);
+        else
+            apierr_set(e, ST_FORBIDDEN,
+                       "%s is forbidden: unable to create new content in namespace %s because it is being terminated",
+                       resource_gr(r->res), r->ns);
+        apierr_details(e, name && *name ? name : NULL, r->res->group, r->res->plural, NULL);
         return -1;
     }
     return 0;
@@ -552,6 +558,15 @@ int api_parse_continue(const char *tok, uint64_t *rv, char **start, apierr *e)
     return 0;
 }
 
+/* 410 for a continue token older than the history kept, with a token to go on from now. */
+void api_continue_expired(apireq *r, const char *start, apierr *e)
+{
+    char *tok = api_make_continue(store_rev(r->api->store), start);
+    apierr_set(e, ST_EXPIRED,
+               "The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter, or use the continue token in this response to retrieve the remainder of the results. Continuing with the provided token results in an inconsistent list - objects that were created, modified, or deleted between the time the first chunk was returned and now may show up in the list.");
+    e->continue_tok = tok;
+}
+
 void api_listopts_free(listopts *o)
 {
     labelsel_free(o->ls);
@@ -768,6 +783,8 @@ void api_list(apireq *r)
             goto fail;
     } else if (o.rv && o.rvmatch && !strcmp(o.rvmatch, "Exact")) {
         at = strtoull(o.rv, NULL, 10);
+    } else if (o.rv && !o.rvmatch && o.limit > 0 && strcmp(o.rv, "0")) {
+        at = strtoull(o.rv, NULL, 10); /* legacy: a page asked at N is served at exactly N */
     }
     if (o.rv && strcmp(o.rv, "0")) {
         uint64_t want = strtoull(o.rv, NULL, 10), cur = store_rev(st);
@@ -811,10 +828,7 @@ void api_list(apireq *r)
         http_segs_free(b.first);
         json_decref(b.rows);
         if (o.cont) {
-            char *tok = api_make_continue(store_rev(st), start);
-            apierr_set(&e, ST_EXPIRED,
-                       "The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter, or use the continue token in this response to retrieve the remainder of the results. Continuing with the provided token results in an inconsistent list - objects that were created, modified, or deleted between the time the first chunk was returned and now may show up in the list.");
-            e.continue_tok = tok;
+            api_continue_expired(r, start, &e);
         } else {
             apierr_set(&e, ST_EXPIRED, "The resourceVersion for the provided list is too old.");
         }
@@ -948,19 +962,68 @@ static void early_error(http_req *h)
     api_send_error(&r, &e);
 }
 
+/* The checks behind /livez, /readyz and /healthz (all pass while the loop answers), as
+ * kube's healthz: ?verbose lists them, ?exclude=NAME skips one, /livez/NAME runs one alone. */
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+static const char *const health_checks[] = {"ping", "log", "store"};
+enum { NCHECKS = sizeof health_checks / sizeof health_checks[0] };
+
 static void health(http_req *h, const char *path)
 {
-    static const char ok[] = "ok";
-    char *verbose = http_query_get(h, "verbose");
-    if (verbose) {
-        free(verbose);
-        char buf[256];
-        const char *name = path + 1;
-        int n = snprintf(buf, sizeof buf, "[+]ping ok\n[+]log ok\n[+]store ok\n%s check passed\n", name);
-        http_respond(h, 200, "text/plain; charset=utf-8", buf, (size_t)n, "X-Content-Type-Options: nosniff\r\n");
+    static const char ok[] = "ok", nosniff[] = "X-Content-Type-Options: nosniff\r\n";
+    const char *slash = strchr(path + 1, '/');
+    if (slash) { /* one check; an unknown one is not a route */
+        for (size_t i = 0; i < NCHECKS; i++)
+            if (!strcmp(slash + 1, health_checks[i])) {
+                http_respond(h, 200, "text/plain; charset=utf-8", ok, 2, nosniff);
+                return;
+            }
+        send_plain_404(h);
         return;
     }
-    http_respond(h, 200, "text/plain; charset=utf-8", ok, 2, "X-Content-Type-Options: nosniff\r\n");
+    char *verbose = http_query_get(h, "verbose");
+    if (!verbose) {
+        http_respond(h, 200, "text/plain; charset=utf-8", ok, 2, nosniff);
+        return;
+    }
+    free(verbose);
+    char **ex = NULL;
+    size_t nex = http_query_all(h, "exclude", &ex);
+    char used[64] = {0};
+    char buf[2048];
+    size_t n = 0;
+    for (size_t i = 0; i < NCHECKS; i++) {
+        int skip = 0;
+        for (size_t k = 0; k < nex && k < sizeof used; k++)
+            if (!strcmp(ex[k], health_checks[i]))
+                skip = used[k] = 1;
+        n += (size_t)snprintf(buf + n, sizeof buf - n, skip ? "[+]%s excluded: ok\n" : "[+]%s ok\n",
+                              health_checks[i]);
+    }
+    /* names that matched no check: one warning line, sorted and each once, as kube's sets */
+    const char *miss[64];
+    size_t nmiss = 0;
+    for (size_t k = 0; k < nex && k < sizeof used; k++) {
+        int dup = 0;
+        for (size_t j = 0; j < nmiss; j++)
+            dup |= !strcmp(miss[j], ex[k]);
+        if (!used[k] && !dup)
+            miss[nmiss++] = ex[k];
+    }
+    qsort(miss, nmiss, sizeof *miss, cmp_str);
+    for (size_t k = 0; k < nmiss && n < sizeof buf - 256; k++)
+        n += (size_t)snprintf(buf + n, sizeof buf - n, "%s\"%.100s\"",
+                              k ? "," : "warn: some health checks cannot be excluded: no matches for ",
+                              miss[k]);
+    if (nmiss)
+        n += (size_t)snprintf(buf + n, sizeof buf - n, "\n");
+    n += (size_t)snprintf(buf + n, sizeof buf - n, "%s check passed\n", path + 1);
+    http_strv_free(ex, nex);
+    http_respond(h, 200, "text/plain; charset=utf-8", buf, n, nosniff);
 }
 
 static unsigned method_verb(int method, int collection, int watch)

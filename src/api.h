@@ -78,7 +78,7 @@ int api_body_json(http_req *h, json_t **out, char **err);
 /* Parse a request body as a JSON object for create/update; 0 or -1 with e set (400/415). */
 int api_decode_body(apireq *r, json_t **out, apierr *e, int for_patch);
 /* Is the namespace present and not terminating? 0 ok; -1 sets 404/403 into e. */
-int api_check_namespace(apireq *r, const char *verb_for_msg, apierr *e);
+int api_check_namespace(apireq *r, const char *verb_for_msg, const char *name, apierr *e);
 
 /* Does r ask for a Table? (*inc: includeObject) */
 int api_table_wanted(apireq *r, table_include *inc);
@@ -137,6 +137,7 @@ int api_listopts_parse(apireq *r, listopts *o, apierr *e);
 /* kube's continue token for a list at rv resuming after key suffix start (malloc'ed), and back. */
 char *api_make_continue(uint64_t rv, const char *start);
 int api_parse_continue(const char *tok, uint64_t *rv, char **start, apierr *e);
+void api_continue_expired(apireq *r, const char *start, apierr *e);
 void api_listopts_free(listopts *o);
 int api_rec_matches(const store_rec *rec, const labelsel *ls, const fieldsel *fs);
 

@@ -536,6 +536,14 @@ void api_deletecollection(apireq *r)
         api_send_error(r, &e);
         return;
     }
+    if (lo.cont && tok_rv < store_compact_rev(st)) { /* listed like a LIST: 410 as it would */
+        api_continue_expired(r, start, &e);
+        free(start);
+        api_listopts_free(&lo);
+        api_delopts_free(&o);
+        api_send_error(r, &e);
+        return;
+    }
     char start_key[1200];
     int has_start = start != NULL;
     if (has_start)

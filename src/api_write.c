@@ -214,14 +214,52 @@ static int check_field_validation(apireq *r)
 }
 
 /* Validation of a whole object (create or update of the main resource), touching nothing but
- * its arguments (it also runs off the loop, for a prepared create). 0, or -1 with the errors in
+ * its arguments (it also runs off the loop, for a prepared create); obj gets the schema's
+ * defaults first. 0, or -1 with the errors in
  * fe: the schema's (*hook = 0) or the PyTorchJob admission webhook's (*hook = 1). *warn: the
  * webhook's warnings (a JSON array of strings, or NULL). */
-static int check_object(const resource *res, const json_t *obj, fielderrs *fe, int *hook,
-                        json_t **warn)
+static int cmp_strp(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* A custom resource's finalizers that this write adds (old: the object before, or NULL), each
+ * once and sorted, without a '/' and not one of kube's own: a warning each, as the CRD
+ * strategy's WarningsOnCreate/WarningsOnUpdate. */
+static void finalizer_warnings(const json_t *obj, const json_t *old, json_t **warn)
+{
+    const json_t *fins = json_object_get(json_object_get(obj, "metadata"), "finalizers");
+    const json_t *had = old ? json_object_get(json_object_get(old, "metadata"), "finalizers") : NULL;
+    size_t n = json_array_size(fins), k = 0;
+    if (!n || n > 256)
+        return;
+    const char *v[256];
+    for (size_t i = 0; i < n; i++) {
+        const char *f = json_string_value(json_array_get(fins, i));
+        if (!f || strchr(f, '/') || !strcmp(f, "orphan") || !strcmp(f, "foregroundDeletion") ||
+            !strcmp(f, "kubernetes") || api_str_in(had, f))
+            continue;
+        v[k++] = f;
+    }
+    qsort(v, k, sizeof *v, cmp_strp);
+    for (size_t i = 0; i < k; i++) {
+        if (i && !strcmp(v[i], v[i - 1]))
+            continue;
+        char text[512]; /* a name without '/' is a valid one (≤ 63 bytes) or already refused */
+        snprintf(text, sizeof text, "metadata.finalizers: \"%.300s\": prefer a domain-qualified finalizer name to avoid accidental conflicts with other finalizer writers", v[i]);
+        if (!*warn)
+            *warn = json_array();
+        json_array_append_new(*warn, json_string(text));
+    }
+}
+
+static int check_object(const resource *res, json_t *obj, const json_t *old, fielderrs *fe,
+                        int *hook, json_t **warn)
 {
     *hook = 0;
     *warn = NULL;
+    if (!strcmp(res->plural, "pytorchjobs")) /* decoded with the schema's defaults, as kube */
+        validate_pytorchjob_defaults(obj);
     validate_object_meta(fe, json_object_get(obj, "metadata"),
                          strcmp(res->plural, "namespaces") && strcmp(res->plural, "services"));
     if (!strcmp(res->plural, "pytorchjobs"))
@@ -230,8 +268,16 @@ static int check_object(const resource *res, const json_t *obj, fielderrs *fe, i
         validate_pod_spec(fe, obj);
     if (fe->n)
         return -1;
+    if (res->is_cr)
+        finalizer_warnings(obj, old, warn);
     if (!strcmp(res->plural, "pytorchjobs")) {
-        validate_pytorchjob_webhook(fe, obj, warn);
+        json_t *hw = NULL;
+        validate_pytorchjob_webhook(fe, obj, &hw);
+        if (*warn)
+            json_array_extend(*warn, hw);
+        else
+            *warn = json_incref(hw);
+        json_decref(hw);
         *hook = fe->n > 0;
     }
     return fe->n ? -1 : 0;
@@ -247,12 +293,12 @@ static void send_warnings(apireq *r, const json_t *warn)
 
 /* check_object, answering its errors: 422 for the schema, 403 for the webhook. 0, or -1 after
  * answering. */
-static int validate_object(apireq *r, const json_t *obj, const char *name)
+static int validate_object(apireq *r, json_t *obj, const json_t *old, const char *name)
 {
     fielderrs fe = {0};
     json_t *warn;
     int hook;
-    int rc = check_object(r->res, obj, &fe, &hook, &warn);
+    int rc = check_object(r->res, obj, old, &fe, &hook, &warn);
     send_warnings(r, warn);
     json_decref(warn);
     if (rc == 0)
@@ -439,9 +485,9 @@ void api_do_create(apireq *r, json_t *obj, int dry)
     json_t *md = meta_of(obj);
     if (create_shape(r->res, r->ns, obj, &e) < 0)
         goto fail;
-    if (api_check_namespace(r, "create", &e) < 0)
-        goto fail;
     const char *name = str_at(md, "name");
+    if (api_check_namespace(r, "create", name, &e) < 0)
+        goto fail;
     const char *gen = str_at(md, "generateName");
     int generated = 0;
     char namebuf[300];
@@ -453,7 +499,7 @@ void api_do_create(apireq *r, json_t *obj, int dry)
         generated = 1;
     }
     name = str_at(md, "name");
-    if (validate_object(r, obj, name ? name : "") < 0) {
+    if (validate_object(r, obj, NULL, name ? name : "") < 0) {
         json_decref(obj);
         return;
     }
@@ -540,7 +586,7 @@ api_precreate *api_precreate_new(api_t *api, const http_req *h, const resource *
     json_t *md = meta_of(obj);
     const char *name = str_at(md, "name");
     int hook;
-    if (!name || !*name || check_object(res, obj, &fe, &hook, &warn) < 0)
+    if (!name || !*name || check_object(res, obj, NULL, &fe, &hook, &warn) < 0)
         goto no;
     create_stamp(res, md);
     char key[1024];
@@ -569,7 +615,7 @@ no:
 static void create_prepared(apireq *r, api_precreate *pc)
 {
     apierr e = {0};
-    if (api_check_namespace(r, "create", &e) < 0)
+    if (api_check_namespace(r, "create", pc->name, &e) < 0)
         goto fail;
     send_warnings(r, pc->warn);
     const store_rec *cur = store_latest(r->api->store, pc->key);
@@ -647,13 +693,16 @@ static void copy_key(json_t *dst, const json_t *src, const char *k)
 void api_do_update(apireq *r, const store_rec *old, json_t *nobj, int dry, int rv_required)
 {
     apierr e = {0};
+    if (!strcmp(r->res->plural, "pytorchjobs")) /* before generation compares the specs */
+        validate_pytorchjob_defaults(nobj);
     const char *gr = resource_gr(r->res);
     json_t *oobj = api_rec_json(old);
     json_t *om = meta_of(oobj), *nm = meta_of(nobj);
     int is_status = r->sub && !strcmp(r->sub, "status");
+    /* as kube's checkName: a body without a name does not match either (no silent fill-in) */
     const char *nname = str_at(nm, "name");
-    if (nname && *nname && strcmp(nname, r->name)) {
-        apierr_set(&e, ST_BAD_REQUEST, "the name of the object (%s) does not match the name on the URL (%s)", nname, r->name);
+    if (!nname || strcmp(nname, r->name)) {
+        apierr_set(&e, ST_BAD_REQUEST, "the name of the object (%s) does not match the name on the URL (%s)", nname ? nname : "", r->name);
         goto fail;
     }
     const char *nns = str_at(nm, "namespace");
@@ -755,13 +804,30 @@ void api_do_update(apireq *r, const store_rec *old, json_t *nobj, int dry, int r
         fielderrs fe = {0};
         json_t *f = json_object_get(rm, "finalizers");
         if (api_str_in(f, "orphan") && api_str_in(f, "foregroundDeletion")) {
-            fe_add(&fe, FE_INVALID, "metadata.finalizers", NULL, "finalizer orphan and foregroundDeletion cannot be both set");
+            char *v = fe_json(f); /* the value, as on create */
+            fe_add(&fe, FE_INVALID, "metadata.finalizers", v, "finalizer orphan and foregroundDeletion cannot be both set");
+            free(v);
             send_invalid(r, r->name, &fe);
             json_decref(res);
             json_decref(oobj);
             return;
         }
-        if (validate_object(r, res, r->name) < 0) {
+        /* the CRD's CEL transition rule on the queue (self == oldSelf: checked when both have it) */
+        const char *qpath[] = {"spec", "runPolicy", "schedulingPolicy", "queue"};
+        const json_t *nq = res, *oq = oobj;
+        for (size_t i = 0; i < 4; i++) {
+            nq = json_object_get(nq, qpath[i]);
+            oq = json_object_get(oq, qpath[i]);
+        }
+        if (!strcmp(r->res->plural, "pytorchjobs") && nq && oq && !json_equal(nq, oq)) {
+            fe_add(&fe, FE_INVALID, "spec.runPolicy.schedulingPolicy.queue", "\"string\"",
+                   "spec.runPolicy.schedulingPolicy.queue is immutable");
+            send_invalid(r, r->name, &fe);
+            json_decref(res);
+            json_decref(oobj);
+            return;
+        }
+        if (validate_object(r, res, oobj, r->name) < 0) {
             json_decref(res);
             json_decref(oobj);
             return;
@@ -818,8 +884,8 @@ void api_update(apireq *r)
         return;
     json_t *md = json_object_get(obj, "metadata");
     const char *bname = str_at(md, "name"), *bns = str_at(md, "namespace");
-    if (bname && *bname && strcmp(bname, r->name)) {
-        apierr_set(&e, ST_BAD_REQUEST, "the name of the object (%s) does not match the name on the URL (%s)", bname, r->name);
+    if (!bname || strcmp(bname, r->name)) {
+        apierr_set(&e, ST_BAD_REQUEST, "the name of the object (%s) does not match the name on the URL (%s)", bname ? bname : "", r->name);
         json_decref(obj);
         api_send_error(r, &e);
         return;

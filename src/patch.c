@@ -554,8 +554,8 @@ static int validate_op(const json_t *op, char **err)
     if (!json_is_object(op))
         return bad_op(err, op, "an operation must be an object, got %s", type_name(op));
     enum kind k = kind_of(op);
-    if (k == K_UNKNOWN)
-        return bad_op(err, op, "unsupported operation");
+    if (k == K_UNKNOWN) /* decodes; fails when its turn comes, after the ops before it (422) */
+        return 0;
     if ((kinds[k].needs & NEED_VALUE) && !json_object_get(op, "value"))
         return bad_op(err, op,
                       "failed to decode 'value': operation, missing value field: missing value");
@@ -600,7 +600,11 @@ int patch_json(const json_t *target, const json_t *ops, json_t **out, char **err
         case K_MOVE: rc = op_move(&doc, from, path, err); break;
         case K_COPY: rc = op_copy(&doc, from, path, &copied, err); break;
         case K_TEST: rc = op_test(&doc, path, value, err); break;
-        default: assert(!"validated op kind"); rc = PATCH_ERR_MALFORMED;
+        default: {
+            const json_t *o = json_object_get(op, "op");
+            rc = fail(err, PATCH_ERR_APPLY, "Unexpected kind: %s",
+                      json_is_string(o) ? json_string_value(o) : "unknown");
+        }
         }
         if (rc) {
             json_decref(doc);

@@ -1034,3 +1034,28 @@ void validate_pod_spec(fielderrs *l, const json_t *obj)
         free(v);
     }
 }
+
+/* The CRD schema's defaults, applied where kube applies them (decoding a request body): a
+ * runPolicy object gets suspend: false, and a port in the pod templates gets protocol TCP (the
+ * pod template schema is core/v1's). Nothing else: the controller's defaults stay in memory. */
+void validate_pytorchjob_defaults(json_t *obj)
+{
+    json_t *spec = json_object_get(obj, "spec");
+    json_t *rp = json_object_get(spec, "runPolicy");
+    if (json_is_object(rp) && !json_object_get(rp, "suspend"))
+        json_object_set_new(rp, "suspend", json_false());
+    const char *key;
+    json_t *rs;
+    json_object_foreach(json_object_get(spec, "pytorchReplicaSpecs"), key, rs) {
+        json_t *pspec = json_object_get(json_object_get(rs, "template"), "spec");
+        static const char *const lists[] = {"containers", "initContainers"};
+        for (size_t l = 0; l < 2; l++) {
+            size_t i, k;
+            json_t *c, *port;
+            json_array_foreach(json_object_get(pspec, lists[l]), i, c)
+                json_array_foreach(json_object_get(c, "ports"), k, port)
+                    if (json_is_object(port) && !json_object_get(port, "protocol"))
+                        json_object_set_new(port, "protocol", json_string("TCP"));
+        }
+    }
+}

@@ -31,6 +31,8 @@ void validate_pytorchjob_status(fielderrs *l, const json_t *obj);
 /* The v1.9 validating webhook (answered as 403). warnings: if non-NULL, receives a new JSON
  * array of warning strings (possibly empty). */
 void validate_pytorchjob_webhook(fielderrs *l, const json_t *obj, json_t **warnings);
+/* The CRD schema's defaults (runPolicy.suspend, ports' protocol), in place. */
+void validate_pytorchjob_defaults(json_t *obj);
 /* core/v1 Pod spec: containers with name and image, restartPolicy values. */
 void validate_pod_spec(fielderrs *l, const json_t *obj);
 #endif

@@ -7,7 +7,7 @@ import pytest
 import yaml
 
 from e2elib import (API, APPLY, GK, GR, GROUP, JSONPATCH, MERGE, PLURAL, RV_RE,
-                    STRATEGIC, TIME_RE, UNSUPPORTED_PATCH_MSG, UUID_RE, assert_not_found,
+                    STRATEGIC, TIME_RE, QUIET_MANAGER, UNSUPPORTED_PATCH_MSG, UUID_RE, assert_not_found,
                     assert_status, assert_webhook_denied, cause, container, invalid_details, job,
                     namespace_obj, pj, poll, replica, rv, strip_volatile, uniq)
 
@@ -879,3 +879,129 @@ def test_namespace_invalid_name(daemon):
     assert_status(r, 422, "Invalid", f'Namespace "Bad_NS" is invalid: metadata.name: {msg}',
                   details={"name": "Bad_NS", "kind": "Namespace",
                            "causes": [cause("FieldValueInvalid", msg, "metadata.name")]})
+
+
+# -- found by probing against the spec (2026-12-05) -----------------------------------------------
+
+def test_update_body_without_name_400(daemon, ns):
+    """kube's checkName: a body with no name does not match the URL's (no silent fill-in), for
+    PUT, PUT /status and a patch that removes the name."""
+    o = daemon.create_job(ns)
+    name = o["metadata"]["name"]
+    msg = f"the name of the object () does not match the name on the URL ({name})"
+    body = copy.deepcopy(o)
+    del body["metadata"]["name"]
+    assert_status(daemon.put(pj(ns, name), body), 400, "BadRequest", msg)
+    assert_status(daemon.put(pj(ns, name) + "/status", body), 400, "BadRequest", msg)
+    assert_status(daemon.patch(pj(ns, name), {"metadata": {"name": None}}), 400, "BadRequest", msg)
+    assert rv(daemon.get(pj(ns, name)).json) == rv(o)
+
+
+def test_create_in_terminating_namespace_403_names_the_object(daemon):
+    tns = daemon.create_ns(uniq("tns"))
+    held = daemon.create_job(tns, finalizers=["example.com/hold"])["metadata"]["name"]
+    assert daemon.delete(f"/api/v1/namespaces/{tns}").status == 200
+    tail = f"unable to create new content in namespace {tns} because it is being terminated"
+    try:
+        r = daemon.post(pj(tns), job("j-new"))
+        assert_status(r, 403, "Forbidden", f'{GR} "j-new" is forbidden: {tail}',
+                      details={"name": "j-new", "group": GROUP, "kind": PLURAL})
+        r = daemon.post(pj(tns), job(generate_name="g-"))
+        assert_status(r, 403, "Forbidden", f"{GR} is forbidden: {tail}",
+                      details={"group": GROUP, "kind": PLURAL})
+    finally:
+        daemon.remove_finalizers(tns, held)
+
+
+def test_legacy_list_rv_with_limit_is_exact(daemon, ns):
+    """resourceVersion=N with a limit and no resourceVersionMatch is served at exactly N (etcd's
+    legacy paging rule), not at the latest revision."""
+    a = daemon.create_job(ns, "a")
+    at = str(rv(a))
+    daemon.create_job(ns, "b")
+    daemon.patch(pj(ns, "a"), {"metadata": {"labels": {"x": "1"}}})
+    r = daemon.get(pj(ns), query={"resourceVersion": at, "limit": "10"})
+    assert r.status == 200, r
+    assert r.json["metadata"]["resourceVersion"] == at
+    assert [(o["metadata"]["name"], o["metadata"].get("labels")) for o in r.json["items"]] == [("a", None)]
+    # without a limit it is "not older than": the latest
+    r = daemon.get(pj(ns), query={"resourceVersion": at})
+    assert [o["metadata"]["name"] for o in r.json["items"]] == ["a", "b"]
+
+
+def test_finalizer_warnings_for_names_without_domain(daemon, ns):
+    """A custom resource's new finalizer without a '/' (and not kube's own) is a Warning, on
+    create and on an update that adds it (once, sorted), never for one it already had."""
+    def warnings(r):
+        return [w for w in (r.headers.get_all("Warning") or []) if "finalizer" in w]
+    text = ('299 - "metadata.finalizers: \\"{}\\": prefer a domain-qualified finalizer name to '
+            'avoid accidental conflicts with other finalizer writers"')
+    r = daemon.post(pj(ns), job("fw", finalizers=["zeta", "example.com/ok", "orphan", "alpha"]))
+    assert r.status == 201, r
+    assert warnings(r) == [text.format("alpha"), text.format("zeta")]
+    r = daemon.patch(pj(ns, "fw"), {"metadata": {"finalizers": ["zeta", "alpha", "beta", "beta"]}})
+    assert r.status == 200, r
+    assert warnings(r) == [text.format("beta")]
+    r = daemon.patch(pj(ns, "fw"), {"metadata": {"labels": {"a": "b"}}})
+    assert warnings(r) == []
+    daemon.patch(pj(ns, "fw"), {"metadata": {"finalizers": None}})
+
+
+def test_update_orphan_and_foreground_422_shows_the_value(daemon, ns):
+    name = daemon.create_job(ns)["metadata"]["name"]
+    r = daemon.patch(pj(ns, name), {"metadata": {"finalizers": ["orphan", "foregroundDeletion"]}})
+    assert_status(r, 422, "Invalid",
+                  f'{GK} "{name}" is invalid: metadata.finalizers: Invalid value: '
+                  '["orphan","foregroundDeletion"]: finalizer orphan and foregroundDeletion cannot be both set')
+
+
+def test_json_patch_unknown_op_fails_when_applied_422(daemon, ns):
+    """kube decodes a JSON patch without looking at op kinds; an unknown one fails when its turn
+    comes (422), after the ops before it."""
+    name = daemon.create_job(ns)["metadata"]["name"]
+    bad = "the server rejected our request due to an error in our request"
+    for ops in ([{"op": "frob", "path": "/a"}], [{"path": "/a"}],
+                [{"op": "remove", "path": "/metadata/labels/none"}, {"op": "frob"}]):
+        assert_status(daemon.patch(pj(ns, name), ops, ctype=JSONPATCH), 422, "Invalid", bad)
+
+
+def test_scheduling_queue_is_immutable(daemon, ns):
+    """The CRD's CEL rule (self == oldSelf) on spec.runPolicy.schedulingPolicy.queue: a change is
+    422; setting it where it was unset is not a change."""
+    b = job(uniq("q"))
+    b["spec"]["runPolicy"]["schedulingPolicy"] = {"queue": "q1", "minAvailable": 1}
+    o = daemon.post(pj(ns), b).json
+    name = o["metadata"]["name"]
+    msg = ('Invalid value: "string": spec.runPolicy.schedulingPolicy.queue is immutable')
+    r = daemon.patch(pj(ns, name), {"spec": {"runPolicy": {"schedulingPolicy": {"queue": "q2"}}}})
+    assert_status(r, 422, "Invalid", f'{GK} "{name}" is invalid: spec.runPolicy.schedulingPolicy.queue: {msg}')
+    cur = daemon.get(pj(ns, name)).json
+    cur["spec"]["runPolicy"]["schedulingPolicy"]["queue"] = "q3"
+    assert_status(daemon.put(pj(ns, name), cur), 422, "Invalid")
+    r = daemon.patch(pj(ns, name), {"spec": {"runPolicy": {"schedulingPolicy": {"queue": "q1", "minAvailable": 1}}}})
+    assert r.status == 200, r
+    other = daemon.create_job(ns)["metadata"]["name"]
+    r = daemon.patch(pj(ns, other), {"spec": {"runPolicy": {"schedulingPolicy": {"queue": "late"}}}})
+    assert r.status == 200, r
+
+
+def test_crd_schema_defaults(daemon, ns):
+    """The CRD schema's defaults are stored: runPolicy.suspend false (only where a runPolicy
+    object is), and protocol TCP on the pod templates' ports; an identical PUT stays a no-op."""
+    b = job(uniq("d"))
+    b["spec"]["runPolicy"] = {"managedBy": QUIET_MANAGER, "backoffLimit": 2}
+    tmpl = b["spec"]["pytorchReplicaSpecs"]["Master"]["template"]["spec"]
+    tmpl["containers"][0]["ports"] = [{"name": "http", "containerPort": 8080},
+                                      {"containerPort": 9090, "protocol": "UDP"}]
+    o = daemon.post(pj(ns), b).json
+    assert o["spec"]["runPolicy"] == {"managedBy": QUIET_MANAGER, "backoffLimit": 2, "suspend": False}
+    ports = o["spec"]["pytorchReplicaSpecs"]["Master"]["template"]["spec"]["containers"][0]["ports"]
+    assert ports == [{"name": "http", "containerPort": 8080, "protocol": "TCP"},
+                     {"containerPort": 9090, "protocol": "UDP"}]
+    assert daemon.get(pj(ns, o["metadata"]["name"])).json == o
+    r = daemon.put(pj(ns, o["metadata"]["name"]), o)
+    assert r.status == 200 and rv(r.json) == rv(o) and r.json["metadata"]["generation"] == 1, r
+    b2 = job(uniq("d"))
+    b2["spec"].pop("runPolicy", None)
+    r = daemon.post(pj(ns), b2, query={"dryRun": "All"})  # (dry: the controller would run it)
+    assert r.status == 201 and "runPolicy" not in r.json["spec"], r

@@ -27,6 +27,23 @@ def test_health_endpoints(daemon, path):
     assert r.ctype.startswith("text/plain"), r
 
 
+def test_health_verbose_exclude_and_single_checks(daemon):
+    """As kube's healthz: ?exclude skips a check (listed as excluded), names that match no check
+    are warned about once, sorted; /livez/<check> runs one check alone; an unknown one is not a
+    route (plain 404)."""
+    r = daemon.get("/livez", query={"verbose": "", "exclude": ["ping", "zz", "nope", "zz"]})
+    assert r.status == 200, r
+    assert r.raw.decode() == ("[+]ping excluded: ok\n[+]log ok\n[+]store ok\n"
+                              'warn: some health checks cannot be excluded: no matches for "nope","zz"\n'
+                              "livez check passed\n")
+    r = daemon.get("/readyz", query={"verbose": ""})
+    assert r.raw.decode() == "[+]ping ok\n[+]log ok\n[+]store ok\nreadyz check passed\n"
+    for path in ("/livez/ping", "/readyz/store", "/healthz/log"):
+        r = daemon.get(path, query={"verbose": ""})
+        assert r.status == 200 and r.raw == b"ok", r
+    assert_plain_404(daemon.get("/livez/nope"))
+
+
 def test_readyz_anonymous(daemon):
     r = daemon.get("/readyz", token=None)
     assert r.status == 200 and r.raw.strip() == b"ok", r
