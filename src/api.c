@@ -437,8 +437,43 @@ int api_table_wanted(apireq *r, table_include *inc)
 
 /* ---- GET -------------------------------------------------------------------------------------- */
 
+/* A resourceVersion this server has not reached yet: 504 at once (kube waits up to 3 s for its
+ * watch cache first; a revision this server handed out is never ahead of it). */
+static int rv_too_large(apireq *r, const char *rv, apierr *e)
+{
+    if (!rv || !strcmp(rv, "0"))
+        return 0;
+    uint64_t want = strtoull(rv, NULL, 10), cur = store_rev(r->api->store);
+    if (want <= cur)
+        return 0;
+    apierr_set(e, ST_TIMEOUT, "Timeout: Too large resource version: %llu, current: %llu",
+               (unsigned long long)want, (unsigned long long)cur);
+    apierr_details(e, NULL, NULL, NULL, NULL);
+    e->causes = json_pack("[{s:s,s:s}]", "reason", "ResourceVersionTooLarge", "message",
+                          "Too large resource version");
+    e->retry_after = 1;
+    return 1;
+}
+
 void api_get(apireq *r)
 {
+    /* resourceVersion: unset = latest, else not older than it; one not reached yet is 504 */
+    char *rvq = http_query_get(r->http, "resourceVersion");
+    if (rvq && *rvq) {
+        apierr e = {0};
+        const char *p = rvq;
+        while (isdigit((unsigned char)*p))
+            p++;
+        if (*p)
+            apierr_set(&e, ST_BAD_REQUEST,
+                       "invalid resource version: strconv.ParseUint: parsing \"%s\": invalid syntax", rvq);
+        if (*p || rv_too_large(r, rvq, &e)) {
+            free(rvq);
+            api_send_error(r, &e);
+            return;
+        }
+    }
+    free(rvq);
     char key[1024];
     api_key(key, sizeof key, r->res, r->ns, r->name);
     const store_rec *rec = store_get(r->api->store, key);
@@ -786,18 +821,8 @@ void api_list(apireq *r)
     } else if (o.rv && !o.rvmatch && o.limit > 0 && strcmp(o.rv, "0")) {
         at = strtoull(o.rv, NULL, 10); /* legacy: a page asked at N is served at exactly N */
     }
-    if (o.rv && strcmp(o.rv, "0")) {
-        uint64_t want = strtoull(o.rv, NULL, 10), cur = store_rev(st);
-        if (want > cur) {
-            apierr_set(&e, ST_TIMEOUT, "Timeout: Too large resource version: %llu, current: %llu",
-                       (unsigned long long)want, (unsigned long long)cur);
-            apierr_details(&e, NULL, NULL, NULL, NULL);
-            e.causes = json_pack("[{s:s,s:s}]", "reason", "ResourceVersionTooLarge", "message",
-                                 "Too large resource version");
-            e.retry_after = 1;
-            goto fail;
-        }
-    }
+    if (rv_too_large(r, o.rv, &e))
+        goto fail;
     if (at == store_rev(st))
         at = 0;
     listbuf b = {0};
@@ -1110,12 +1135,25 @@ void api_handle(void *ctx, http_req *h)
         return;
     }
     discovery_doc doc;
-    if (discovery_lookup(path, http_header_get(h, "accept"), &doc)) {
+    const char *accept = http_header_get(h, "accept");
+    int found = discovery_lookup(path, accept, &doc);
+    /* /version/, /api/, /apis/g/v/ … are the same documents (the Python client asks for
+     * /version/ and /apis/); a resource path keeps its slash */
+    char dpath[512];
+    size_t plen = strlen(path);
+    if (!found && plen > 1 && plen < sizeof dpath && path[plen - 1] == '/' &&
+        strncmp(path, "/openapi", 8)) {
+        memcpy(dpath, path, plen - 1);
+        dpath[plen - 1] = '\0';
+        if ((found = discovery_lookup(dpath, accept, &doc)))
+            path = dpath;
+    }
+    if (found) {
         int public = !strcmp(path, "/version");
         if (!public && !auth_user_in_group(user, "system:authenticated")) {
             apireq r = {.api = api, .http = h, .pretty = pretty};
             apierr e = {0};
-            apierr_set(&e, ST_FORBIDDEN, "forbidden: User \"%s\" cannot get path \"%s\"", user->name, path);
+            apierr_set(&e, ST_FORBIDDEN, "forbidden: User \"%s\" cannot get path \"%s\"", user->name, h->path);
             apierr_details(&e, NULL, NULL, NULL, NULL);
             api_send_error(&r, &e);
             return;

@@ -479,6 +479,19 @@ static void name_taken(apireq *r, const store_rec *cur, const char *name, int ge
     apierr_already_exists(e, resource_gr(r->res), r->res->group, r->res->plural, name, terminating);
 }
 
+/* A namespace always carries kubernetes.io/metadata.name = its name (kube's namespace
+ * strategy, on create and on every update: it cannot be removed or changed). */
+static void ns_name_label(const resource *res, json_t *obj, const char *name)
+{
+    json_t *md = json_object_get(obj, "metadata");
+    if (strcmp(res->plural, "namespaces") || !json_is_object(md) || !name || !*name)
+        return;
+    json_t *labels = json_object_get(md, "labels");
+    if (!json_is_object(labels))
+        json_object_set_new(md, "labels", labels = json_object());
+    json_object_set_new(labels, "kubernetes.io/metadata.name", json_string(name));
+}
+
 void api_do_create(apireq *r, json_t *obj, int dry)
 {
     apierr e = {0};
@@ -520,6 +533,7 @@ void api_do_create(apireq *r, json_t *obj, int dry)
         name_taken(r, cur, name, generated, &e);
         goto fail;
     }
+    ns_name_label(r->res, obj, name);
     create_stamp(r->res, md);
     answer_write(r, key, obj, 201, dry);
     return;
@@ -695,6 +709,7 @@ void api_do_update(apireq *r, const store_rec *old, json_t *nobj, int dry, int r
     apierr e = {0};
     if (!strcmp(r->res->plural, "pytorchjobs")) /* before generation compares the specs */
         validate_pytorchjob_defaults(nobj);
+    ns_name_label(r->res, nobj, r->name);
     const char *gr = resource_gr(r->res);
     json_t *oobj = api_rec_json(old);
     json_t *om = meta_of(oobj), *nm = meta_of(nobj);

@@ -230,16 +230,6 @@ static const column pj_cols[] = {
     NAME_COL,
     {"State", "string", "", CRD_COL(".status.conditions[-1:].type"), 0},
     {"Age", "date", "", CRD_COL(".metadata.creationTimestamp"), 0},
-    /* Ours, for `-o wide` (the kubeflow CRD declares only State and Age). */
-    {"Replicas", "integer", "",
-     "Desired replicas over all replica types (spec.pytorchReplicaSpecs.*.replicas, "
-     "default 1).", 1},
-    {"Active", "integer", "",
-     "Active replicas over all replica types (status.replicaStatuses).", 1},
-    {"Succeeded", "integer", "",
-     "Succeeded replicas over all replica types (status.replicaStatuses).", 1},
-    {"Failed", "integer", "",
-     "Failed replicas over all replica types (status.replicaStatuses).", 1},
 };
 
 static const column ns_cols[] = {
@@ -333,23 +323,6 @@ static void pj_cells(const json_t *o, int64_t now, json_t *cells, json_t *row)
     else
         put_null(cells);
     put_age(cells, o, "metadata.creationTimestamp", now, 1);
-
-    json_int_t desired = 0, active = 0, succeeded = 0, failed = 0;
-    const char *key;
-    const json_t *v;
-    json_object_foreach((json_t *)jobj(o, "spec.pytorchReplicaSpecs"), key, v) {
-        const json_t *r = json_object_get(v, "replicas");
-        desired += json_is_integer(r) ? json_integer_value(r) : 1;
-    }
-    json_object_foreach((json_t *)jobj(o, "status.replicaStatuses"), key, v) {
-        active += jint(v, "active");
-        succeeded += jint(v, "succeeded");
-        failed += jint(v, "failed");
-    }
-    put_int(cells, desired);
-    put_int(cells, active);
-    put_int(cells, succeeded);
-    put_int(cells, failed);
 }
 
 static void ns_cells(const json_t *o, int64_t now, json_t *cells, json_t *row)

@@ -916,6 +916,7 @@ def test_create_in_terminating_namespace_403_names_the_object(daemon):
 def test_legacy_list_rv_with_limit_is_exact(daemon, ns):
     """resourceVersion=N with a limit and no resourceVersionMatch is served at exactly N (etcd's
     legacy paging rule), not at the latest revision."""
+    ns = daemon.create_ns(uniq("lrv"))  # a namespace of its own: the items are compared
     a = daemon.create_job(ns, "a")
     at = str(rv(a))
     daemon.create_job(ns, "b")
@@ -1005,3 +1006,19 @@ def test_crd_schema_defaults(daemon, ns):
     b2["spec"].pop("runPolicy", None)
     r = daemon.post(pj(ns), b2, query={"dryRun": "All"})  # (dry: the controller would run it)
     assert r.status == 201 and "runPolicy" not in r.json["spec"], r
+
+
+def test_get_with_resource_version(daemon, ns):
+    """GET ?resourceVersion: not older than it; one the server has not reached is 504 at once
+    (as a LIST), one that is not a number 400."""
+    o = daemon.create_job(ns)
+    name = o["metadata"]["name"]
+    for q in ("0", str(rv(o)), ""):
+        r = daemon.get(pj(ns, name), query={"resourceVersion": q})
+        assert r.status == 200 and r.json == o, r
+    cur = int(daemon.get(pj(ns), query={"limit": "1"}).json["metadata"]["resourceVersion"])
+    r = daemon.get(pj(ns, name), query={"resourceVersion": str(cur + 1000)})
+    b = assert_status(r, 504, "Timeout", prefix=f"Timeout: Too large resource version: {cur + 1000}, current: ")
+    assert b["details"]["causes"] == [{"reason": "ResourceVersionTooLarge", "message": "Too large resource version"}]
+    assert_status(daemon.get(pj(ns, name), query={"resourceVersion": "abc"}), 400, "BadRequest",
+                  'invalid resource version: strconv.ParseUint: parsing "abc": invalid syntax')

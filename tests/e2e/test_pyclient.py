@@ -245,3 +245,35 @@ def test_raw_call_through_client(daemon, pns):
     resp = daemon.api_client.call_api("/version", "GET", auth_settings=["BearerToken"],
                                       response_type="object", _return_http_data_only=True)
     assert resp["minor"] == "32", resp
+
+
+def test_discovery_and_version_calls(daemon):
+    """The client's discovery and version calls ask for /version/, /apis/, /api/ and /api/v1/
+    (with the slash): the same documents as without it."""
+    api = daemon.api_client
+    assert client.VersionApi(api).get_code().minor == "32"
+    groups = {g.name for g in client.ApisApi(api).get_api_versions().groups}
+    assert GROUP in groups, groups
+    assert "v1" in client.CoreApi(api).get_api_versions().versions
+    names = {r.name for r in client.CoreV1Api(api).get_api_resources().resources}
+    assert {"pods", "services", "namespaces"} <= names, names
+    for path, kind in ((f"/apis/{GROUP}/", "APIGroup"), (f"/apis/{GROUP}/{VERSION}/", "APIResourceList")):
+        r = daemon.get(path)
+        assert r.status == 200 and r.json["kind"] == kind, r
+    # a resource path keeps its slash: not a discovery document
+    assert daemon.get(f"/apis/{GROUP}/{VERSION}/{PLURAL}/").status == 404
+
+
+def test_namespace_metadata_name_label(core):
+    """kube sets kubernetes.io/metadata.name on every namespace, and keeps it on update."""
+    name = uniq("pylbl")
+    made = core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=name)))
+    assert made.metadata.labels == {"kubernetes.io/metadata.name": name}
+    got = core.list_namespace(label_selector=f"kubernetes.io/metadata.name={name}").items
+    assert [n.metadata.name for n in got] == [name]
+    made.metadata.labels = {"team": "a"}
+    upd = core.replace_namespace(name, made)
+    assert upd.metadata.labels == {"team": "a", "kubernetes.io/metadata.name": name}
+    upd = core.patch_namespace(name, {"metadata": {"labels": {"kubernetes.io/metadata.name": "other"}}})
+    assert upd.metadata.labels["kubernetes.io/metadata.name"] == name
+    core.delete_namespace(name)
