@@ -192,10 +192,15 @@ static json_t *resource_list(const char *group, const char *version)
         for (const subresource *s = r->subresources; s && s->name; s++) {
             char name[128];
             snprintf(name, sizeof name, "%s/%s", r->plural, s->name);
-            json_array_append_new(list, json_pack("{s:s, s:s, s:b, s:s, s:o}", "name", name,
-                                                  "singularName", "", "namespaced",
-                                                  r->namespaced, "kind", r->kind, "verbs",
-                                                  verbs_json(s->verbs)));
+            json_t *se = json_pack("{s:s, s:s, s:b}", "name", name, "singularName", "",
+                                   "namespaced", r->namespaced);
+            if (s->kind) { /* another group's kind (scale): APIResource names its group-version */
+                json_object_set_new(se, "group", json_string(s->kind_group));
+                json_object_set_new(se, "version", json_string(s->kind_version));
+            }
+            json_object_set_new(se, "kind", json_string(s->kind ? s->kind : r->kind));
+            json_object_set_new(se, "verbs", verbs_json(s->verbs));
+            json_array_append_new(list, se);
         }
     }
     char gv[160];
@@ -236,6 +241,14 @@ static json_t *response_kind(const resource *r)
                      r->kind);
 }
 
+static json_t *sub_response_kind(const resource *r, const subresource *s)
+{
+    if (!s->kind)
+        return response_kind(r);
+    return json_pack("{s:s, s:s, s:s}", "group", s->kind_group, "version", s->kind_version,
+                     "kind", s->kind);
+}
+
 static json_t *agg_resource(const resource *r)
 {
     json_t *e = json_pack("{s:s, s:s, s:s, s:o, s:o}", "resource", r->plural,
@@ -247,7 +260,7 @@ static json_t *agg_resource(const resource *r)
         json_t *subs = json_array();
         for (const subresource *s = r->subresources; s->name; s++)
             json_array_append_new(subs, json_pack("{s:s, s:o, s:o}", "subresource", s->name,
-                                                  "responseKind", response_kind(r), "verbs",
+                                                  "responseKind", sub_response_kind(r, s), "verbs",
                                                   verbs_json(s->verbs)));
         json_object_set_new(e, "subresources", subs);
     }

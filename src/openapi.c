@@ -551,6 +551,38 @@ static void add_kubeflow_v1(json_t *sc)
                     "resource.", spec, pj_status()));
 }
 
+/* ----------------------------------------------------------------- autoscaling/v1 ---- */
+
+/* The Scale of a scale subresource, in whichever document serves one. */
+static void add_autoscaling_scale(json_t *sc)
+{
+    json_object_set_new(sc, "io.k8s.api.autoscaling.v1.ScaleSpec", s_obj(
+        "ScaleSpec describes the attributes of a scale subresource.",
+        "replicas", s_i32("replicas is the desired number of instances for the scaled object."),
+        NULL));
+    json_object_set_new(sc, "io.k8s.api.autoscaling.v1.ScaleStatus", required(s_obj(
+        "ScaleStatus represents the current status of a scale subresource.",
+        "replicas", s_i32("replicas is the actual number of observed instances of the scaled "
+                          "object."),
+        "selector", s_str("selector is the label query over pods that should match the "
+                          "replicas count. This is same as the label selector but in the string "
+                          "format to avoid introspection by clients. The string will be in the "
+                          "same format as the query-param syntax. More info about label "
+                          "selectors: https://kubernetes.io/docs/concepts/overview/"
+                          "working-with-objects/labels/"),
+        NULL), "replicas", NULL));
+    json_object_set_new(sc, "io.k8s.api.autoscaling.v1.Scale", with_gvk(s_obj(
+        "Scale represents a scaling request for a resource.",
+        "apiVersion", s_str(D_APIVERSION), "kind", s_str(D_KIND),
+        "metadata", s_ref(META("ObjectMeta"), "Standard object metadata; More info: " MORE_INFO
+                          "#metadata."),
+        "spec", s_ref("io.k8s.api.autoscaling.v1.ScaleSpec", "spec defines the behavior of the "
+                      "scale. More info: " MORE_INFO "#spec-and-status."),
+        "status", s_ref("io.k8s.api.autoscaling.v1.ScaleStatus", "status is the current status "
+                        "of the scale. More info: " MORE_INFO "#spec-and-status. Read-only."),
+        NULL), "autoscaling", "v1", "Scale"));
+}
+
 /* ------------------------------------------------------------------------ core/v1 ---- */
 
 static json_t *object_reference(void)
@@ -969,13 +1001,14 @@ static const struct builtin {
 
 /* ------------------------------------------------------------------------- naming ---- */
 
-/* "io.k8s.api.core.v1.Pod"; "org.kubeflow.v1.PyTorchJob" (the group reversed, as kube names
- * the schemas of custom resources). */
+/* "io.k8s.api.core.v1.Pod", "io.k8s.api.autoscaling.v1.Scale" (built-in groups have no dot);
+ * "org.kubeflow.v1.PyTorchJob" (the group reversed, as kube names the schemas of custom
+ * resources). */
 static void schema_name(char *buf, size_t n, const char *group, const char *version,
                         const char *kind)
 {
-    if (!group[0]) {
-        snprintf(buf, n, "io.k8s.api.core.%s.%s", version, kind);
+    if (!strchr(group, '.')) {
+        snprintf(buf, n, "io.k8s.api.%s.%s.%s", group[0] ? group : "core", version, kind);
         return;
     }
     size_t off = 0;
@@ -1201,6 +1234,14 @@ static json_t *patch_body(const resource *r)
     return json_pack("{s:o, s:b}", "content", ct, "required", 1);
 }
 
+/* A subresource of another kind: its operations carry that kind's GVK. */
+static void sub_gvk(json_t *o, const subresource *s)
+{
+    if (s->kind)
+        json_object_set_new(o, "x-kubernetes-group-version-kind",
+                            gvk_obj(s->kind_group, s->kind_version, s->kind));
+}
+
 static void set_op(json_t *paths, const char *path, const char *method, json_t *o)
 {
     json_t *item = json_object_get(paths, path);
@@ -1286,36 +1327,44 @@ static void add_paths(json_t *paths, const resource *r)
                                           responses(META("Status"), C200_202)));
     }
 
-    /* Subresources: "status" reads and writes the whole object; any other ("log") answers a
-     * text stream. */
+    /* Subresources: "status" reads and writes the whole object, one of another kind ("scale")
+     * that kind; any other ("log") answers a text stream. */
     for (const subresource *s = r->subresources; s && s->name; s++) {
-        char path[384], sfx[64];
+        char path[384], sfx[64], sref[192];
         snprintf(path, sizeof path, "%s/%s", item, s->name);
         snprintf(sfx, sizeof sfx, "%c%s", s->name[0] >= 'a' && s->name[0] <= 'z'
                  ? s->name[0] - 'a' + 'A' : s->name[0], s->name + 1);
-        const int whole = !strcmp(s->name, "status");
+        const int whole = !strcmp(s->name, "status") || s->kind;
+        if (s->kind)
+            schema_name(sref, sizeof sref, s->kind_group, s->kind_version, s->kind);
+        else
+            snprintf(sref, sizeof sref, "%s", c.kind_ref);
+        json_t *o;
         if (s->verbs & VERB_GET) {
             snprintf(d, sizeof d, "read %s of the specified %s", s->name, k);
-            json_t *resps = whole ? responses(c.kind_ref, C200) : json_pack(
+            json_t *resps = whole ? responses(sref, C200) : json_pack(
                 "{s:o, s:o}", "200", response("OK", "text/plain", typed("string", NULL, NULL)),
                 "401", response("Unauthorized", NULL, NULL));
-            set_op(paths, path, "get", op(&c, "get", "read", nsd, sfx, d,
-                                           params(ns, 1, whole ? Q_PRETTY : Q_PRETTY | Q_LOG, r),
-                                           NULL, resps));
+            set_op(paths, path, "get", o = op(&c, "get", "read", nsd, sfx, d,
+                                               params(ns, 1, whole ? Q_PRETTY : Q_PRETTY | Q_LOG, r),
+                                               NULL, resps));
+            sub_gvk(o, s);
         }
         if (!whole)
             continue;
         if (s->verbs & VERB_UPDATE) {
             snprintf(d, sizeof d, "replace %s of the specified %s", s->name, k);
-            set_op(paths, path, "put", op(&c, "put", "replace", nsd, sfx, d,
-                                           params(ns, 1, Q_WRITE, r), body_of(c.kind_ref),
-                                           responses(c.kind_ref, C200_201)));
+            set_op(paths, path, "put", o = op(&c, "put", "replace", nsd, sfx, d,
+                                               params(ns, 1, Q_WRITE, r), body_of(sref),
+                                               responses(sref, C200_201)));
+            sub_gvk(o, s);
         }
         if (s->verbs & VERB_PATCH) {
             snprintf(d, sizeof d, "partially update %s of the specified %s", s->name, k);
-            set_op(paths, path, "patch", op(&c, "patch", "patch", nsd, sfx, d,
-                                             params(ns, 1, Q_WRITE | Q_FORCE, r), patch_body(r),
-                                             responses(c.kind_ref, C200_201)));
+            set_op(paths, path, "patch", o = op(&c, "patch", "patch", nsd, sfx, d,
+                                                 params(ns, 1, Q_WRITE | Q_FORCE, r), patch_body(r),
+                                                 responses(sref, C200_201)));
+            sub_gvk(o, s);
         }
     }
 }
@@ -1369,6 +1418,9 @@ json_t *openapi_v3_doc(const char *group, const char *version)
             json_object_set_new(sc, kname, generic_kind(r));
         if (!json_object_get(sc, lname))
             json_object_set_new(sc, lname, list_schema(r, kname));
+        for (const subresource *s = r->subresources; s && s->name; s++)
+            if (s->kind && !strcmp(s->kind, "Scale"))
+                add_autoscaling_scale(sc);
         add_paths(paths, r);
     }
     json_t *doc = json_pack("{s:s, s:{s:s, s:s}, s:o, s:{s:o}}", "openapi", "3.0.0", "info",

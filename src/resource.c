@@ -3,14 +3,24 @@
 #include <string.h>
 #include "resource.h"
 
+/* A subresource answering with its parent's kind. */
+#define SUB(name, verbs) {name, verbs, NULL, NULL, NULL}
+#define SUB_END SUB(NULL, 0)
+
 /* pytorchjobs/log is ours: a job's pod logs, kept after the pods are cleaned up. */
-static const subresource pj_sub[] = {{"status", VERB_GET | VERB_UPDATE | VERB_PATCH},
-                                     {"log", VERB_GET},
-                                     {NULL, 0}};
-static const subresource ns_sub[] = {{"status", VERB_GET | VERB_UPDATE | VERB_PATCH}, {NULL, 0}};
-static const subresource pod_sub[] = {{"status", VERB_GET | VERB_UPDATE | VERB_PATCH},
-                                      {"log", VERB_GET},
-                                      {NULL, 0}};
+static const subresource pj_sub[] = {SUB("status", VERB_GET | VERB_UPDATE | VERB_PATCH),
+                                     {"scale", VERB_GET | VERB_UPDATE | VERB_PATCH, "autoscaling",
+                                      "v1", "Scale"},
+                                     SUB("log", VERB_GET),
+                                     SUB_END};
+/* The training-operator CRD's subresources.scale. */
+static const scalepaths pj_scale = {".spec.pytorchReplicaSpecs.Worker.replicas",
+                                    ".status.replicaStatuses.Worker.active",
+                                    ".status.replicaStatuses.Worker.selector"};
+static const subresource ns_sub[] = {SUB("status", VERB_GET | VERB_UPDATE | VERB_PATCH), SUB_END};
+static const subresource pod_sub[] = {SUB("status", VERB_GET | VERB_UPDATE | VERB_PATCH),
+                                      SUB("log", VERB_GET),
+                                      SUB_END};
 static const char *const meta_fields[] = {"metadata.name", "metadata.namespace", NULL};
 /* pkg/registry/core/pod/strategy.go PodToSelectableFields */
 static const char *const pod_fields[] = {"metadata.name", "metadata.namespace", "spec.nodeName",
@@ -33,16 +43,16 @@ static const char *const ns_fields[] = {"metadata.name", "status.phase", NULL};
 
 const resource resources[] = {
     {"kubeflow.org", "v1", "pytorchjobs", "pytorchjob", "PyTorchJob", "PyTorchJobList", 1, ALL_VERBS,
-     pj_sub, (const char *const[]){"pj", NULL}, NULL, meta_fields, 1},
+     pj_sub, (const char *const[]){"pj", NULL}, NULL, meta_fields, 1, &pj_scale},
     {"", "v1", "pods", "pod", "Pod", "PodList", 1, ALL_VERBS, pod_sub,
-     (const char *const[]){"po", NULL}, (const char *const[]){"all", NULL}, pod_fields, 0},
+     (const char *const[]){"po", NULL}, (const char *const[]){"all", NULL}, pod_fields, 0, NULL},
     {"", "v1", "services", "service", "Service", "ServiceList", 1, ALL_VERBS, ns_sub,
-     (const char *const[]){"svc", NULL}, (const char *const[]){"all", NULL}, meta_fields, 0},
+     (const char *const[]){"svc", NULL}, (const char *const[]){"all", NULL}, meta_fields, 0, NULL},
     {"", "v1", "events", "event", "Event", "EventList", 1, ALL_VERBS, NULL,
-     (const char *const[]){"ev", NULL}, NULL, event_fields, 0},
+     (const char *const[]){"ev", NULL}, NULL, event_fields, 0, NULL},
     {"", "v1", "namespaces", "namespace", "Namespace", "NamespaceList", 0,
      VERB_GET | VERB_LIST | VERB_WATCH | VERB_CREATE | VERB_UPDATE | VERB_PATCH | VERB_DELETE,
-     ns_sub, (const char *const[]){"ns", NULL}, NULL, ns_fields, 0},
+     ns_sub, (const char *const[]){"ns", NULL}, NULL, ns_fields, 0, NULL},
 };
 const size_t nresources = sizeof(resources) / sizeof(resources[0]);
 

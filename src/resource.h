@@ -11,9 +11,19 @@ enum {
 };
 
 typedef struct subresource {
-    const char *name;     /* "status", "log" */
+    const char *name;     /* "status", "scale", "log" */
     unsigned verbs;
+    /* The kind it answers with when not the parent's ("autoscaling", "v1", "Scale"), or NULLs. */
+    const char *kind_group, *kind_version, *kind;
 } subresource;
+
+/* A CRD's scale subresource (CustomResourceSubresourceScale): where Scale's fields live in the
+ * object, as dotted JSON paths with the leading period. */
+typedef struct scalepaths {
+    const char *spec_replicas;    /* Scale spec.replicas */
+    const char *status_replicas;  /* Scale status.replicas */
+    const char *label_selector;   /* Scale status.selector, or NULL */
+} scalepaths;
 
 typedef struct resource {
     const char *group;    /* "" for core */
@@ -29,6 +39,7 @@ typedef struct resource {
     const char *const *categories;    /* NULL-terminated or NULL */
     const char *const *field_labels;  /* supported fieldSelector fields, NULL-terminated */
     int is_cr;            /* custom resource: sorted keys, Status details with group */
+    const scalepaths *scale; /* the "scale" subresource's paths, or NULL */
 } resource;
 
 extern const resource resources[];

@@ -175,7 +175,7 @@ static void test_resource_lists(void **state)
             json_t *se = find_by(res, "name", name);
             assert_non_null(se);
             assert_string_equal(str(se, "singularName"), "");
-            assert_string_equal(str(se, "kind"), r->kind);
+            assert_string_equal(str(se, "kind"), s->kind ? s->kind : r->kind);
             assert_sorted_verbs(json_object_get(se, "verbs"), s->verbs);
         }
         json_decref(l);
@@ -193,6 +193,14 @@ static void test_known_entries(void **state)
     assert_string_equal(json_string_value(json_array_get(verbs, 1)), "patch");
     assert_string_equal(json_string_value(json_array_get(verbs, 2)), "update");
     assert_non_null(json_object_get(l, "apiVersion"));
+    /* a CRD's scale subresource, as apiextensions-apiserver lists it */
+    json_t *sc = find_by(json_object_get(l, "resources"), "name", "pytorchjobs/scale");
+    assert_non_null(sc);
+    assert_string_equal(str(sc, "group"), "autoscaling");
+    assert_string_equal(str(sc, "version"), "v1");
+    assert_string_equal(str(sc, "kind"), "Scale");
+    assert_true(json_equal(json_object_get(sc, "verbs"), json_object_get(st, "verbs")));
+    assert_null(json_object_get(st, "group"));
     json_decref(l);
 
     l = get_doc("/api/v1", NULL, NULL);
@@ -242,7 +250,10 @@ static void check_aggregated(json_t *doc, int core, const char *api_version)
             json_t *se = find_by(json_object_get(e, "subresources"), "subresource", s->name);
             assert_non_null(se);
             assert_sorted_verbs(json_object_get(se, "verbs"), s->verbs);
-            assert_string_equal(str(json_object_get(se, "responseKind"), "kind"), r->kind);
+            json_t *srk = json_object_get(se, "responseKind");
+            assert_string_equal(str(srk, "group"), s->kind ? s->kind_group : r->group);
+            assert_string_equal(str(srk, "version"), s->kind ? s->kind_version : r->version);
+            assert_string_equal(str(srk, "kind"), s->kind ? s->kind : r->kind);
         }
     }
 }
@@ -471,6 +482,21 @@ static void test_openapi_every_gv(void **state)
             char sp[384];
             snprintf(sp, sizeof sp, "%s/%s", item, s->name);
             assert_non_null(json_object_get(paths, sp));
+            if (!s->kind)
+                continue;
+            /* a subresource of another kind (scale): its operations read and write that kind */
+            assert_non_null(schema_with_gvk(doc, s->kind_group, s->kind_version, s->kind));
+            json_t *get = json_object_get(json_object_get(paths, sp), "get");
+            json_t *gvk = json_object_get(get, "x-kubernetes-group-version-kind");
+            assert_string_equal(str(gvk, "group"), s->kind_group);
+            assert_string_equal(str(gvk, "kind"), s->kind);
+            json_t *sch = json_object_get(json_object_get(json_object_get(json_object_get(
+                json_object_get(json_object_get(get, "responses"), "200"), "content"),
+                "application/json"), "schema"), "$ref");
+            char want[192];
+            snprintf(want, sizeof want, "#/components/schemas/io.k8s.api.%s.%s.%s",
+                     s->kind_group, s->kind_version, s->kind);
+            assert_string_equal(json_string_value(sch), want);
         }
 
         /* operation ids are unique within the document */
