@@ -1326,6 +1326,11 @@ void api_handle(void *ctx, http_req *h)
         apireq_free(r);
         return;
     }
+    if (verb == VERB_GET && r->sub && !strcmp(r->sub, "scale")) {
+        api_scale_get(r);
+        apireq_free(r);
+        return;
+    }
     switch (verb) {
     case VERB_GET: api_get(r); break;
     case VERB_LIST: api_list(r); break;

@@ -123,6 +123,21 @@ void api_do_create(apireq *r, json_t *obj, int dry);
  * desired object; old the current record. */
 void api_do_update(apireq *r, const store_rec *old, json_t *new_obj, int dry, int rv_required);
 
+/* The scale subresource (api_scale.c) of a resource with res->scale. */
+/* obj's autoscaling/v1 Scale (new reference; *found: the spec replicas path holds a value, found
+ * may be NULL), or NULL with *err (malloc'ed) where a path crosses a value of the wrong type. */
+json_t *api_scale_of(const resource *res, const json_t *obj, int *found, char **err);
+/* The Scale a PATCH applies to (absent spec replicas marked), or NULL with e. New reference. */
+json_t *api_scale_for_patch(const resource *res, const json_t *obj, apierr *e);
+void api_scale_get(apireq *r);
+/* The object a write of scale (a Scale body, or a patched Scale) asks for: cur (the stored
+ * object) with the spec replicas set and the Scale's preconditions; new reference, or NULL with
+ * e (400, or 500). is_put: the Scale's uid is a precondition too. */
+json_t *api_scale_apply(apireq *r, const json_t *cur, const json_t *scale, int is_put, apierr *e);
+/* ValidateScaleSpec (spec) and ValidateScaleStatus (status) of obj into fe. */
+void api_scale_validate(const resource *res, const json_t *obj, int spec, int status,
+                        fielderrs *fe);
+
 /* ListOptions shared by LIST, WATCH and DELETECOLLECTION (validated as kube's). */
 typedef struct listopts {
     labelsel *ls;

@@ -1,6 +1,7 @@
-/* api_write — create (POST), update (PUT), patch (merge, json, apply) and the status
- * subresource, with kube-apiserver's rules for server-owned metadata, generation,
- * resourceVersion preconditions, finalizers on terminating objects and no-op writes. */
+/* api_write — create (POST), update (PUT), patch (merge, json, apply), the status subresource
+ * and the writes of the scale subresource (api_scale.c makes the object a Scale asks for), with
+ * kube-apiserver's rules for server-owned metadata, generation, resourceVersion preconditions,
+ * finalizers on terminating objects and no-op writes. */
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,7 +20,29 @@ typedef struct wwait {
     json_t *reply;
     char *body;          /* or the answer as bytes (a deletecollection's list) */
     size_t body_len;
+    const resource *scale_of; /* or the Scale of the stored object (a /scale write) */
 } wwait;
+
+static int is_scale(const apireq *r)
+{
+    return r->sub && !strcmp(r->sub, "scale");
+}
+
+/* Answer obj (stolen) as its Scale: ScaleREST's 400 when it cannot be read as one. */
+static void send_scale(apireq *r, const resource *res, int code, json_t *obj)
+{
+    char *err = NULL;
+    json_t *s = api_scale_of(res, obj, NULL, &err);
+    json_decref(obj);
+    if (s) {
+        api_send_json(r, code, s, 0);
+        return;
+    }
+    apierr e = {0};
+    apierr_set(&e, ST_BAD_REQUEST, "%s", err);
+    free(err);
+    api_send_error(r, &e);
+}
 
 static void on_written(void *arg, int err, const store_rec *rec)
 {
@@ -32,6 +55,8 @@ static void on_written(void *arg, int err, const store_rec *rec)
         json_decref(w->reply);
     } else if (w->reply) {
         api_send_json(&r, w->code, w->reply, w->sorted);
+    } else if (w->scale_of) {
+        send_scale(&r, w->scale_of, w->code, api_rec_json(rec));
     } else if (w->body) {
         api_send_bytes(&r, w->code, w->body, w->body_len);
     } else {
@@ -102,13 +127,22 @@ json_t *api_rec_json(const store_rec *rec)
     return jsonio_parse(rec->data, rec->len, 0, NULL);
 }
 
-/* Store obj (stolen) and answer with the stored bytes, or with obj unstored for a dry run. */
+/* Store obj (stolen) and answer with the stored bytes, or with obj unstored for a dry run; a
+ * /scale write answers with the Scale of either. */
 static void answer_write(apireq *r, const char *key, json_t *obj, int code, int dry)
 {
-    if (dry)
+    if (is_scale(r) && dry) {
+        send_scale(r, r->res, code, obj);
+    } else if (is_scale(r)) {
+        wwait *w = wwait_new(r, code, NULL, 0);
+        w->scale_of = r->res;
+        if (!store_write(r->api->store, key, obj, on_written, w, NULL))
+            write_refused(r, w);
+    } else if (dry) {
         api_send_json(r, code, obj, r->res->is_cr);
-    else
+    } else {
         api_write_respond(r, key, obj, code, NULL, 0);
+    }
 }
 
 /* ---- helpers ------------------------------------------------------------------------------------ */
@@ -213,11 +247,6 @@ static int check_field_validation(apireq *r)
     return 0;
 }
 
-/* Validation of a whole object (create or update of the main resource), touching nothing but
- * its arguments (it also runs off the loop, for a prepared create); obj gets the schema's
- * defaults first. 0, or -1 with the errors in
- * fe: the schema's (*hook = 0) or the PyTorchJob admission webhook's (*hook = 1). *warn: the
- * webhook's warnings (a JSON array of strings, or NULL). */
 static int cmp_strp(const void *a, const void *b)
 {
     return strcmp(*(const char *const *)a, *(const char *const *)b);
@@ -253,7 +282,14 @@ static void finalizer_warnings(const json_t *obj, const json_t *old, json_t **wa
     }
 }
 
-static int check_object(const resource *res, json_t *obj, const json_t *old, fielderrs *fe,
+/* Validation of a whole object (create or update of the main resource, or a /scale write),
+ * touching nothing but its arguments (it also runs off the loop, for a prepared create); obj gets
+ * the schema's defaults first. old: the object before an update, or NULL. 0, or -1 with the
+ * errors in fe: the schema's and the scale paths' (*hook = 0) or the PyTorchJob admission
+ * webhook's (*hook = 1; its rules name the resource, so webhook = 0 for a subresource). *warn:
+ * the finalizer and webhook warnings (a JSON array of strings, or NULL). */
+static int check_object(const resource *res, json_t *obj, const json_t *old, int webhook,
+                        fielderrs *fe,
                         int *hook, json_t **warn)
 {
     *hook = 0;
@@ -266,11 +302,12 @@ static int check_object(const resource *res, json_t *obj, const json_t *old, fie
         validate_pytorchjob_schema(fe, obj);
     if (!strcmp(res->plural, "pods"))
         validate_pod_spec(fe, obj);
+    api_scale_validate(res, obj, 1, 1, fe);
     if (fe->n)
         return -1;
     if (res->is_cr)
         finalizer_warnings(obj, old, warn);
-    if (!strcmp(res->plural, "pytorchjobs")) {
+    if (webhook && !strcmp(res->plural, "pytorchjobs")) {
         json_t *hw = NULL;
         validate_pytorchjob_webhook(fe, obj, &hw);
         if (*warn)
@@ -298,7 +335,7 @@ static int validate_object(apireq *r, json_t *obj, const json_t *old, const char
     fielderrs fe = {0};
     json_t *warn;
     int hook;
-    int rc = check_object(r->res, obj, old, &fe, &hook, &warn);
+    int rc = check_object(r->res, obj, old, !r->sub, &fe, &hook, &warn);
     send_warnings(r, warn);
     json_decref(warn);
     if (rc == 0)
@@ -600,7 +637,7 @@ api_precreate *api_precreate_new(api_t *api, const http_req *h, const resource *
     json_t *md = meta_of(obj);
     const char *name = str_at(md, "name");
     int hook;
-    if (!name || !*name || check_object(res, obj, NULL, &fe, &hook, &warn) < 0)
+    if (!name || !*name || check_object(res, obj, NULL, 1, &fe, &hook, &warn) < 0)
         goto no;
     create_stamp(res, md);
     char key[1024];
@@ -656,7 +693,7 @@ static int typed_request(apireq *r, const char *optkind, int *dry, json_t **obj)
         api_send_error(r, &e);
         return -1;
     }
-    if (check_type(r, *obj) < 0) {
+    if (!is_scale(r) && check_type(r, *obj) < 0) { /* a Scale's type is checked as it decodes */
         json_decref(*obj);
         return -1;
     }
@@ -805,9 +842,11 @@ void api_do_update(apireq *r, const store_rec *old, json_t *nobj, int dry, int r
             goto fail;
         }
     }
-    if (is_status && !strcmp(r->res->plural, "pytorchjobs")) {
+    if (is_status) {
         fielderrs fe = {0};
-        validate_pytorchjob_status(&fe, res);
+        if (!strcmp(r->res->plural, "pytorchjobs"))
+            validate_pytorchjob_status(&fe, res);
+        api_scale_validate(r->res, res, 0, 1, &fe);
         if (fe.n) {
             send_invalid(r, r->name, &fe);
             json_decref(res);
@@ -852,8 +891,12 @@ void api_do_update(apireq *r, const store_rec *old, json_t *nobj, int dry, int r
     api_key(key, sizeof key, r->res, r->ns, r->name);
     if (json_equal(res, oobj)) { /* a no-op write keeps the resourceVersion and sends no event */
         json_decref(res);
-        json_decref(oobj);
-        api_send_bytes(r, 200, old->data, old->len);
+        if (is_scale(r))
+            send_scale(r, r->res, 200, oobj);
+        else {
+            json_decref(oobj);
+            api_send_bytes(r, 200, old->data, old->len);
+        }
         return;
     }
     json_t *dts = json_object_get(rm, "deletionTimestamp");
@@ -916,6 +959,17 @@ void api_update(apireq *r)
         json_decref(obj);
         return;
     }
+    if (is_scale(r)) { /* the Scale's replicas into the stored object; no resourceVersion needed */
+        json_t *cur = api_rec_json(old), *want = api_scale_apply(r, cur, obj, 1, &e);
+        json_decref(cur);
+        json_decref(obj);
+        if (!want) {
+            api_send_error(r, &e);
+            return;
+        }
+        api_do_update(r, old, want, dry, 0);
+        return;
+    }
     api_do_update(r, old, obj, dry, 1);
 }
 
@@ -974,6 +1028,7 @@ void api_patch(apireq *r)
     char key[1024];
     api_key(key, sizeof key, r->res, r->ns, r->name);
     const store_rec *old = store_latest(r->api->store, key);
+    json_t *stored = NULL; /* a /scale patch: the stored object */
     if (!old && type == P_APPLY && !r->sub) {
         if (check_type(r, p) < 0) {
             json_decref(p);
@@ -999,7 +1054,16 @@ void api_patch(apireq *r)
         api_send_error(r, &e);
         return;
     }
-    json_t *cur = api_rec_json(old), *result = NULL;
+    /* A /scale patch applies to the object's Scale. */
+    json_t *cur = is_scale(r) ? api_scale_for_patch(r->res, (stored = api_rec_json(old)), &e)
+                              : api_rec_json(old);
+    json_t *result = NULL;
+    if (!cur) {
+        json_decref(stored);
+        json_decref(p);
+        api_send_error(r, &e);
+        return;
+    }
     if (type == P_JSON) {
         char *err = NULL;
         int rc = patch_json(cur, p, &result, &err);
@@ -1015,6 +1079,7 @@ void api_patch(apireq *r)
         free(err);
         if (rc < 0) {
             json_decref(cur);
+            json_decref(stored);
             json_decref(p);
             api_send_error(r, &e);
             return;
@@ -1022,6 +1087,7 @@ void api_patch(apireq *r)
     } else {
         if (!json_is_object(p)) {
             json_decref(cur);
+            json_decref(stored);
             json_decref(p);
             apierr_set(&e, ST_INVALID, "the server rejected our request due to an error in our request");
             apierr_details(&e, NULL, NULL, NULL, NULL);
@@ -1038,6 +1104,7 @@ void api_patch(apireq *r)
     json_decref(p);
     json_decref(cur);
     if (!json_is_object(result)) {
+        json_decref(stored);
         json_decref(result);
         apierr_set(&e, ST_INVALID, "the server rejected our request due to an error in our request");
         apierr_details(&e, NULL, NULL, NULL, NULL);
@@ -1048,6 +1115,16 @@ void api_patch(apireq *r)
     if (!r->sub && check_type(r, result) < 0) {
         json_decref(result);
         return;
+    }
+    if (stored) { /* the patched Scale, then as a PUT of it */
+        json_t *want = api_scale_apply(r, stored, result, 0, &e);
+        json_decref(stored);
+        json_decref(result);
+        if (!want) {
+            api_send_error(r, &e);
+            return;
+        }
+        result = want;
     }
     api_do_update(r, old, result, dry, 0);
 }
