@@ -1,6 +1,6 @@
 /* api — the Kubernetes API verbs over the store: the request entry point, routing, authn/authz,
- * get/list (api.c), create/update/patch (api_write.c), delete/deletecollection (api_delete.c).
- * Everything runs on the loop thread. */
+ * get/list (api.c), create/update/patch (api_write.c), the scale subresource (api_scale.c),
+ * delete/deletecollection (api_delete.c). Everything runs on the loop thread. */
 #ifndef TJ_API_H
 #define TJ_API_H
 #include <stdint.h>
