@@ -119,6 +119,11 @@ void api_precreate_free(api_precreate *pc);
 api_precreate *api_take_precreate(http_req *h);
 /* Create obj (stolen) in r's collection: the POST algorithm, shared with apply-on-missing. */
 void api_do_create(apireq *r, json_t *obj, int dry);
+/* The validation a POST of obj into res's collection gets (ObjectMeta, the kind's own checks,
+ * the PyTorchJob webhook), for a writer inside the server (the job controller): 0, or -1 with e
+ * set to the error the POST would answer (422 "Pod \"x\" is invalid: …", or the webhook's 403).
+ * Warnings are dropped; a PyTorchJob gets the schema's defaults. */
+int api_validate_create(const resource *res, json_t *obj, apierr *e);
 /* The update algorithm shared by PUT, PATCH and the status subresource: new_obj (stolen) is the
  * desired object; old the current record. */
 void api_do_update(apireq *r, const store_rec *old, json_t *new_obj, int dry, int rv_required);

@@ -328,30 +328,49 @@ static void send_warnings(apireq *r, const json_t *warn)
         api_warn(r, json_string_value(wv));
 }
 
-/* check_object, answering its errors: 422 for the schema, 403 for the webhook. 0, or -1 after
- * answering. */
-static int validate_object(apireq *r, json_t *obj, const json_t *old, const char *name)
+/* check_object's errors as the answer they get: 422 Invalid for the schema, 403 Forbidden for
+ * the webhook. 0, or -1 with e set. *warn as check_object's (the caller releases it). */
+static int object_error(const resource *res, json_t *obj, const json_t *old, int webhook,
+                        const char *name, json_t **warn, apierr *e)
 {
     fielderrs fe = {0};
-    json_t *warn;
     int hook;
-    int rc = check_object(r->res, obj, old, !r->sub, &fe, &hook, &warn);
+    if (check_object(res, obj, old, webhook, &fe, &hook, warn) == 0)
+        return 0;
+    if (!hook) {
+        apierr_invalid(e, resource_gk(res), name, res->group, res->kind, &fe);
+        fe_free(&fe);
+        return -1;
+    }
+    char *agg = fe_aggregate(&fe);
+    apierr_set(e, ST_FORBIDDEN,
+               "admission webhook \"validator.pytorchjob.training-operator.kubeflow.org\" denied the request: %s", agg);
+    free(agg);
+    fe_free(&fe);
+    return -1;
+}
+
+/* check_object, answering its errors. 0, or -1 after answering. */
+static int validate_object(apireq *r, json_t *obj, const json_t *old, const char *name)
+{
+    json_t *warn;
+    apierr e = {0};
+    int rc = object_error(r->res, obj, old, !r->sub, name, &warn, &e);
     send_warnings(r, warn);
     json_decref(warn);
     if (rc == 0)
         return 0;
-    if (!hook) {
-        send_invalid(r, name, &fe);
-        return -1;
-    }
-    char *agg = fe_aggregate(&fe);
-    apierr e = {0};
-    apierr_set(&e, ST_FORBIDDEN,
-               "admission webhook \"validator.pytorchjob.training-operator.kubeflow.org\" denied the request: %s", agg);
-    free(agg);
-    fe_free(&fe);
     api_send_error(r, &e);
     return -1;
+}
+
+int api_validate_create(const resource *res, json_t *obj, apierr *e)
+{
+    json_t *warn;
+    const char *name = str_at(json_object_get(obj, "metadata"), "name");
+    int rc = object_error(res, obj, NULL, 1, name ? name : "", &warn, e);
+    json_decref(warn);
+    return rc;
 }
 
 /* The apiVersion a body of res must carry ("group/version", or "version" in the core group). */
