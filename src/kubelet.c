@@ -398,7 +398,13 @@ static void start(kpod *p)
     char **env = NULL;
     size_t ne = 0;
     add_env(&env, &ne, "PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
-    add_env(&env, &ne, "HOSTNAME", p->name);
+    /* the kubelet's hostname: the pod's name cut to 63 characters, without a trailing '-' or
+     * '.' (truncatePodHostnameIfNeeded); a pod name may have up to 253 */
+    char host[64];
+    snprintf(host, sizeof host, "%.63s", p->name);
+    for (size_t hl = strlen(host); hl > 1 && (host[hl - 1] == '-' || host[hl - 1] == '.');)
+        host[--hl] = 0;
+    add_env(&env, &ne, "HOSTNAME", host);
     add_env(&env, &ne, "HOME", "/root");
     json_t *ev;
     size_t i;
