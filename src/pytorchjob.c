@@ -535,22 +535,41 @@ static void child_labels(const json_t *obj, int *type, int *index)
     *index = strconv_int64(jstr(labels, PTJ_LABEL_INDEX), &v) == 0 && v >= 0 && v <= INT_MAX ? (int)v : -1;
 }
 
-int ptj_owns(const ptj_job *j, const json_t *child)
+int ptj_claim(const ptj_job *j, const json_t *child)
 {
     const json_t *md = json_object_get(child, "metadata");
     const json_t *labels = json_object_get(md, "labels");
     const char *jn = jstr(labels, PTJ_LABEL_JOB_NAME), *op = jstr(labels, PTJ_LABEL_OPERATOR);
     if (!jn || strcmp(jn, j->name) || !op || strcmp(op, PTJ_CONTROLLER_NAME))
-        return 0;
+        return PTJ_CLAIM_NONE;
     size_t i;
     const json_t *ref;
     json_array_foreach(json_object_get(md, "ownerReferences"), i, ref)
     {
         const char *uid = jstr(ref, "uid");
         if (json_is_true(json_object_get(ref, "controller")))
-            return uid && !strcmp(uid, j->uid);
+            return uid && !strcmp(uid, j->uid) ? PTJ_CLAIM_OWNED : PTJ_CLAIM_NONE;
     }
-    return 0;
+    /* ClaimObject: an orphan being deleted, or claimed by a job being deleted, stays an orphan */
+    return jhas(md, "deletionTimestamp") || j->deleting ? PTJ_CLAIM_NONE : PTJ_CLAIM_ORPHAN;
+}
+
+int ptj_owns(const ptj_job *j, const json_t *child)
+{
+    return ptj_claim(j, child) == PTJ_CLAIM_OWNED;
+}
+
+void ptj_adopt(const ptj_job *j, json_t *child)
+{
+    json_t *md = json_object_get(child, "metadata");
+    json_t *refs = json_object_get(md, "ownerReferences");
+    if (!json_is_array(refs)) {
+        refs = json_array();
+        json_object_set_new(md, "ownerReferences", refs);
+    }
+    json_t *mine = owner_refs(j);
+    json_array_extend(refs, mine);
+    json_decref(mine);
 }
 
 static ptj_phase phase_of(const char *s)

@@ -211,9 +211,18 @@ typedef struct ptj_svc {
 } ptj_svc;
 
 /* Whether child (a Pod or Service object) belongs to job j: labels job-name and operator-name
- * match, and a controller ownerReference carries j's uid (upstream's selector + ClaimPods, minus
- * adoption of orphans). */
+ * match, and a controller ownerReference carries j's uid (upstream's selector + ClaimPods). */
 int ptj_owns(const ptj_job *j, const json_t *child);
+/* Upstream's ControllerRefManager.ClaimObject for child: OWNED as ptj_owns; ORPHAN when the
+ * labels match but no ownerReference is a controller's, and neither child nor job is being
+ * deleted (the job adopts it: ptj_adopt); NONE otherwise (someone else's, or unrelated).
+ * Children that are owned but no longer match the labels are not released (upstream's
+ * ReleasePod): they are simply not the job's. */
+enum { PTJ_CLAIM_NONE, PTJ_CLAIM_OWNED, PTJ_CLAIM_ORPHAN };
+int ptj_claim(const ptj_job *j, const json_t *child);
+/* Adopt child: append j's controller ownerReference to the ones it has (upstream's adoption
+ * patch merges by uid, keeping the others). */
+void ptj_adopt(const ptj_job *j, json_t *child);
 /* Decode a Pod / Service into the observed form; strings are borrowed from the object. Returns
  * 0, or -EINVAL when it has no metadata.name. */
 int ptj_pod_observe(const json_t *pod, ptj_pod *out);

@@ -501,6 +501,41 @@ static void test_owns(void **state)
     ptj_job_free(&j);
 }
 
+static void test_claim_and_adopt(void **state)
+{
+    ptj_job j;
+    decode_text("{" META ",'spec':{'pytorchReplicaSpecs':{'Worker':" REPLICA(1, "OnFailure") "}}}", &j);
+    json_t *pod = ptj_build_pod(&j, PTJ_WORKER, 0, PORT);
+    json_t *md = json_object_get(pod, "metadata");
+    assert_int_equal(ptj_claim(&j, pod), PTJ_CLAIM_OWNED);
+    /* an orphan with the job's labels and another, non-controller owner */
+    json_object_set_new(md, "ownerReferences",
+                        json_pack("[{s:s,s:s,s:s,s:s}]", "apiVersion", "v1", "kind", "ConfigMap", "name", "cm", "uid", "u1"));
+    assert_int_equal(ptj_claim(&j, pod), PTJ_CLAIM_ORPHAN);
+    ptj_adopt(&j, pod);
+    assert_int_equal(ptj_claim(&j, pod), PTJ_CLAIM_OWNED);
+    json_t *refs = json_object_get(md, "ownerReferences");
+    assert_int_equal(json_array_size(refs), 2);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(refs, 0), "uid")), "u1");
+    assert_true(json_is_true(json_object_get(json_array_get(refs, 1), "blockOwnerDeletion")));
+    /* being deleted: left alone; so is every orphan of a job being deleted */
+    json_object_del(md, "ownerReferences");
+    json_object_set_new(md, "deletionTimestamp", json_string("2026-01-01T00:00:00Z"));
+    assert_int_equal(ptj_claim(&j, pod), PTJ_CLAIM_NONE);
+    json_object_del(md, "deletionTimestamp");
+    j.deleting = 1;
+    assert_int_equal(ptj_claim(&j, pod), PTJ_CLAIM_NONE);
+    j.deleting = 0;
+    /* another controller's, or not labelled for the job */
+    json_object_set_new(md, "ownerReferences", json_pack("[{s:s,s:b}]", "uid", "other", "controller", 1));
+    assert_int_equal(ptj_claim(&j, pod), PTJ_CLAIM_NONE);
+    json_object_del(md, "ownerReferences");
+    json_object_del(json_object_get(md, "labels"), "training.kubeflow.org/operator-name");
+    assert_int_equal(ptj_claim(&j, pod), PTJ_CLAIM_NONE);
+    json_decref(pod);
+    ptj_job_free(&j);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -520,6 +555,7 @@ int main(void)
         cmocka_unit_test(test_names),
         cmocka_unit_test(test_observe_pod),
         cmocka_unit_test(test_owns),
+        cmocka_unit_test(test_claim_and_adopt),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
