@@ -333,15 +333,16 @@ static void delete_svc(rc *r, const char *name)
 static void create_pod(rc *r, ptj_rtype t, int index)
 {
     const ptj_job *j = r->j;
+    /* the warning comes before the create, which may fail (upstream's createNewPod) */
+    if (j->rs[t].tmpl_restart_policy)
+        event(r, PTJ_EV_WARNING, "SetPodTemplateRestartPolicy",
+              "Restart policy in pod template will be overwritten by restart policy in replica spec");
     char *name = ptj_child_name(j, t, index);
     ptj_action *a = push_act(r, PTJ_ACT_CREATE_POD, name);
     a->obj = ptj_build_pod(j, t, index, r->port);
     a->reason = strdup("SuccessfulCreatePod");
     a->message = fmt("Created pod: %s", name);
     free(name);
-    if (j->rs[t].tmpl_restart_policy)
-        event(r, PTJ_EV_WARNING, "SetPodTemplateRestartPolicy",
-              "Restart policy in pod template will be overwritten by restart policy in replica spec");
 }
 
 static void create_svc(rc *r, ptj_rtype t, int index)
@@ -690,6 +691,15 @@ static void run(rc *r)
     }
 }
 
+int jobstatus_set_created(ptj_status *s, const ptj_job *j, time_t now)
+{
+    char *msg = fmt("PyTorchJob %s is created.", j->name);
+    int changed = jobstatus_set_cond(s, PTJ_COND_CREATED, PTJ_TRUE, PTJ_REASON_CREATED, msg,
+                                     j->creation ? j->creation : now);
+    free(msg);
+    return changed;
+}
+
 int jobstatus_reconcile(const ptj_job *j, const ptj_pod *pods, size_t npods, const ptj_svc *svcs,
                         size_t nsvcs, int port, time_t now, ptj_result *out)
 {
@@ -703,10 +713,7 @@ int jobstatus_reconcile(const ptj_job *j, const ptj_pod *pods, size_t npods, con
             .now = now, .out = out};
     jobstatus_copy(&r.st, &j->status);
 
-    char *msg = fmt("PyTorchJob %s is created.", j->name);
-    jobstatus_set_cond(&r.st, PTJ_COND_CREATED, PTJ_TRUE, PTJ_REASON_CREATED, msg,
-                       j->creation ? j->creation : now);
-    free(msg);
+    jobstatus_set_created(&r.st, j, now);
 
     if (jobstatus_finished(&r.st)) { /* step 6 */
         delete_children(&r, 1);

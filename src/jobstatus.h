@@ -4,14 +4,16 @@
  * I/O, the caller passes the clock.
  *
  * The caller (the job controller) owns the I/O:
- *   1. decode the job (ptj_decode), list its pods and services (ptj_owns + ptj_*_observe);
+ *   1. decode the job (ptj_decode), list its pods and services (ptj_claim, adopting orphans, + ptj_*_observe);
  *      upstream's "expectations" are the caller's: observed children must include the effect of
  *      the previous pass's actions (apply them before reconciling again);
  *   2. jobstatus_reconcile();
  *   3. write result.status through /status when it is non-NULL and differs (json_equal) from the
  *      stored one; then apply result.acts in order, recording each action's event when it
  *      succeeded, or jobstatus_fail_reason()/jobstatus_fail_message() when it failed
- *      (DELETE_JOB is always the last action);
+ *      (DELETE_JOB is always the last action); a create that fails ends the pass there: the
+ *      later actions are not applied and no status but the Created condition is written
+ *      (upstream's ReconcilePods/ReconcileServices return the error before UpdateJobStatus);
  *   4. if result.requeue_after >= 0, reconcile again after that many seconds (0 = at once).
  *
  * Deviations from upstream, on purpose (spec §11 and local fixes):
@@ -25,7 +27,7 @@
  *    cleanPodPolicy and delete all pods.
  *  - The finished-job TTL uses now >= completionTime + ttl (second precision).
  *  - Pods without a usable replica-type/replica-index label, and pods beyond a slot's first, are
- *    ignored (upstream logs). Orphans are not adopted.
+ *    ignored (upstream logs).
  *  - No HPA, PodGroup/gang scheduling, or lastReconcileTime (kept as read).
  */
 #ifndef TJ_JOBSTATUS_H
@@ -79,6 +81,10 @@ int jobstatus_finished(const ptj_status *s);
  * status is PTJ_TRUE or PTJ_FALSE. Returns 1 when s changed, else 0. */
 int jobstatus_set_cond(ptj_status *s, const char *type, const char *status, const char *reason,
                        const char *message, time_t now);
+
+/* Set the Created condition every pass starts with (upstream adds it on the job's create event)
+ * at the job's creationTimestamp. Returns 1 when s changed. */
+int jobstatus_set_created(ptj_status *s, const ptj_job *j, time_t now);
 
 /* ---- reconcile -------------------------------------------------------------------------- */
 
