@@ -12,6 +12,17 @@
  *  2. Each job has one port on 127.0.0.1 for its whole life (MASTER_PORT), found again from its
  *     pods after a restart; two jobs never share one.
  *  3. Status is written through the same path as the /status subresource: only .status changes.
+ *  4. A child is created only if a POST of it would be: the same validation (api_validate_create)
+ *     and a free name. A create that fails records FailedCreatePod/FailedCreateService
+ *     ("Error creating: <the API's message>"), ends the pass (no later action, no status but
+ *     Created) and retries the job after 5 ms · 2^n, n = passes failed in a row, at most
+ *     1000 s (client-go's per-item rate limiter); a pass that does not fail resets n.
+ *  5. Orphans (labels of the job, no controller ownerReference) are adopted: the job's
+ *     ownerReference is added to them and they count as its own (upstream's ClaimPods).
+ *  6. A pod deleted because it failed (to be recreated: ExitCode, or evicted) is recreated after
+ *     5 ms · 2^n, n = such restarts in a row, at most 1000 s, where upstream has the kubelet's
+ *     start latency; n starts over once a recreated pod lived 10 s. A command that cannot start
+ *     so does not loop hot.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,6 +47,9 @@ typedef struct jobent {
     int port;
     int pending;    /* writes of the last pass not yet committed */
     int dirty;      /* a change arrived while writes were pending */
+    int fails;      /* passes failed in a row (invariant 4) */
+    int restarts;   /* failed pods deleted in a row (invariant 6) */
+    uint64_t hold_until; /* loop ms: no pod is created before (invariant 6) */
     uv_timer_t timer;
 } jobent;
 
@@ -74,6 +88,26 @@ static void rehash(jobctl_t *c)
 
 
 static void on_kick(uv_timer_t *t);
+
+/* Invariants 4 and 6: 5 ms doubling n times, at most 1000 s. */
+#define RETRY_BASE_MS 5
+#define RETRY_MAX_MS 1000000
+#define RESTART_RESET_MS 10000
+
+static uint64_t retry_ms(int n)
+{
+    uint64_t ms = RETRY_BASE_MS;
+    while (n-- > 0 && ms < RETRY_MAX_MS)
+        ms *= 2;
+    return ms < RETRY_MAX_MS ? ms : RETRY_MAX_MS;
+}
+
+/* *wake = the earlier of *wake and ms (-1: none yet). */
+static void wake_at(int64_t *wake, int64_t ms)
+{
+    if (*wake < 0 || ms < *wake)
+        *wake = ms;
+}
 
 static void enqueue(jobctl_t *c, const char *key)
 {
@@ -253,11 +287,25 @@ static int delete_pod(jobent *e, const char *key)
 
 /* ---- one pass --------------------------------------------------------------------------------- */
 
-typedef struct kids {
-    const char *job, *prefix;
-    const ptj_job *j;
-    json_t **objs;
+typedef struct objv {
+    json_t **v;
     size_t n, cap;
+} objv;
+
+static void objv_push(objv *v, json_t *o)
+{
+    if (v->n == v->cap) {
+        v->cap = v->cap ? v->cap * 2 : 8;
+        v->v = realloc(v->v, v->cap * sizeof *v->v);
+    }
+    v->v[v->n++] = o;
+}
+
+typedef struct kids {
+    const char *job;
+    const ptj_job *j;
+    objv own;     /* the job's children */
+    objv orphans; /* children to adopt (invariant 5) */
 } kids;
 
 static int collect(void *arg, const store_rec *rec)
@@ -268,23 +316,72 @@ static int collect(void *arg, const store_rec *rec)
         return 0;
     /* the latest version, pending writes included: the previous pass's effects */
     json_t *o = api_rec_json(rec);
-    if (!ptj_owns(k->j, o)) {
-        json_decref(o);
-        return 0;
+    switch (ptj_claim(k->j, o)) {
+    case PTJ_CLAIM_OWNED: objv_push(&k->own, o); break;
+    case PTJ_CLAIM_ORPHAN: objv_push(&k->orphans, o); break;
+    default: json_decref(o);
     }
-    if (k->n == k->cap) {
-        k->cap = k->cap ? k->cap * 2 : 8;
-        k->objs = realloc(k->objs, k->cap * sizeof *k->objs);
-    }
-    k->objs[k->n++] = o;
     return 0;
+}
+
+/* Adopt the orphans collected, after the list (never write inside it): they join the job's own. */
+static void adopt_orphans(jobent *e, const ptj_job *j, kids *k, const char *plural)
+{
+    for (size_t i = 0; i < k->orphans.n; i++) {
+        json_t *o = k->orphans.v[i];
+        char key[700];
+        snprintf(key, sizeof key, "%s/%s/%s", plural, j->ns,
+                 json_string_value(json_object_get(json_object_get(o, "metadata"), "name")));
+        ptj_adopt(j, o);
+        counted_write(e, key, json_deep_copy(o));
+        objv_push(&k->own, o);
+    }
+    k->orphans.n = 0;
 }
 
 static void kids_free(kids *k)
 {
-    for (size_t i = 0; i < k->n; i++)
-        json_decref(k->objs[i]);
-    free(k->objs);
+    for (size_t i = 0; i < k->own.n; i++)
+        json_decref(k->own.v[i]);
+    for (size_t i = 0; i < k->orphans.n; i++)
+        json_decref(k->orphans.v[i]);
+    free(k->own.v);
+    free(k->orphans.v);
+}
+
+/* Whether the create of a->obj under ckey can go ahead: 1 yes; 0 not yet (the job's own old child
+ * of that name is still going away: retry soon); -1 it fails as a POST would, *err set (the
+ * caller frees it). Stamps a->obj as the server would. */
+static int create_check(jobctl_t *c, const ptj_job *j, ptj_action *a, const char *ckey, apierr *err)
+{
+    int pod = a->kind == PTJ_ACT_CREATE_POD;
+    const store_rec *cur = store_latest(c->api->store, ckey);
+    if (cur) {
+        json_t *o = api_rec_json(cur);
+        int terminating = json_object_get(json_object_get(o, "metadata"), "deletionTimestamp") != NULL;
+        int ours = ptj_owns(j, o);
+        json_decref(o);
+        if (ours)
+            return 0;
+        apierr_already_exists(err, pod ? "pods" : "services", "", pod ? "pods" : "services", a->name,
+                              terminating);
+        return -1;
+    }
+    new_meta(a->obj, j->ns);
+    if (pod)
+        json_object_set_new(a->obj, "status", json_pack("{s:s,s:s}", "phase", "Pending", "qosClass", "BestEffort"));
+    else
+        json_object_set_new(a->obj, "status", json_pack("{s:{}}", "loadBalancer"));
+    return api_validate_create(resource_find("", "v1", pod ? "pods" : "services"), a->obj, err) < 0 ? -1 : 1;
+}
+
+/* The observed pod called name, or NULL. */
+static const ptj_pod *observed_pod(const ptj_pod *pv, size_t np, const char *name)
+{
+    for (size_t i = 0; i < np; i++)
+        if (!strcmp(pv[i].name, name))
+            return &pv[i];
+    return NULL;
 }
 
 static void reconcile(jobctl_t *c, const char *key)
@@ -328,56 +425,89 @@ static void reconcile(jobctl_t *c, const char *key)
     snprintf(prefix, sizeof prefix, "services/%s/", j.ns);
     kids svcs = {.job = j.name, .j = &j};
     store_list(st, prefix, NULL, 0, collect, &svcs);
-    ptj_pod *pv = calloc(pods.n + 1, sizeof *pv);
-    ptj_svc *sv = calloc(svcs.n + 1, sizeof *sv);
+    adopt_orphans(e, &j, &pods, "pods");
+    adopt_orphans(e, &j, &svcs, "services");
+    ptj_pod *pv = calloc(pods.own.n + 1, sizeof *pv);
+    ptj_svc *sv = calloc(svcs.own.n + 1, sizeof *sv);
     size_t np = 0, ns = 0;
-    for (size_t i = 0; i < pods.n; i++) {
+    for (size_t i = 0; i < pods.own.n; i++) {
         if (!e->port)
-            e->port = port_from_pod(pods.objs[i]);
-        if (ptj_pod_observe(pods.objs[i], &pv[np]) == 0)
+            e->port = port_from_pod(pods.own.v[i]);
+        if (ptj_pod_observe(pods.own.v[i], &pv[np]) == 0)
             np++;
     }
-    for (size_t i = 0; i < svcs.n; i++)
-        if (ptj_svc_observe(svcs.objs[i], &sv[ns]) == 0)
+    for (size_t i = 0; i < svcs.own.n; i++)
+        if (ptj_svc_observe(svcs.own.v[i], &sv[ns]) == 0)
             ns++;
     /* A port only for a job that will run processes (finished and suspended jobs start none). */
     if (!e->port && !j.deleting && !j.run.suspend && !jobstatus_finished(&j.status))
         e->port = alloc_port(c);
     ptj_result res;
     time_t now = time(NULL);
+    uint64_t now_ms = uv_now(c->api->loop);
     jobstatus_reconcile(&j, pv, np, sv, ns, e->port, now, &res);
-    if (res.status && !json_equal(res.status, json_object_get(j.obj, "status"))) {
-        json_t *upd = json_deep_copy(j.obj);
-        json_object_set(upd, "status", res.status);
-        counted_write(e, key, upd);
-    }
+
+    /* Invariant 4: the first create that would fail ends the pass there. */
+    size_t nacts = res.nacts;
+    char ckey[700];
+    apierr cerr = {0};
+    int *go = calloc(res.nacts + 1, sizeof *go); /* per create: 1 create, 0 not yet */
+    int held = 0;
     for (size_t i = 0; i < res.nacts; i++) {
         ptj_action *a = &res.acts[i];
-        char ckey[700];
+        if (a->kind != PTJ_ACT_CREATE_POD && a->kind != PTJ_ACT_CREATE_SVC)
+            continue;
+        int pod = a->kind == PTJ_ACT_CREATE_POD;
+        snprintf(ckey, sizeof ckey, "%s/%s/%s", pod ? "pods" : "services", j.ns, a->name);
+        go[i] = create_check(c, &j, a, ckey, &cerr);
+        if (go[i] < 0) {
+            nacts = i;
+            break;
+        }
+        if (go[i] == 0) /* an old one is still terminating */
+            e->dirty = 1;
+        else if (pod && now_ms < e->hold_until) /* invariant 6 */
+            go[i] = 0, held = 1;
+    }
+    json_t *status = res.status;
+    ptj_status created;
+    if (nacts < res.nacts) { /* a failed pass writes only what the job's create event adds */
+        jobstatus_copy(&created, &j.status);
+        status = jobstatus_set_created(&created, &j, now) ? jobstatus_encode(&created) : NULL;
+        jobstatus_free(&created);
+    }
+    if (status && !json_equal(status, json_object_get(j.obj, "status"))) {
+        json_t *upd = json_deep_copy(j.obj);
+        json_object_set(upd, "status", status);
+        counted_write(e, key, upd);
+    }
+    if (status != res.status)
+        json_decref(status);
+    for (size_t i = 0; i < nacts; i++) {
+        ptj_action *a = &res.acts[i];
         int ok = 1;
         switch (a->kind) {
         case PTJ_ACT_CREATE_POD:
-        case PTJ_ACT_CREATE_SVC: {
-            int pod = a->kind == PTJ_ACT_CREATE_POD;
-            snprintf(ckey, sizeof ckey, "%s/%s/%s", pod ? "pods" : "services", j.ns, a->name);
-            if (store_latest(st, ckey)) { /* an old one is still terminating */
+        case PTJ_ACT_CREATE_SVC:
+            if (!go[i]) {
                 ok = 0;
-                e->dirty = 1;
                 break;
             }
-            json_t *o = json_incref(a->obj);
-            new_meta(o, j.ns);
-            if (pod)
-                json_object_set_new(o, "status", json_pack("{s:s,s:s}", "phase", "Pending", "qosClass", "BestEffort"));
-            else
-                json_object_set_new(o, "status", json_pack("{s:{}}", "loadBalancer"));
-            counted_write(e, ckey, o);
+            snprintf(ckey, sizeof ckey, "%s/%s/%s", a->kind == PTJ_ACT_CREATE_POD ? "pods" : "services",
+                     j.ns, a->name);
+            counted_write(e, ckey, json_incref(a->obj));
             break;
-        }
-        case PTJ_ACT_DELETE_POD:
+        case PTJ_ACT_DELETE_POD: {
+            const ptj_pod *p = observed_pod(pv, np, a->name);
+            if (p && p->phase == PTJ_POD_FAILED && !p->deleting) { /* invariant 6: a restart */
+                if (e->restarts && now_ms >= e->hold_until + RESTART_RESET_MS)
+                    e->restarts = 0;
+                e->hold_until = now_ms + retry_ms(e->restarts++);
+            }
             snprintf(ckey, sizeof ckey, "pods/%s/%s", j.ns, a->name);
             ok = delete_pod(e, ckey) == 0;
             break;
+        }
         case PTJ_ACT_DELETE_SVC:
             snprintf(ckey, sizeof ckey, "services/%s/%s", j.ns, a->name);
             if (store_latest(st, ckey))
@@ -426,12 +556,28 @@ static void reconcile(jobctl_t *c, const char *key)
             }
         }
     }
-    if (res.requeue_after >= 0 && !c->closing)
-        uv_timer_start(&e->timer, on_requeue, (uint64_t)res.requeue_after * 1000 + 50, 0);
+    /* The next pass: the earliest of the job's own timer (deadline, TTL), a terminating child's
+     * poll, a held recreate (invariant 6) and a failed pass's retry (invariant 4). */
+    int64_t wake = res.requeue_after >= 0 ? res.requeue_after * 1000 + 50 : -1;
+    if (nacts < res.nacts) {
+        ptj_action *a = &res.acts[nacts];
+        char *m = jobstatus_fail_message(a->kind, cerr.message);
+        events_record(c->ev, j.obj, PTJ_CONTROLLER_NAME, PTJ_EV_WARNING, jobstatus_fail_reason(a->kind), m);
+        free(m);
+        apierr_free(&cerr);
+        wake_at(&wake, (int64_t)retry_ms(e->fails++));
+    } else {
+        e->fails = 0;
+    }
+    if (held)
+        wake_at(&wake, (int64_t)(e->hold_until - now_ms));
     if (e->dirty && !e->pending) {
         e->dirty = 0;
-        uv_timer_start(&e->timer, on_requeue, 200, 0); /* waiting for a terminating child */
+        wake_at(&wake, 200); /* waiting for a terminating child */
     }
+    if (wake >= 0 && !c->closing)
+        uv_timer_start(&e->timer, on_requeue, (uint64_t)wake, 0);
+    free(go);
     jobstatus_result_free(&res);
     free(pv);
     free(sv);

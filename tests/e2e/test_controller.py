@@ -851,3 +851,162 @@ def test_deleted_pod_is_recreated(run):
     assert restart_count(p) == 0
     j = run.get(name)
     assert find_cond(j, "Failed") is None and find_cond(j, "Succeeded") is None, conds(j)
+
+
+# -- creates that fail, adoption, restart pacing (jobctl invariants 4–6) ------------------------
+
+def event_count(r, job, reason, uid=None):
+    return sum(e.get("count", 1) for e in r.events(job)
+               if e["reason"] == reason and (uid is None or e["involvedObject"].get("uid") == uid))
+
+
+def failed_creates(r, job, reason="FailedCreatePod"):
+    return [(e["type"], e["message"], e.get("count", 1)) for e in r.events(job) if e["reason"] == reason]
+
+
+def assert_paced_retries(r, name, reason, seconds=2.5, most=25):
+    """The create keeps failing, retried with a doubling delay: a few retries, not a hot loop."""
+    poll(lambda: (bool(failed_creates(r, name, reason)), r.events(name)), 10, desc=reason)
+    t0 = time.monotonic()
+    poll(lambda: (event_count(r, name, reason) >= 3, failed_creates(r, name, reason)), 10,
+         desc=f"{reason} retried")
+    time.sleep(max(0.0, seconds - (time.monotonic() - t0)))  # a span to count retries in
+    n = event_count(r, name, reason)
+    assert 3 <= n <= most, f"{n} {reason} in {seconds}s: {failed_creates(r, name, reason)}"
+
+
+@pytest.mark.parametrize("case", ["restart-policy", "container-name"])
+def test_invalid_pod_is_not_created(run, case):
+    """The controller's pods get the apiserver's validation: FailedCreatePod with its message,
+    no pod, the job stays Created, retried with backoff."""
+    name = uniq("inv")
+    if case == "restart-policy":  # the webhook does not check the enum; the apiserver does
+        body = run.job(name, run.replica("exec sleep 60", restart="onFailure"))
+    else:
+        m = run.replica("exec sleep 60")
+        m["template"]["spec"]["containers"].append(e2elib.sh_container("true", name="Bad_Name"))
+        body = run.job(name, m)
+    run.create(body)
+    pod = f"{name}-master-0"
+    assert_paced_retries(run, name, "FailedCreatePod")
+    evs = failed_creates(run, name)
+    assert len(evs) == 1 and evs[0][0] == "Warning", evs
+    msg = evs[0][1]
+    if case == "restart-policy":
+        assert msg == (f'Error creating: Pod "{pod}" is invalid: spec.restartPolicy: Unsupported value: '
+                       '"onFailure": supported values: "Always", "OnFailure", "Never"'), msg
+    else:
+        # the very answer a POST of that pod gets
+        spec = {"containers": body["spec"]["pytorchReplicaSpecs"]["Master"]["template"]["spec"]["containers"]}
+        r = run.d.post(e2elib.pods_path(run.ns), {"apiVersion": "v1", "kind": "Pod",
+                                                   "metadata": {"name": pod}, "spec": spec})
+        assert r.status == 422, r
+        assert msg == "Error creating: " + r.json["message"], (msg, r.json["message"])
+        assert 'spec.containers[1].name: Invalid value: "Bad_Name"' in msg, msg
+    assert not run.pods(name)
+    assert pod not in list_pods(run.d, run.ns)
+    j = run.get(name)
+    assert conds(j) == [("Created", "True", "PyTorchJobCreated", f"PyTorchJob {name} is created.")], conds(j)
+    assert not any(e["reason"] == "SuccessfulCreatePod" for e in run.events(name))
+
+
+def test_service_name_too_long(run):
+    """<job>-master-0 of a 59-character job is a valid pod name (hostname cut to 63) but no
+    valid service name: FailedCreateService, and the job does not progress."""
+    name = (uniq("long") + "-" + "x" * 60)[:59]
+    pod = f"{name}-master-0"
+    assert len(pod) == 68
+    run.create(run.job(name, 'echo "host=$HOSTNAME"; exec sleep 60'))
+    assert_paced_retries(run, name, "FailedCreateService")
+    evs = failed_creates(run, name, "FailedCreateService")
+    assert evs[0][:2] == ("Warning", f'Error creating: Service "{pod}" is invalid: metadata.name: '
+                          f'Invalid value: "{pod}": must be no more than 63 characters'), evs
+    # the same as a direct POST of such a service
+    r = run.d.post(svcs_path(run.ns), {"apiVersion": "v1", "kind": "Service", "metadata": {"name": pod},
+                                       "spec": {"clusterIP": "None"}})
+    assert r.status == 422 and evs[0][1] == "Error creating: " + r.json["message"], r
+    assert not run.services(name)
+    p = wait_running(run, pod)
+    # the kubelet's hostname: the first 63 characters, no trailing '-'
+    host = pod[:63].rstrip("-.")
+    poll(lambda: (f"host={host}" in run.log(pod), run.log(pod)), 10, desc="hostname logged")
+    assert p["metadata"]["name"] == pod
+    j = run.get(name)
+    assert conds(j) == [("Created", "True", "PyTorchJobCreated", f"PyTorchJob {name} is created.")], conds(j)
+
+
+def test_orphans_are_adopted(run):
+    """kubectl delete pj X --cascade=orphan, then X again: the new job claims the old pods and
+    services (ClaimPods/ClaimServices) instead of failing to create them."""
+    name = uniq("adopt")
+    run.create(run.job(name, "exec sleep 60", "exec sleep 60"))
+    pods = [f"{name}-master-0", f"{name}-worker-0"]
+    for p in pods:
+        wait_running(run, p)
+    old = {n: p["metadata"]["uid"] for n, p in run.pods(name).items()}
+    old_svcs = {n: s["metadata"]["uid"] for n, s in run.services(name).items()}
+    assert sorted(old) == sorted(old_svcs) == sorted(pods)
+    r = run.d.delete(pj(run.ns, name), {"propagationPolicy": "Orphan"})
+    assert r.status in (200, 202), r
+    run.d.wait_gone(run.ns, name, timeout=15)
+    poll(lambda: (all(not p["metadata"].get("ownerReferences") for p in run.pods(name).values()),
+                  run.pods(name)), 10, desc="ownerReferences removed")
+    uid = run.create(run.job(name, "exec sleep 60", "exec sleep 60"))["metadata"]["uid"]
+
+    def owned(objs):
+        refs = {n: o["metadata"].get("ownerReferences") or [] for n, o in objs.items()}
+        return (all(any(ref.get("uid") == uid and ref.get("controller") for ref in rs)
+                    for rs in refs.values()) and len(refs) == 2, refs)
+    poll(lambda: owned(run.pods(name)), 10, desc="pods adopted")
+    poll(lambda: owned(run.services(name)), 10, desc="services adopted")
+    ref = run.pods(name)[pods[0]]["metadata"]["ownerReferences"]
+    assert ref == [{"apiVersion": "kubeflow.org/v1", "kind": "PyTorchJob", "name": name, "uid": uid,
+                    "controller": True, "blockOwnerDeletion": True}], ref
+    assert {n: p["metadata"]["uid"] for n, p in run.pods(name).items()} == old, "adopted, not recreated"
+    assert {n: s["metadata"]["uid"] for n, s in run.services(name).items()} == old_svcs
+    wait_cond(run.d, run.ns, name, "Running")
+    assert event_count(run, name, "SuccessfulCreatePod", uid) == 0
+    assert event_count(run, name, "FailedCreatePod", uid) == 0
+
+
+def test_foreign_pod_with_the_name(run):
+    """A pod that is not the job's (no labels) holds <job>-master-0: the create fails like a
+    POST, AlreadyExists, retried with backoff; the pod is left alone."""
+    name = uniq("taken")
+    pod = f"{name}-master-0"
+    r = run.d.post(e2elib.pods_path(run.ns), {
+        "apiVersion": "v1", "kind": "Pod", "metadata": {"name": pod},
+        "spec": {"containers": [e2elib.sh_container("exec sleep 60", run.mark)]}})
+    assert r.status == 201, r
+    uid = r.json["metadata"]["uid"]
+    try:
+        run.create(run.job(name, "exec sleep 60"))
+        assert_paced_retries(run, name, "FailedCreatePod")
+        evs = failed_creates(run, name)
+        assert evs[0][:2] == ("Warning", f'Error creating: pods "{pod}" already exists'), evs
+        p = get_pod(run.d, run.ns, pod)
+        assert p["metadata"]["uid"] == uid and not p["metadata"].get("ownerReferences"), p["metadata"]
+        assert conds(run.get(name))[-1][0] == "Created"
+    finally:
+        r = run.d.delete(e2elib.pods_path(run.ns, pod), query={"gracePeriodSeconds": "0"})
+        assert r.status in (200, 404), r
+
+
+def test_exitcode_unstartable_command_is_paced(run):
+    """ExitCode + a command that cannot start (128, retryable): the pod is recreated with a
+    doubling delay instead of hundreds of times a second."""
+    name = uniq("nx")
+    m = run.replica("true", restart="ExitCode")
+    m["template"]["spec"]["containers"][0]["command"] = ["/nonexistent/bin"]
+    run.create(run.job(name, m))
+    poll(lambda: (event_count(run, name, "SuccessfulCreatePod") >= 3, run.events(name)), 10,
+         desc="pod recreated")
+    t0 = time.monotonic()
+    time.sleep(2.5)
+    n = event_count(run, name, "SuccessfulCreatePod")
+    assert n <= 25, f"{n} pods created in {time.monotonic() - t0 + 0.1:.1f}s"
+    j = run.get(name)
+    assert find_cond(j, "Failed") is None, conds(j)
+    assert find_cond(j, "Restarting")["status"] == "True", conds(j)
+    evs = {(e["reason"], e["message"]) for e in run.events(name)}
+    assert ("ExitedWithCode", f"Pod: {run.ns}.{name}-master-0 exited with code 128") in evs, sorted(evs)
