@@ -135,6 +135,9 @@ json_t *api_scale_of(const resource *res, const json_t *obj, int *found, char **
 /* The Scale a PATCH applies to (absent spec replicas marked), or NULL with e. New reference. */
 json_t *api_scale_for_patch(const resource *res, const json_t *obj, apierr *e);
 void api_scale_get(apireq *r);
+/* A Scale body decoded as kube decodes it (400 for a wrong kind or type): 0 and *replicas, or -1
+ * with e. */
+int api_scale_decode(const json_t *scale, int64_t *replicas, apierr *e);
 /* The object a write of scale (a Scale body, or a patched Scale) asks for: cur (the stored
  * object) with the spec replicas set and the Scale's preconditions; new reference, or NULL with
  * e (400, or 500). is_put: the Scale's uid is a precondition too. */

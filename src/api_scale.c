@@ -266,7 +266,7 @@ static void undecodable(apierr *e, const char *kind, const char *version, const 
 }
 
 /* Decode scale as an autoscaling/v1 Scale: *replicas (0 when absent). 0, or -1 with e (400). */
-static int decode_scale(const json_t *scale, int64_t *replicas, apierr *e)
+int api_scale_decode(const json_t *scale, int64_t *replicas, apierr *e)
 {
     if (!json_is_object(scale)) {
         apierr_set(e, ST_BAD_REQUEST, "the object provided is unrecognized (must be of type Scale): "
@@ -318,7 +318,7 @@ static int decode_scale(const json_t *scale, int64_t *replicas, apierr *e)
 json_t *api_scale_apply(apireq *r, const json_t *cur, const json_t *scale, int is_put, apierr *e)
 {
     int64_t replicas;
-    if (decode_scale(scale, &replicas, e) < 0)
+    if (api_scale_decode(scale, &replicas, e) < 0)
         return NULL;
     const char *path = r->res->scale->spec_replicas;
     if (replicas == SCALE_NO_REPLICAS) {

@@ -959,6 +959,12 @@ void api_update(apireq *r)
     apierr e = {0};
     if (typed_request(r, "UpdateOptions.meta.k8s.io", &dry, &obj) < 0)
         return;
+    int64_t replicas;
+    if (is_scale(r) && api_scale_decode(obj, &replicas, &e) < 0) { /* decoded before checkName */
+        json_decref(obj);
+        api_send_error(r, &e);
+        return;
+    }
     json_t *md = json_object_get(obj, "metadata");
     const char *bname = str_at(md, "name"), *bns = str_at(md, "namespace");
     if (!bname || strcmp(bname, r->name)) {

@@ -145,13 +145,14 @@ def test_put_scale(daemon, ns):
     assert stored(daemon, ns, name)["metadata"]["resourceVersion"] == j["metadata"]["resourceVersion"]
 
     # without a resourceVersion the update is unconditional (ScaleREST keeps the stored one)
-    r = daemon.put(scale_path(ns, name), {"spec": {"replicas": 1}})
+    r = daemon.put(scale_path(ns, name), {"metadata": {"name": name}, "spec": {"replicas": 1}})
     j = stored(daemon, ns, name)
     assert_scale(r, j, 1, 0)
     assert j["metadata"]["generation"] == 3, j
 
     # dryRun: answered, not stored
-    r = daemon.put(scale_path(ns, name), {"spec": {"replicas": 6}}, query={"dryRun": "All"})
+    r = daemon.put(scale_path(ns, name), {"metadata": {"name": name}, "spec": {"replicas": 6}},
+                   query={"dryRun": "All"})
     assert r.status == 200 and r.json["spec"] == {"replicas": 6}, r
     assert stored(daemon, ns, name) == j
 
@@ -179,7 +180,7 @@ def test_put_scale_negative_replicas(daemon, ns):
     want = dict(message=f'{GK} "{name}" is invalid: {SPEC_PATH}: {detail}',
                 details=invalid_details(name, GROUP, "PyTorchJob",
                                         [cause("FieldValueInvalid", detail, SPEC_PATH)]))
-    r = daemon.put(scale_path(ns, name), {"spec": {"replicas": -1}})
+    r = daemon.put(scale_path(ns, name), {"metadata": {"name": name}, "spec": {"replicas": -1}})
     assert_status(r, 422, "Invalid", **want)
     r = daemon.patch(scale_path(ns, name), {"spec": {"replicas": -1}})
     assert_status(r, 422, "Invalid", **want)
@@ -200,12 +201,15 @@ def test_put_scale_bad_bodies(daemon, ns):
     assert_status(r, 400, "BadRequest",
                   'Scale in version "v1" cannot be handled as a Scale: json: cannot unmarshal '
                   "string into Go struct field ScaleSpec.spec.replicas of type int32")
-    r = daemon.put(scale_path(ns, name), {"metadata": {"uid": "0d6a6c3e-0000-4000-8000-000000000000"},
+    r = daemon.put(scale_path(ns, name), {"metadata": {"name": name, "uid": "0d6a6c3e-0000-4000-8000-000000000000"},
                                           "spec": {"replicas": 1}})
     assert_status(r, 409, "Conflict", prefix=f'Operation cannot be fulfilled on {GR} "{name}": '
                   "StorageError: invalid object")
     assert worker_replicas(stored(daemon, ns, name)) == 2
-    assert_not_found(daemon.put(scale_path(ns, "nope"), {"spec": {"replicas": 1}}), "nope")
+    assert_not_found(daemon.put(scale_path(ns, "nope"), {"metadata": {"name": "nope"}, "spec": {"replicas": 1}}), "nope")
+    # a Scale without a name is checked as any PUT body (kube's checkName), after decoding
+    assert_status(daemon.put(scale_path(ns, name), {"spec": {"replicas": 1}}), 400, "BadRequest",
+                  f"the name of the object () does not match the name on the URL ({name})")
 
 
 # -- PATCH --------------------------------------------------------------------------------------
