@@ -680,25 +680,38 @@ int api_listopts_parse(apireq *r, listopts *o, apierr *e)
             }
     }
     fielderrs fe = {0};
-    if (o->rvmatch) {
-        if (!o->rv)
-            fe_add(&fe, FE_FORBIDDEN, "resourceVersionMatch", NULL, "resourceVersionMatch is forbidden unless resourceVersion is provided");
-        if (strcmp(o->rvmatch, "Exact") && strcmp(o->rvmatch, "NotOlderThan")) {
-            char *q = fe_str(o->rvmatch);
-            fe_add(&fe, FE_NOT_SUPPORTED, "resourceVersionMatch", q, "supported values: \"Exact\", \"NotOlderThan\", \"\"");
-            free(q);
-        } else if (!strcmp(o->rvmatch, "Exact") && o->rv && !strcmp(o->rv, "0")) {
-            fe_add(&fe, FE_FORBIDDEN, "resourceVersionMatch", NULL, "resourceVersionMatch \"exact\" is forbidden for resourceVersion \"0\"");
+    o->initial = sie ? api_query_bool(sie) : -1;
+    if (o->watch) { /* kube's validateWatchOptions, with the WatchList feature on */
+        if (sie && (!o->rvmatch || strcmp(o->rvmatch, "NotOlderThan")))
+            fe_add(&fe, FE_FORBIDDEN, "resourceVersionMatch", NULL, "sendInitialEvents requires setting resourceVersionMatch to NotOlderThan");
+        if (o->rvmatch) {
+            if (!sie)
+                fe_add(&fe, FE_FORBIDDEN, "resourceVersionMatch", NULL, "resourceVersionMatch is forbidden for watch unless sendInitialEvents is provided");
+            if (strcmp(o->rvmatch, "NotOlderThan")) {
+                char *q = fe_str(o->rvmatch);
+                fe_add(&fe, FE_NOT_SUPPORTED, "resourceVersionMatch", q, "supported values: \"NotOlderThan\"");
+                free(q);
+            }
+            if (o->cont)
+                fe_add(&fe, FE_FORBIDDEN, "resourceVersionMatch", NULL, "resourceVersionMatch is forbidden when continue is provided");
         }
-        if (o->cont)
-            fe_add(&fe, FE_FORBIDDEN, "resourceVersionMatch", NULL, "resourceVersionMatch is forbidden when continue is provided");
-        if (o->watch && !(sie && api_query_bool(sie)))
-            fe_add(&fe, FE_FORBIDDEN, "resourceVersionMatch", NULL, "resourceVersionMatch is forbidden for watch unless sendInitialEvents is provided");
+    } else {
+        if (o->rvmatch) {
+            if (!o->rv)
+                fe_add(&fe, FE_FORBIDDEN, "resourceVersionMatch", NULL, "resourceVersionMatch is forbidden unless resourceVersion is provided");
+            if (o->cont)
+                fe_add(&fe, FE_FORBIDDEN, "resourceVersionMatch", NULL, "resourceVersionMatch is forbidden when continue is provided");
+            if (strcmp(o->rvmatch, "Exact") && strcmp(o->rvmatch, "NotOlderThan")) {
+                char *q = fe_str(o->rvmatch);
+                fe_add(&fe, FE_NOT_SUPPORTED, "resourceVersionMatch", q, "supported values: \"Exact\", \"NotOlderThan\", \"\"");
+                free(q);
+            } else if (!strcmp(o->rvmatch, "Exact") && o->rv && !strcmp(o->rv, "0")) {
+                fe_add(&fe, FE_FORBIDDEN, "resourceVersionMatch", NULL, "resourceVersionMatch \"exact\" is forbidden for resourceVersion \"0\"");
+            }
+        }
+        if (sie)
+            fe_add(&fe, FE_FORBIDDEN, "sendInitialEvents", NULL, "sendInitialEvents is forbidden for list");
     }
-    if (sie && !o->watch)
-        fe_add(&fe, FE_FORBIDDEN, "sendInitialEvents", NULL, "sendInitialEvents is forbidden for list");
-    else if (sie && api_query_bool(sie) && (!o->rvmatch || strcmp(o->rvmatch, "NotOlderThan")))
-        fe_add(&fe, FE_FORBIDDEN, "resourceVersionMatch", NULL, "sendInitialEvents requires setting resourceVersionMatch to NotOlderThan");
     free(sie);
     if (fe.n) {
         apierr_invalid(e, "ListOptions.meta.k8s.io", "", "meta.k8s.io", "ListOptions", &fe);
@@ -799,7 +812,7 @@ void api_list(apireq *r)
         return;
     }
     if (o.watch) {
-        watch_start(r->api->watch, r, o.ls, o.fs, o.rv);
+        watch_start(r->api->watch, r, o.ls, o.fs, o.rv, o.initial);
         o.ls = NULL;
         o.fs = NULL;
         api_listopts_free(&o);

@@ -155,6 +155,7 @@ typedef struct listopts {
     char *rv;
     char *rvmatch;
     int watch;
+    int initial;          /* sendInitialEvents: -1 unset, 0 false, 1 true (watch only) */
 } listopts;
 int api_listopts_parse(apireq *r, listopts *o, apierr *e);
 /* kube's continue token for a list at rv resuming after key suffix start (malloc'ed), and back. */

@@ -2,17 +2,20 @@
  *
  * A watcher's life:
  *
- *   start ──rv unset/0──► LIST: synthetic ADDED for the objects at the start revision S
- *     │                      (paged by key) ──all listed──► CHANGES after S ─┐
- *     │ ──rv=N──────────► CHANGES: replay committed changes after N ────────┤
- *     │ ──N compacted───► ERROR 410, end                                    │
- *     │          LIST and CHANGES wait (PAUSED) while the client has more    │ reached the
- *     │          than REPLAY_HIGH bytes queued, and go on at half of it;     │ store's revision
- *     │          history compacted past them meanwhile: ERROR 410, end        ▼
- *     │                                         LIVE: one line per matching commit
- *     │                                          │ timeoutSeconds, client gone, queue over cap
- *     ▼                                          ▼
- *   (errors before the stream: 400/422)        END (terminating chunk; freed)
+ *   start ─┬─ rv unset/0, or sendInitialEvents=true (any rv) ──► LIST: synthetic ADDED for the
+ *          │    objects at the start revision S, paged by key ──all listed──► [BOOKMARK
+ *          │    k8s.io/initial-events-end at S, for sendInitialEvents with allowWatchBookmarks]
+ *          │    ──► CHANGES after S ──────────────────────────────────────────────────────┐
+ *          ├─ rv=N (sendInitialEvents unset or false) ──► CHANGES: replay after N ────────┤
+ *          ├─ sendInitialEvents=false, rv unset/0 ──► CHANGES after the store's revision ─┤
+ *          └─ N compacted ──► ERROR 410, end                                              │
+ *     LIST and CHANGES wait (PAUSED) while the client has more than REPLAY_HIGH bytes     │
+ *     queued, and go on at half of it; history compacted past them: ERROR 410, end        │
+ *                                                                 reached the store's rev ▼
+ *                                            LIVE: one line per matching commit
+ *                                             │ timeoutSeconds, client gone, queue over cap
+ *   (errors before the stream: 400/422)       ▼
+ *                                            END (terminating chunk; freed)
  *
  * Invariants:
  *  1. A watcher sees every committed change after its start point exactly once, in revision
@@ -66,6 +69,7 @@ struct watcher {
     labelsel *ls;
     fieldsel *fs;
     int bookmarks;
+    int end_bookmark;    /* sendInitialEvents: a BOOKMARK marks the end of the initial events */
     int table;           /* events carry a one-row Table (kubectl get -w) */
     table_include inc;
     uint64_t last_rv;
@@ -198,20 +202,28 @@ static void send_chunk(watcher *w, const char *chunk, size_t len)
     }
 }
 
+/* A BOOKMARK at rv; initial_end: annotated k8s.io/initial-events-end (watch-list). */
+static void send_bookmark(watcher *w, uint64_t rv, int initial_end)
+{
+    const resource *res = w->res;
+    char line[640];
+    int n = snprintf(line, sizeof line,
+                     "{\"type\":\"BOOKMARK\",\"object\":{\"kind\":\"%s\",\"apiVersion\":\"%s%s%s\",\"metadata\":{%s\"resourceVersion\":\"%llu\"}}}\n",
+                     res->kind, res->group, *res->group ? "/" : "", res->version,
+                     initial_end ? "\"annotations\":{\"k8s.io/initial-events-end\":\"true\"}," : "",
+                     (unsigned long long)rv);
+    send_line(w, line, (size_t)n);
+}
+
 static void on_bookmark(uv_timer_t *t)
 {
     watcher *w = t->data;
     if (w->replay != REPLAY_LIVE)
         return; /* its events up to the store's revision are not all out yet */
-    const resource *res = w->res;
-    char line[512];
     uint64_t rv = store_rev(w->hub->api->store);
     if (rv < w->last_rv)
         rv = w->last_rv;
-    int n = snprintf(line, sizeof line,
-                     "{\"type\":\"BOOKMARK\",\"object\":{\"kind\":\"%s\",\"apiVersion\":\"%s%s%s\",\"metadata\":{\"resourceVersion\":\"%llu\"}}}\n",
-                     res->kind, res->group, *res->group ? "/" : "", res->version, (unsigned long long)rv);
-    send_line(w, line, (size_t)n);
+    send_bookmark(w, rv, 0);
 }
 
 static int rec_in_scope(const watcher *w, const store_rec *rec)
@@ -443,6 +455,10 @@ static void replay_run(watcher *w)
         w->list_after = NULL;
         w->replay = REPLAY_CHANGES;
         w->cursor_rv = w->snap_rv;
+        if (w->end_bookmark) /* the initial state is out: the client's list is complete */
+            send_bookmark(w, w->snap_rv, 1);
+        if (w->ended)
+            return;
     }
     int rc = store_changes_since(st, w->cursor_rv, replay_change, w);
     enc_reset(w->hub);
@@ -483,12 +499,15 @@ static void send_error_event(http_req *http, apierr *e)
     apierr_free(e);
 }
 
-void watch_start(watch_hub *h, apireq *r, labelsel *ls, fieldsel *fs, const char *rvs)
+void watch_start(watch_hub *h, apireq *r, labelsel *ls, fieldsel *fs, const char *rvs, int initial)
 {
     store_t *st = h->api->store;
     uint64_t cur = store_rev(st);
     int from_rv = rvs && *rvs && strcmp(rvs, "0");
     uint64_t rv = from_rv ? strtoull(rvs, NULL, 10) : 0;
+    /* sendInitialEvents=true: the state now (not older than rv), then changes; =false: changes
+     * after rv, or after now without one; unset: the legacy rules (a state only without rv) */
+    int list = initial == 1 || (initial < 0 && !from_rv);
     apierr e = {0};
     if (from_rv && rv > cur) {
         apierr_set(&e, ST_TIMEOUT, "Timeout: Too large resource version: %llu, current: %llu",
@@ -501,7 +520,7 @@ void watch_start(watch_hub *h, apireq *r, labelsel *ls, fieldsel *fs, const char
         send_error_event(r->http, &e);
         return;
     }
-    if (from_rv && rv < store_compact_rev(st)) {
+    if (from_rv && !list && rv < store_compact_rev(st)) {
         apierr_set(&e, ST_EXPIRED, "too old resource version: %llu (%llu)", (unsigned long long)rv,
                    (unsigned long long)store_compact_rev(st));
         labelsel_free(ls);
@@ -537,8 +556,9 @@ void watch_start(watch_hub *h, apireq *r, labelsel *ls, fieldsel *fs, const char
     h->count++;
     http_req_on_gone(r->http, on_gone, w);
     http_stream_begin(r->http, 200, "application/json");
-    if (from_rv) {
-        w->last_rv = w->cursor_rv = rv;
+    w->end_bookmark = initial == 1 && w->bookmarks;
+    if (!list) {
+        w->last_rv = w->cursor_rv = from_rv ? rv : cur;
         w->replay = REPLAY_CHANGES;
     } else {
         w->last_rv = w->snap_rv = cur;

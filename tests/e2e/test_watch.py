@@ -510,6 +510,76 @@ def test_concurrent_writes_ordered_exactly_once(daemon):
         marker(daemon, ns, w)  # exactly 200: nothing else was queued
 
 
+# -- watch-list: sendInitialEvents (§9) ---------------------------------------------------------
+
+WL = {"sendInitialEvents": "true", "resourceVersionMatch": "NotOlderThan", "allowWatchBookmarks": "true"}
+END_ANN = {"k8s.io/initial-events-end": "true"}
+
+
+@pytest.mark.parametrize("rv_", [None, "0", "current"])
+def test_watch_list_initial_events_then_end_bookmark(daemon, rv_):
+    """sendInitialEvents=true: ADDED for the state at a revision not older than resourceVersion
+    (also when one is given), then a BOOKMARK annotated k8s.io/initial-events-end at that
+    revision, then the changes after it."""
+    ns = daemon.create_ns(uniq("wl"))
+    objs = [daemon.create_job(ns, n) for n in ("a", "b")]
+    snap = list_rv(daemon, pj(ns))
+    q = dict(WL)
+    if rv_ is not None:
+        q["resourceVersion"] = snap if rv_ == "current" else rv_
+    with WatchStream(daemon, pj(ns), {"watch": "true", **q}) as w:
+        init = w.take(3)
+        assert [sig(e) for e in init[:2]] == [("ADDED", o["metadata"]["name"], rv(o)) for o in objs]
+        end = init[2]
+        assert end["type"] == "BOOKMARK", end
+        assert end["object"]["metadata"] == {"annotations": END_ANN, "resourceVersion": snap}, end
+        assert end["object"]["kind"] == "PyTorchJob" and end["object"]["apiVersion"] == "kubeflow.org/v1"
+        marker(daemon, ns, w)
+
+
+def test_watch_list_without_bookmarks_has_no_end_marker(daemon):
+    ns = daemon.create_ns(uniq("wl"))
+    a = daemon.create_job(ns, "a")
+    q = {k: v for k, v in WL.items() if k != "allowWatchBookmarks"}
+    with WatchStream(daemon, pj(ns), {"watch": "true", **q}) as w:
+        assert sig(w.next()) == ("ADDED", "a", rv(a))
+        marker(daemon, ns, w)  # the next event is the change, no BOOKMARK between
+
+
+def test_watch_list_send_initial_events_false(daemon):
+    """sendInitialEvents=false: no initial state; the changes after resourceVersion, or after
+    now without one."""
+    ns = daemon.create_ns(uniq("wl"))
+    daemon.create_job(ns, "a")
+    at = list_rv(daemon, pj(ns))
+    b = daemon.create_job(ns, "b")
+    q = {"watch": "true", "sendInitialEvents": "false", "resourceVersionMatch": "NotOlderThan"}
+    with WatchStream(daemon, pj(ns), {**q, "resourceVersion": at}) as w:
+        assert sig(w.next()) == ("ADDED", "b", rv(b))
+        marker(daemon, ns, w)
+    with WatchStream(daemon, pj(ns), q) as w:
+        marker(daemon, ns, w)
+
+
+def test_watch_list_options_validated_as_kube(daemon):
+    ns = daemon.create_ns(uniq("wl"))
+    pre = 'ListOptions.meta.k8s.io "" is invalid: '
+    need = "resourceVersionMatch: Forbidden: sendInitialEvents requires setting resourceVersionMatch to NotOlderThan"
+    for q, msg in [
+        ({"sendInitialEvents": "true"}, need),
+        ({"sendInitialEvents": "false"}, need),
+        ({"resourceVersionMatch": "NotOlderThan"},
+         "resourceVersionMatch: Forbidden: resourceVersionMatch is forbidden for watch unless sendInitialEvents is provided"),
+        ({"sendInitialEvents": "true", "resourceVersionMatch": "Exact", "resourceVersion": "1"},
+         f'[{need}, resourceVersionMatch: Unsupported value: "Exact": supported values: "NotOlderThan"]'),
+    ]:
+        r = daemon.get(pj(ns, query={"watch": "true", **q}))
+        assert_status(r, 422, "Invalid", pre + msg)
+    # a watch's resourceVersionMatch needs no resourceVersion (the list rule is not a watch's)
+    with WatchStream(daemon, pj(ns), {"watch": "true", **WL}) as w:
+        assert w.next()["type"] == "BOOKMARK"
+
+
 # -- compaction: 410 Expired (§9, case 44; §8.5) --------------------------------------------------
 
 @pytest.fixture(scope="module")
