@@ -64,6 +64,18 @@ def binary_path():
     return p
 
 
+_SANITIZED = None
+
+
+def sanitized():
+    """Is the daemon under test an ASan build? (Its freed memory sits in quarantine: memory
+    peaks mean nothing there.)"""
+    global _SANITIZED
+    if _SANITIZED is None:
+        _SANITIZED = b"__asan_init" in binary_path().read_bytes()
+    return _SANITIZED
+
+
 def free_port():
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
