@@ -239,3 +239,46 @@ def test_delete_by_label(kubectl, daemon):
 def test_explain(kubectl):
     out = ok(kubectl("explain", "pytorchjob"))
     assert "PyTorchJob" in out, out
+
+
+# kubectl's typed clients send these creates as Kubernetes protobuf (client-compat.md, Protobuf).
+def test_create_namespace_protobuf(kubectl, daemon):
+    name = uniq("pbns")
+    assert ok(kubectl("create", "namespace", name)).strip() == f"namespace/{name} created"
+    r = daemon.get(f"/api/v1/namespaces/{name}")
+    assert r.status == 200, r
+    o = r.json
+    assert o["kind"] == "Namespace" and o["metadata"]["name"] == name and o["metadata"]["uid"], o
+    assert o["status"]["phase"] == "Active", o
+    err = fail(kubectl("create", "namespace", name))
+    assert f'Error from server (AlreadyExists): namespaces "{name}" already exists' in err, err
+    dry = uniq("pbns")
+    assert ok(kubectl("create", "namespace", dry, "--dry-run=server")).strip() == f"namespace/{dry} created (server dry run)"
+    assert daemon.get(f"/api/v1/namespaces/{dry}").status == 404
+
+
+@pytest.mark.parametrize("kind,args,want", [
+    ("clusterip", ["--tcp=80:8080"], {"type": "ClusterIP",
+                                      "ports": [{"name": "80-8080", "protocol": "TCP", "port": 80, "targetPort": 8080}]}),
+    ("nodeport", ["--tcp=80:8080", "--node-port=30080"],
+     {"type": "NodePort",
+      "ports": [{"name": "80-8080", "protocol": "TCP", "port": 80, "targetPort": 8080, "nodePort": 30080}]}),
+    ("loadbalancer", ["--tcp=5678:http"],
+     {"type": "LoadBalancer", "ports": [{"name": "5678-http", "protocol": "TCP", "port": 5678, "targetPort": "http"}]}),
+    ("externalname", ["--external-name=bar.example.com"], {"type": "ExternalName", "externalName": "bar.example.com"}),
+])
+def test_create_service_protobuf(kubectl, daemon, kind, args, want):
+    ns = ok(kubectl("create", "namespace", uniq("pbsvc"))).split()[0].split("/")[1]
+    name = uniq("s")
+    out = ok(kubectl("create", "service", kind, name, *args, "-n", ns))
+    assert out.strip() == f"service/{name} created", out
+    r = daemon.get(f"/api/v1/namespaces/{ns}/services/{name}")
+    assert r.status == 200, r
+    o = r.json
+    assert o["kind"] == "Service" and o["metadata"]["name"] == name and o["metadata"]["namespace"] == ns, o
+    assert o["metadata"]["labels"] == {"app": name}, o
+    assert o["spec"]["selector"] == {"app": name}, o
+    for k, v in want.items():
+        assert o["spec"][k] == v, (k, o)
+    got = json.loads(ok(kubectl("get", "service", name, "-n", ns, "-o", "json")))
+    assert got["metadata"]["uid"] == o["metadata"]["uid"], got
