@@ -24,6 +24,7 @@
 #include "table.h"
 #include "podlog.h"
 #include "metrics.h"
+#include "authz.h"
 
 /* ---- small shared helpers ------------------------------------------------------------------- */
 
@@ -188,13 +189,21 @@ static void send_plain_404(http_req *h)
 
 /* ---- authorization ---------------------------------------------------------------------------- */
 
-/* The one authorization call: (user, verb, resource, subresource, namespace, name) → allow.
- * Until RBAC objects exist, members of system:masters may do everything, others nothing. */
+/* The one authorization call for a resource request (authz.c decides; a SelfSubjectAccessReview
+ * asks the same function). */
 static int authorize(const auth_user *u, const char *verb, const resource *res, const char *sub,
                      const char *ns, const char *name)
 {
-    (void)verb; (void)res; (void)sub; (void)ns; (void)name;
-    return auth_user_in_group(u, "system:masters");
+    authz_attrs a = {.user = u, .verb = verb, .resource_request = 1, .ns = ns, .group = res->group,
+                     .version = res->version, .resource = res->plural, .sub = sub, .name = name};
+    return authz_allowed(&a);
+}
+
+/* The same for a non-resource path (discovery, /version, /metrics). */
+static int authorize_path(const auth_user *u, const char *verb, const char *path)
+{
+    authz_attrs a = {.user = u, .verb = verb, .path = path};
+    return authz_allowed(&a);
 }
 
 static void html_escape_into(char *out, size_t cap, const char *s)
@@ -1129,7 +1138,7 @@ void api_request_done(void *ctx, http_req *h)
 /* GET /metrics: Prometheus text, for users allowed the non-resource URL. */
 static void serve_metrics(api_t *api, http_req *h, const auth_user *user)
 {
-    if (!auth_user_in_group(user, "system:masters")) {
+    if (!authorize_path(user, "get", "/metrics")) {
         apireq r = {.api = api, .http = h};
         apierr e = {0};
         apierr_set(&e, ST_FORBIDDEN, "forbidden: User \"%s\" cannot get path \"/metrics\"", user->name);
@@ -1185,8 +1194,7 @@ void api_handle(void *ctx, http_req *h)
             path = dpath;
     }
     if (found) {
-        int public = !strcmp(path, "/version");
-        if (!public && !auth_user_in_group(user, "system:authenticated")) {
+        if (!authorize_path(user, "get", h->path)) {
             apireq r = {.api = api, .http = h, .pretty = pretty};
             apierr e = {0};
             apierr_set(&e, ST_FORBIDDEN, "forbidden: User \"%s\" cannot get path \"%s\"", user->name, h->path);
@@ -1281,6 +1289,17 @@ void api_handle(void *ctx, http_req *h)
     char *wv = http_query_get(h, "watch");
     int watch = legacy_watch || api_query_bool(wv);
     free(wv);
+    if (ok && res->ephemeral && (r->name || legacy_watch))
+        ok = 0; /* a self review has its collection's POST and no other route */
+    if (ok && res->ephemeral && h->method != HTTP_POST) {
+        /* go-restful's 405 for a route without the method, as kube answers it */
+        apierr e = {0};
+        apierr_set(&e, ST_METHOD_NOT_ALLOWED, "the server does not allow this method on the requested resource");
+        apierr_details(&e, NULL, NULL, NULL, NULL);
+        api_send_error(r, &e);
+        apireq_free(r);
+        return;
+    }
     unsigned verb = ok ? method_verb(h->method, r->name == NULL, watch) : 0;
     if (ok && res->namespaced && !*r->ns && verb != VERB_LIST && verb != VERB_WATCH)
         ok = 0;
@@ -1335,6 +1354,11 @@ void api_handle(void *ctx, http_req *h)
     }
     if (!authorize(user, verb_name(verb), res, r->sub, r->ns, r->name)) {
         forbidden(r, verb_name(verb));
+        apireq_free(r);
+        return;
+    }
+    if (res->ephemeral) {
+        api_review(r);
         apireq_free(r);
         return;
     }

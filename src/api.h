@@ -77,6 +77,13 @@ int api_str_in(const json_t *arr, const char *s);
 int api_body_json(http_req *h, json_t **out, char **err);
 /* Parse a request body as a JSON object for create/update; 0 or -1 with e set (400/415). */
 int api_decode_body(apireq *r, json_t **out, apierr *e, int for_patch);
+/* The options (dryRun, fieldManager, fieldValidation, checked as kube's optkind) and the typed
+ * body (kind and apiVersion defaulted from the URL, then checked) of a POST or PUT: 0 with *dry
+ * and *obj (new reference), or -1 after answering. */
+int api_typed_request(apireq *r, const char *optkind, int *dry, json_t **obj);
+/* A POST of a self review (r->res->ephemeral): answered from the authorizer, nothing stored
+ * (api_review.c). */
+void api_review(apireq *r);
 /* Is the namespace present and not terminating? 0 ok; -1 sets 404/403 into e. */
 int api_check_namespace(apireq *r, const char *verb_for_msg, const char *name, apierr *e);
 

@@ -701,8 +701,7 @@ fail:
     api_send_error(r, &e);
 }
 
-/* The options and the typed body shared by POST and PUT; 0, or -1 after answering. */
-static int typed_request(apireq *r, const char *optkind, int *dry, json_t **obj)
+int api_typed_request(apireq *r, const char *optkind, int *dry, json_t **obj)
 {
     if (query_dry_run(r, optkind, dry) < 0 || check_field_manager(r, optkind, 0) < 0 ||
         check_field_validation(r) < 0)
@@ -729,7 +728,7 @@ void api_create(apireq *r)
     api_precreate_free(pc);
     int dry = 0;
     json_t *obj;
-    if (typed_request(r, "CreateOptions.meta.k8s.io", &dry, &obj) == 0)
+    if (api_typed_request(r, "CreateOptions.meta.k8s.io", &dry, &obj) == 0)
         api_do_create(r, obj, dry);
 }
 
@@ -957,7 +956,7 @@ void api_update(apireq *r)
     int dry = 0;
     json_t *obj;
     apierr e = {0};
-    if (typed_request(r, "UpdateOptions.meta.k8s.io", &dry, &obj) < 0)
+    if (api_typed_request(r, "UpdateOptions.meta.k8s.io", &dry, &obj) < 0)
         return;
     int64_t replicas;
     if (is_scale(r) && api_scale_decode(obj, &replicas, &e) < 0) { /* decoded before checkName */

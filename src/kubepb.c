@@ -181,12 +181,81 @@ MSG(Service, "Service",
     {2, "spec", T_MSG, 0, &ServiceSpec},
     {3, "status", T_MSG, 0, &ServiceStatus});
 
+/* authorization/v1: kubectl auth can-i (the review's status is the server's: decoded only
+ * as far as the client fills it) */
+MSG(SelectorRequirement, "FieldSelectorRequirement",
+    {1, "key", T_STRING, 0, NULL},
+    {2, "operator", T_STRING, 0, NULL},
+    {3, "values", T_STRING, F_OMIT | F_REPEATED, NULL});
+
+MSG(SelectorAttributes, "FieldSelectorAttributes",
+    {1, "rawSelector", T_STRING, F_OMIT, NULL},
+    {2, "requirements", T_MSG, F_OMIT | F_REPEATED, &SelectorRequirement});
+
+MSG(ResourceAttributes, "ResourceAttributes",
+    {1, "namespace", T_STRING, F_OMIT, NULL},
+    {2, "verb", T_STRING, F_OMIT, NULL},
+    {3, "group", T_STRING, F_OMIT, NULL},
+    {4, "version", T_STRING, F_OMIT, NULL},
+    {5, "resource", T_STRING, F_OMIT, NULL},
+    {6, "subresource", T_STRING, F_OMIT, NULL},
+    {7, "name", T_STRING, F_OMIT, NULL},
+    {8, "fieldSelector", T_MSG, 0, &SelectorAttributes},  /* pointer */
+    {9, "labelSelector", T_MSG, 0, &SelectorAttributes}); /* pointer */
+
+MSG(NonResourceAttributes, "NonResourceAttributes",
+    {1, "path", T_STRING, F_OMIT, NULL},
+    {2, "verb", T_STRING, F_OMIT, NULL});
+
+MSG(SelfSubjectAccessReviewSpec, "SelfSubjectAccessReviewSpec",
+    {1, "resourceAttributes", T_MSG, 0, &ResourceAttributes},       /* pointer */
+    {2, "nonResourceAttributes", T_MSG, 0, &NonResourceAttributes}); /* pointer */
+
+MSG(SubjectAccessReviewStatus, "SubjectAccessReviewStatus",
+    {1, "allowed", T_BOOL, 0, NULL},
+    {4, "denied", T_BOOL, F_OMIT, NULL},
+    {2, "reason", T_STRING, F_OMIT, NULL},
+    {3, "evaluationError", T_STRING, F_OMIT, NULL});
+
+MSG(SelfSubjectAccessReview, "SelfSubjectAccessReview",
+    {1, "metadata", T_MSG, 0, &ObjectMeta},
+    {2, "spec", T_MSG, 0, &SelfSubjectAccessReviewSpec},
+    {3, "status", T_MSG, 0, &SubjectAccessReviewStatus});
+
+MSG(SelfSubjectRulesReviewSpec, "SelfSubjectRulesReviewSpec",
+    {1, "namespace", T_STRING, F_OMIT, NULL});
+
+MSG(SubjectRulesReviewStatus, "SubjectRulesReviewStatus",
+    {3, "incomplete", T_BOOL, 0, NULL},
+    {4, "evaluationError", T_STRING, F_OMIT, NULL});
+
+MSG(SelfSubjectRulesReview, "SelfSubjectRulesReview",
+    {1, "metadata", T_MSG, 0, &ObjectMeta},
+    {2, "spec", T_MSG, 0, &SelfSubjectRulesReviewSpec},
+    {3, "status", T_MSG, 0, &SubjectRulesReviewStatus});
+
+/* authentication/v1: kubectl auth whoami (its status is the server's) */
+MSG(UserInfo, "UserInfo",
+    {1, "username", T_STRING, F_OMIT, NULL},
+    {2, "uid", T_STRING, F_OMIT, NULL},
+    {3, "groups", T_STRING, F_OMIT | F_REPEATED, NULL});
+
+MSG(SelfSubjectReviewStatus, "SelfSubjectReviewStatus",
+    {1, "userInfo", T_MSG, 0, &UserInfo});
+
+MSG(SelfSubjectReview, "SelfSubjectReview",
+    {1, "metadata", T_MSG, 0, &ObjectMeta},
+    {2, "status", T_MSG, 0, &SelfSubjectReviewStatus});
+
 static const struct {
-    const char *kind;
+    const char *api_version, *kind;
     const pbmsg *msg;
 } kinds[] = {
-    {"Namespace", &Namespace},
-    {"Service", &Service},
+    {"v1", "Namespace", &Namespace},
+    {"v1", "Service", &Service},
+    {"authorization.k8s.io/v1", "SelfSubjectAccessReview", &SelfSubjectAccessReview},
+    {"authorization.k8s.io/v1", "SelfSubjectRulesReview", &SelfSubjectRulesReview},
+    {"authentication.k8s.io/v1", "SelfSubjectReview", &SelfSubjectReview},
 };
 
 /* ---- the wire ---------------------------------------------------------------------------- */
@@ -534,17 +603,17 @@ static int decode_msg(pbctx *c, const pbmsg *m, cursor k, json_t *obj)
 
 static const pbmsg *kind_msg(const char *api_version, const char *kind)
 {
-    if (!api_version || strcmp(api_version, "v1") || !kind)
+    if (!api_version || !kind)
         return NULL;
     for (size_t i = 0; i < sizeof kinds / sizeof *kinds; i++)
-        if (!strcmp(kinds[i].kind, kind))
+        if (!strcmp(kinds[i].api_version, api_version) && !strcmp(kinds[i].kind, kind))
             return kinds[i].msg;
     return NULL;
 }
 
-int kubepb_decodes(const char *kind)
+int kubepb_decodes(const char *api_version, const char *kind)
 {
-    return kind_msg("v1", kind) != NULL;
+    return kind_msg(api_version, kind) != NULL;
 }
 
 MSG(TypeMeta, "TypeMeta",

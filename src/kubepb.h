@@ -3,9 +3,11 @@
  * runs on it unchanged. kubectl's typed clients send `kubectl create namespace` and `kubectl
  * create service …` this way and do not fall back to JSON after a 415 (client-compat.md).
  *
- * Only decoding, only core/v1 Namespace and Service: answers stay JSON and nothing advertises
- * protobuf. The body is untrusted: every length is checked against the buffer, nesting is
- * capped, unknown fields are skipped by wire type. */
+ * Only decoding, only the kinds kubectl sends this way to this server: core/v1 Namespace and
+ * Service, and the self reviews of `kubectl auth can-i` / `whoami` (authorization/v1
+ * SelfSubjectAccessReview and SelfSubjectRulesReview, authentication/v1 SelfSubjectReview).
+ * Answers stay JSON and nothing advertises protobuf. The body is untrusted: every length is
+ * checked against the buffer, nesting is capped, unknown fields are skipped by wire type. */
 #ifndef TJ_KUBEPB_H
 #define TJ_KUBEPB_H
 #include <stddef.h>
@@ -22,6 +24,6 @@
  * a malloc'ed message (Go protobuf's wording where there is one), owned by the caller. */
 int kubepb_decode(const void *buf, size_t len, json_t **out, char **err);
 
-/* Does kubepb_decode decode apiVersion "v1" kind? */
-int kubepb_decodes(const char *kind);
+/* Does kubepb_decode decode this apiVersion and kind? */
+int kubepb_decodes(const char *api_version, const char *kind);
 #endif

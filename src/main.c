@@ -222,6 +222,8 @@ static void collect_objects(void *arg, metrics_sink *s)
 {
     api_t *api = arg;
     for (size_t i = 0; i < nresources; i++) {
+        if (resources[i].ephemeral)
+            continue;
         char prefix[128];
         snprintf(prefix, sizeof prefix, "%s/", resources[i].plural);
         const char *v[] = {resources[i].plural};

@@ -1261,7 +1261,8 @@ static void add_paths(json_t *paths, const resource *r)
     snprintf(c.tag, sizeof c.tag, "%c%.*s_%s", tolower((unsigned char)c.gv[0]), glen - 1,
              c.gv + 1, r->version);
     schema_name(c.kind_ref, sizeof c.kind_ref, r->group, r->version, r->kind);
-    schema_name(c.list_ref, sizeof c.list_ref, r->group, r->version, r->list_kind);
+    if (r->list_kind)
+        schema_name(c.list_ref, sizeof c.list_ref, r->group, r->version, r->list_kind);
 
     char prefix[160], base[256], item[320], d[256];
     if (r->group[0])
@@ -1413,10 +1414,11 @@ json_t *openapi_v3_doc(const char *group, const char *version)
             continue;
         char kname[192], lname[192];
         schema_name(kname, sizeof kname, group, version, r->kind);
-        schema_name(lname, sizeof lname, group, version, r->list_kind);
         if (!json_object_get(sc, kname))
             json_object_set_new(sc, kname, generic_kind(r));
-        if (!json_object_get(sc, lname))
+        if (r->list_kind)
+            schema_name(lname, sizeof lname, group, version, r->list_kind);
+        if (r->list_kind && !json_object_get(sc, lname))
             json_object_set_new(sc, lname, list_schema(r, kname));
         for (const subresource *s = r->subresources; s && s->name; s++)
             if (s->kind && !strcmp(s->kind, "Scale"))

@@ -43,16 +43,23 @@ static const char *const ns_fields[] = {"metadata.name", "status.phase", NULL};
 
 const resource resources[] = {
     {"kubeflow.org", "v1", "pytorchjobs", "pytorchjob", "PyTorchJob", "PyTorchJobList", 1, ALL_VERBS,
-     pj_sub, (const char *const[]){"pj", NULL}, NULL, meta_fields, 1, &pj_scale},
+     pj_sub, (const char *const[]){"pj", NULL}, NULL, meta_fields, 1, &pj_scale, 0},
     {"", "v1", "pods", "pod", "Pod", "PodList", 1, ALL_VERBS, pod_sub,
-     (const char *const[]){"po", NULL}, (const char *const[]){"all", NULL}, pod_fields, 0, NULL},
+     (const char *const[]){"po", NULL}, (const char *const[]){"all", NULL}, pod_fields, 0, NULL, 0},
     {"", "v1", "services", "service", "Service", "ServiceList", 1, ALL_VERBS, ns_sub,
-     (const char *const[]){"svc", NULL}, (const char *const[]){"all", NULL}, meta_fields, 0, NULL},
+     (const char *const[]){"svc", NULL}, (const char *const[]){"all", NULL}, meta_fields, 0, NULL, 0},
     {"", "v1", "events", "event", "Event", "EventList", 1, ALL_VERBS, NULL,
-     (const char *const[]){"ev", NULL}, NULL, event_fields, 0, NULL},
+     (const char *const[]){"ev", NULL}, NULL, event_fields, 0, NULL, 0},
     {"", "v1", "namespaces", "namespace", "Namespace", "NamespaceList", 0,
      VERB_GET | VERB_LIST | VERB_WATCH | VERB_CREATE | VERB_UPDATE | VERB_PATCH | VERB_DELETE,
-     ns_sub, (const char *const[]){"ns", NULL}, NULL, ns_fields, 0, NULL},
+     ns_sub, (const char *const[]){"ns", NULL}, NULL, ns_fields, 0, NULL, 0},
+    /* The self reviews: POST only, answered from the authorizer (authz.c), never stored. */
+    {"authorization.k8s.io", "v1", "selfsubjectaccessreviews", "selfsubjectaccessreview",
+     "SelfSubjectAccessReview", NULL, 0, VERB_CREATE, NULL, NULL, NULL, NULL, 0, NULL, 1},
+    {"authorization.k8s.io", "v1", "selfsubjectrulesreviews", "selfsubjectrulesreview",
+     "SelfSubjectRulesReview", NULL, 0, VERB_CREATE, NULL, NULL, NULL, NULL, 0, NULL, 1},
+    {"authentication.k8s.io", "v1", "selfsubjectreviews", "selfsubjectreview", "SelfSubjectReview",
+     NULL, 0, VERB_CREATE, NULL, NULL, NULL, NULL, 0, NULL, 1},
 };
 const size_t nresources = sizeof(resources) / sizeof(resources[0]);
 

@@ -40,6 +40,10 @@ typedef struct resource {
     const char *const *field_labels;  /* supported fieldSelector fields, NULL-terminated */
     int is_cr;            /* custom resource: sorted keys, Status details with group */
     const scalepaths *scale; /* the "scale" subresource's paths, or NULL */
+    /* Never stored: create is the only verb, and its answer is computed from the request (the
+     * self reviews of authorization.k8s.io and authentication.k8s.io, api_review.c). No list
+     * kind (list_kind NULL). */
+    int ephemeral;
 } resource;
 
 extern const resource resources[];

@@ -449,7 +449,10 @@ static void test_openapi_every_gv(void **state)
                              !r->is_cr);
         }
         assert_non_null(schema_with_gvk(doc, r->group, r->version, r->kind));
-        assert_non_null(schema_with_gvk(doc, r->group, r->version, r->list_kind));
+        if (r->list_kind) /* the self reviews have none, as upstream */
+            assert_non_null(schema_with_gvk(doc, r->group, r->version, r->list_kind));
+        else
+            assert_true(r->ephemeral && r->verbs == VERB_CREATE);
 
         /* all paths of the resource are there, each op carrying its action */
         char base[256], item[320];

@@ -289,8 +289,12 @@ static void test_envelope(void **state)
     assert_fails(body.b, body.n, -ENOTSUP, NULL);
     envelope(&body, "", "", &raw);
     assert_fails(body.b, body.n, -ENOTSUP, NULL);
-    assert_true(kubepb_decodes("Namespace") && kubepb_decodes("Service"));
-    assert_false(kubepb_decodes("Pod") || kubepb_decodes("PyTorchJob") || kubepb_decodes(NULL));
+    assert_true(kubepb_decodes("v1", "Namespace") && kubepb_decodes("v1", "Service"));
+    assert_true(kubepb_decodes("authorization.k8s.io/v1", "SelfSubjectAccessReview"));
+    assert_true(kubepb_decodes("authentication.k8s.io/v1", "SelfSubjectReview"));
+    assert_false(kubepb_decodes("v1", "Pod") || kubepb_decodes("kubeflow.org/v1", "PyTorchJob") ||
+                 kubepb_decodes("v1", NULL) || kubepb_decodes(NULL, "Namespace") ||
+                 kubepb_decodes("v1", "SelfSubjectReview"));
     /* encodings and content types that are not raw protobuf */
     envelope(&body, "v1", "Namespace", &raw);
     pb_str(&body, 3, "gzip");
@@ -416,6 +420,54 @@ static void test_garbage(void **state)
     }
 }
 
+/* A SelfSubjectAccessReview as `kubectl auth can-i create pytorchjobs` sends it: a zero
+ * creationTimestamp in the metadata, spec.resourceAttributes, an empty status. */
+static const unsigned char ssar[] = {
+    'k', '8', 's', 0,
+    0x0a, 0x32, /* typeMeta */
+    0x0a, 0x17, 'a', 'u', 't', 'h', 'o', 'r', 'i', 'z', 'a', 't', 'i', 'o', 'n', '.', 'k', '8',
+    's', '.', 'i', 'o', '/', 'v', '1',
+    0x12, 0x17, 'S', 'e', 'l', 'f', 'S', 'u', 'b', 'j', 'e', 'c', 't', 'A', 'c', 'c', 'e', 's',
+    's', 'R', 'e', 'v', 'i', 'e', 'w',
+    0x12, 0x36, /* raw */
+    0x0a, 0x02, 0x42, 0x00, /* metadata { creationTimestamp {} } */
+    0x12, 0x2e, /* spec */
+    0x0a, 0x2c, /* resourceAttributes */
+    0x0a, 0x07, 'd', 'e', 'f', 'a', 'u', 'l', 't',
+    0x12, 0x06, 'c', 'r', 'e', 'a', 't', 'e',
+    0x1a, 0x0c, 'k', 'u', 'b', 'e', 'f', 'l', 'o', 'w', '.', 'o', 'r', 'g',
+    0x2a, 0x0b, 'p', 'y', 't', 'o', 'r', 'c', 'h', 'j', 'o', 'b', 's',
+    0x1a, 0x00, /* status {} */
+};
+
+static void test_self_subject_access_review(void **state)
+{
+    (void)state;
+    json_t *o = NULL;
+    char *err = NULL;
+    assert_int_equal(kubepb_decode(ssar, sizeof ssar, &o, &err), 0);
+    char *s = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
+    assert_string_equal(s, "{\"apiVersion\":\"authorization.k8s.io/v1\",\"kind\":"
+                           "\"SelfSubjectAccessReview\",\"metadata\":{},\"spec\":{"
+                           "\"resourceAttributes\":{\"group\":\"kubeflow.org\",\"namespace\":"
+                           "\"default\",\"resource\":\"pytorchjobs\",\"verb\":\"create\"}},"
+                           "\"status\":{}}");
+    free(s);
+    json_decref(o);
+    for (size_t n = 0; n < sizeof ssar; n++) { /* every cut is an error, never a read past it */
+        unsigned char *cut = malloc(n ? n : 1);
+        memcpy(cut, ssar, n);
+        int rc = kubepb_decode(cut, n, &o, &err);
+        free(cut);
+        if (rc == 0) {
+            json_decref(o);
+            continue; /* a cut on a field boundary of the outermost message is a valid body */
+        }
+        assert_null(o);
+        free(err);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -427,6 +479,7 @@ int main(void)
         cmocka_unit_test(test_malformed),
         cmocka_unit_test(test_truncated),
         cmocka_unit_test(test_garbage),
+        cmocka_unit_test(test_self_subject_access_review),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
