@@ -814,3 +814,159 @@ def test_big_list_is_sealed_as_the_client_reads(make_daemon):
         f.close()
     finally:
         s.close()
+
+
+# -- the self reviews: authorization.k8s.io and authentication.k8s.io ---------------------------
+
+SSAR = "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews"
+SSRR = "/apis/authorization.k8s.io/v1/selfsubjectrulesreviews"
+SSR = "/apis/authentication.k8s.io/v1/selfsubjectreviews"
+CREATE_PJ = {"resourceAttributes": {"namespace": "default", "verb": "create",
+                                    "group": "kubeflow.org", "resource": "pytorchjobs"}}
+
+
+def _ssar(spec, **kw):
+    return {"kind": "SelfSubjectAccessReview", "apiVersion": "authorization.k8s.io/v1",
+            "metadata": {"creationTimestamp": None}, "spec": spec, **kw}
+
+
+def test_ssar_admin_and_user(aux):
+    r = aux.post(SSAR, _ssar(CREATE_PJ))
+    assert r.status == 201, r
+    assert r.json == _ssar(CREATE_PJ, status={"allowed": True}), r  # system:masters: no reason
+    r = aux.post(SSAR, {"spec": CREATE_PJ}, token=aux.alice)
+    assert r.status == 201, r
+    assert r.json == _ssar(CREATE_PJ, status={"allowed": False}), r
+    spec = {"resourceAttributes": {"verb": "create", "group": "authentication.k8s.io",
+                                   "resource": "selfsubjectreviews", "version": "v1"}}
+    r = aux.post(SSAR, {"spec": spec}, token=aux.alice)
+    assert r.status == 201 and r.json["status"] == {
+        "allowed": True,
+        "reason": 'RBAC: allowed by ClusterRoleBinding "system:basic-user" of ClusterRole '
+                  '"system:basic-user" to Group "system:authenticated"'}, r
+    spec = {"nonResourceAttributes": {"path": "/metrics", "verb": "get"}}
+    assert aux.post(SSAR, {"spec": spec}, token=aux.alice).json["status"] == {"allowed": False}
+    assert aux.post(SSAR, {"spec": spec}).json["status"] == {"allowed": True}
+
+
+def test_ssar_agrees_with_requests(aux):
+    """The review and the request it describes are decided by one function."""
+    for path, verb, attrs in [
+            ("/metrics", "GET", {"nonResourceAttributes": {"path": "/metrics", "verb": "get"}}),
+            ("/apis", "GET", {"nonResourceAttributes": {"path": "/apis", "verb": "get"}}),
+            (pj("default"), "GET", {"resourceAttributes": {"namespace": "default", "verb": "list",
+                                                           "group": "kubeflow.org",
+                                                           "resource": "pytorchjobs"}})]:
+        for tok in (aux.token, aux.alice):
+            allowed = aux.post(SSAR, {"spec": attrs}, token=tok).json["status"]["allowed"]
+            st = aux.api(verb, path, token=tok).status
+            assert (st != 403) == allowed, (path, tok == aux.token, st, allowed)
+
+
+def test_self_reviews_anonymous_403(aux):
+    for path, plural, group in [(SSAR, "selfsubjectaccessreviews", "authorization.k8s.io"),
+                                (SSRR, "selfsubjectrulesreviews", "authorization.k8s.io"),
+                                (SSR, "selfsubjectreviews", "authentication.k8s.io")]:
+        r = aux.post(path, {"spec": CREATE_PJ}, token=None)
+        assert_status(r, 403, "Forbidden",
+                      f'{plural}.{group} is forbidden: User "system:anonymous" cannot create '
+                      f'resource "{plural}" in API group "{group}" at the cluster scope',
+                      details={"group": group, "kind": plural})
+
+
+def test_ssar_invalid(aux):
+    r = aux.post(SSAR, {"spec": {}})
+    msg = ("Invalid value: \"null\": exactly one of nonResourceAttributes or resourceAttributes "
+           "must be specified")
+    assert_status(r, 422, "Invalid",
+                  f'SelfSubjectAccessReview.authorization.k8s.io "" is invalid: '
+                  f'spec.resourceAttributes: {msg}',
+                  details={"group": "authorization.k8s.io", "kind": "SelfSubjectAccessReview",
+                           "causes": [{"reason": "FieldValueInvalid", "message": msg,
+                                       "field": "spec.resourceAttributes"}]})
+    both = {"resourceAttributes": {"verb": "get", "resource": "pods"},
+            "nonResourceAttributes": {"path": "/x", "verb": "get"}}
+    r = aux.post(SSAR, {"spec": both})
+    assert_status(r, 422, "Invalid",
+                  'SelfSubjectAccessReview.authorization.k8s.io "" is invalid: '
+                  'spec.nonResourceAttributes: Invalid value: authorization.NonResourceAttributes'
+                  '{Path:"/x", Verb:"get"}: cannot be specified in combination with resourceAttributes')
+    r = aux.post(SSAR, {"metadata": {"name": "x"}, "spec": CREATE_PJ})
+    assert_status(r, 422, "Invalid", prefix='SelfSubjectAccessReview.authorization.k8s.io "" is '
+                  'invalid: metadata: Invalid value: v1.ObjectMeta{Name:"x", ', contains="must be empty")
+    r = aux.post(SSAR, {"spec": {"resourceAttributes": {"verb": 5}}})
+    assert_status(r, 400, "BadRequest",
+                  'SelfSubjectAccessReview in version "v1" cannot be handled as a '
+                  'SelfSubjectAccessReview: json: cannot unmarshal number into Go struct field '
+                  'ResourceAttributes.spec.resourceAttributes.verb of type string')
+
+
+def test_ssrr(aux):
+    r = aux.post(SSRR, {"spec": {"namespace": "default"}})
+    assert r.status == 201, r
+    b = r.json
+    assert (b["kind"], b["apiVersion"], b["metadata"], b["spec"]) == (
+        "SelfSubjectRulesReview", "authorization.k8s.io/v1", {"creationTimestamp": None}, {}), r
+    st = b["status"]
+    assert st["incomplete"] is False, r
+    assert st["resourceRules"][0] == {"verbs": ["*"], "apiGroups": ["*"], "resources": ["*"]}, r
+    assert st["nonResourceRules"][0] == {"verbs": ["*"], "nonResourceURLs": ["*"]}, r
+    user = aux.post(SSRR, {"spec": {"namespace": "default"}}, token=aux.alice).json["status"]
+    assert user["resourceRules"] == [
+        {"verbs": ["create"], "apiGroups": ["authorization.k8s.io"],
+         "resources": ["selfsubjectaccessreviews", "selfsubjectrulesreviews"]},
+        {"verbs": ["create"], "apiGroups": ["authentication.k8s.io"],
+         "resources": ["selfsubjectreviews"]}], user
+    assert st["resourceRules"][1:] == user["resourceRules"], r
+    assert st["nonResourceRules"][1:] == user["nonResourceRules"], r
+    assert {"verbs": ["get"], "nonResourceURLs": ["/livez", "/readyz", "/healthz", "/version",
+                                                  "/version/"]} in user["nonResourceRules"], user
+    r = aux.post(SSRR, {"spec": {}})
+    assert_status(r, 400, "BadRequest", "no namespace on request")
+
+
+def test_ssr(aux):
+    r = aux.post(SSR, {"apiVersion": "authentication.k8s.io/v1", "kind": "SelfSubjectReview"},
+                 token=aux.alice)
+    assert r.status == 201, r
+    b = r.json
+    assert list(b) == ["kind", "apiVersion", "metadata", "status"], r
+    assert b["metadata"]["creationTimestamp"].endswith("Z"), r
+    assert b["status"] == {"userInfo": {"username": "alice", "uid": "alice-uid",
+                                        "groups": ["system:authenticated"]}}, r
+
+
+def test_self_reviews_not_stored_nor_readable(aux):
+    rv = aux.get(pj("default")).json["metadata"]["resourceVersion"]
+    for path in (SSAR, SSRR, SSR):
+        assert aux.post(path, {"spec": {**CREATE_PJ, "namespace": "default"}}).status == 201
+        r = aux.get(path)
+        assert_status(r, 405, "MethodNotAllowed",
+                      "the server does not allow this method on the requested resource", details={})
+        assert aux.delete(path).status == 405
+        assert_plain_404(aux.get(path + "/x"))
+        assert_plain_404(aux.post(path + "/x", {}))
+    assert_plain_404(aux.post("/apis/authorization.k8s.io/v1/namespaces/default/"
+                              "selfsubjectaccessreviews", {"spec": CREATE_PJ}))
+    assert aux.get(pj("default")).json["metadata"]["resourceVersion"] == rv, "a review was stored"
+
+
+def test_self_reviews_discovery(daemon):
+    want = {"authorization.k8s.io": ["selfsubjectaccessreviews", "selfsubjectrulesreviews"],
+            "authentication.k8s.io": ["selfsubjectreviews"]}
+    groups = {g["name"]: g for g in daemon.get("/apis").json["groups"]}
+    for group, plurals in want.items():
+        assert groups[group]["preferredVersion"]["groupVersion"] == f"{group}/v1", groups
+        l = daemon.get(f"/apis/{group}/v1").json
+        assert [(e["name"], e["namespaced"], e["verbs"]) for e in l["resources"]] == [
+            (p, False, ["create"]) for p in plurals], l
+        assert all(e["singularName"] == e["name"][:-1] for e in l["resources"]), l
+    agg = daemon.get("/apis", headers={"accept": "application/json;g=apidiscovery.k8s.io;v=v2;"
+                                                 "as=APIGroupDiscoveryList"}).json
+    items = {i["metadata"]["name"]: i for i in agg["items"]}
+    for group, plurals in want.items():
+        res = items[group]["versions"][0]["resources"]
+        assert [(e["resource"], e["scope"], e["verbs"], e["responseKind"]["kind"]) for e in res] == [
+            (p, "Cluster", ["create"], e["responseKind"]["kind"]) for p, e in zip(plurals, res)], res
+    assert items["authorization.k8s.io"]["versions"][0]["resources"][0]["responseKind"] == {
+        "group": "authorization.k8s.io", "version": "v1", "kind": "SelfSubjectAccessReview"}

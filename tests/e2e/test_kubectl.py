@@ -282,3 +282,81 @@ def test_create_service_protobuf(kubectl, daemon, kind, args, want):
         assert o["spec"][k] == v, (k, o)
     got = json.loads(ok(kubectl("get", "service", name, "-n", ns, "-o", "json")))
     assert got["metadata"]["uid"] == o["metadata"]["uid"], got
+
+
+# -- kubectl auth: can-i, can-i --list, whoami (the self reviews, sent as protobuf) -------------
+
+@pytest.fixture(scope="module")
+def two_users(make_daemon):
+    """A daemon whose tokens.csv has the admin and bob, an authenticated user without roles."""
+    import secrets
+    admin_tok, bob_tok = secrets.token_hex(16), secrets.token_hex(16)
+
+    def seed(d):
+        d.tokens_path.write_text(f'{admin_tok},admin,admin,"system:masters"\n'
+                                 f'{bob_tok},bob,bob-uid,"dev,ops"\n')
+        d.tokens_path.chmod(0o600)
+
+    d = make_daemon(setup=seed)
+    d.bob = bob_tok
+    return d
+
+
+def test_auth_can_i(two_users):
+    p = two_users.kubectl("auth", "can-i", "create", "pytorchjobs")
+    assert (p.returncode, p.stdout) == (0, "yes\n"), p
+    p = two_users.kubectl("auth", "can-i", "delete", "pods", "-n", "kube-system")
+    assert (p.returncode, p.stdout) == (0, "yes\n"), p
+    p = two_users.kubectl("--token", two_users.bob, "auth", "can-i", "create", "pytorchjobs")
+    assert (p.returncode, p.stdout) == (1, "no\n"), p
+    # what a user may do anyway: the self reviews, discovery
+    p = two_users.kubectl("--token", two_users.bob, "auth", "can-i", "create",
+                          "selfsubjectaccessreviews")
+    assert (p.returncode, p.stdout) == (0, "yes\n"), p
+    p = two_users.kubectl("--token", two_users.bob, "auth", "can-i", "get", "/apis")
+    assert (p.returncode, p.stdout) == (0, "yes\n"), p
+    p = two_users.kubectl("--token", two_users.bob, "auth", "can-i", "get", "/metrics")
+    assert (p.returncode, p.stdout) == (1, "no\n"), p
+
+
+SELF_REVIEW_ROWS = [
+    ["selfsubjectreviews.authentication.k8s.io", "[]", "[]", "[create]"],
+    ["selfsubjectaccessreviews.authorization.k8s.io", "[]", "[]", "[create]"],
+    ["selfsubjectrulesreviews.authorization.k8s.io", "[]", "[]", "[create]"],
+]
+# system:discovery and system:public-info-viewer both grant the health and version paths
+DISCOVERY_ROWS = [["[%s]" % u, "[]", "[get]"] for u in (
+    "/api/*", "/api", "/apis/*", "/apis", "/healthz", "/healthz", "/livez", "/livez",
+    "/openapi/*", "/openapi", "/readyz", "/readyz", "/version/", "/version/", "/version",
+    "/version")]
+
+
+def test_auth_can_i_list(two_users):
+    """The table a 1.32 cluster prints (cluster-admin plus the bootstrap roles of every
+    authenticated user)."""
+    rows = [l.split() for l in ok(two_users.kubectl("auth", "can-i", "--list")).splitlines()]
+    assert rows[0] == ["Resources", "Non-Resource", "URLs", "Resource", "Names", "Verbs"], rows
+    assert rows[1:] == [["*.*", "[]", "[]", "[*]"], ["[*]", "[]", "[*]"], *SELF_REVIEW_ROWS,
+                        *DISCOVERY_ROWS], rows
+    p = two_users.kubectl("--token", two_users.bob, "auth", "can-i", "--list")
+    rows = [l.split() for l in ok(p).splitlines()]
+    assert rows[1:] == [*SELF_REVIEW_ROWS, *DISCOVERY_ROWS], rows
+
+
+def test_auth_whoami(two_users):
+    rows = [l.split(None, 1) for l in ok(two_users.kubectl("auth", "whoami")).splitlines()]
+    assert rows == [["ATTRIBUTE", "VALUE"], ["Username", "admin"], ["UID", "admin"],
+                    ["Groups", "[system:masters system:authenticated]"]], rows
+    out = ok(two_users.kubectl("--token", two_users.bob, "auth", "whoami", "-o", "json"))
+    v = json.loads(out)
+    assert v["kind"] == "SelfSubjectReview" and v["apiVersion"] == "authentication.k8s.io/v1", v
+    assert v["status"] == {"userInfo": {"username": "bob", "uid": "bob-uid",
+                                        "groups": ["dev", "ops", "system:authenticated"]}}, v
+
+
+def test_api_resources_self_reviews(kubectl):
+    out = ok(kubectl("api-resources", "--api-group=authorization.k8s.io", "-o", "name"))
+    assert out.split() == ["selfsubjectaccessreviews.authorization.k8s.io",
+                           "selfsubjectrulesreviews.authorization.k8s.io"], out
+    out = ok(kubectl("api-resources", "--api-group=authentication.k8s.io", "-o", "name"))
+    assert out.split() == ["selfsubjectreviews.authentication.k8s.io"], out
