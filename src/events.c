@@ -1,10 +1,10 @@
-/* events — core/v1 Events recorded by the controllers, deduplicated as client-go's recorder
- * does: the same (object, type, reason, message) bumps `count` and `lastTimestamp` of the
- * existing Event instead of creating another. */
+/* events — core/v1 Events recorded by the controllers and the kubelet, deduplicated as
+ * client-go's recorder does: the same (object, fieldPath, source, type, reason, message) bumps
+ * `count` and `lastTimestamp` of the existing Event instead of creating another. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <openssl/rand.h>
+#include <inttypes.h>
 #include "events.h"
 #include "jsonio.h"
 #include <time.h>
@@ -23,6 +23,7 @@ struct events {
     uv_timer_t ttl;
     seen *v;
     size_t n, next; /* ring of remembered events */
+    uint64_t last_ns; /* the time in the newest event name */
 };
 
 typedef struct expiry {
@@ -86,13 +87,46 @@ static const char *jstr(const json_t *o, const char *k)
     return s ? s : "";
 }
 
+/* client-go's event name: the object's name and the time in nanoseconds, in hex, so that a
+ * list (ordered by name) has an object's events in the order they were recorded. */
+static void event_name(events_t *e, const char *name, char *buf, size_t cap)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    uint64_t ns = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+    if (ns <= e->last_ns)
+        ns = e->last_ns + 1; /* two events in one nanosecond still get two names */
+    e->last_ns = ns;
+    snprintf(buf, cap, "%.200s.%" PRIx64, name, ns);
+}
+
+static int namespace_open(events_t *e, const char *ns)
+{
+    char key[300];
+    snprintf(key, sizeof key, "namespaces//%s", ns); /* cluster-scoped: no namespace part */
+    const store_rec *rec = store_latest(e->api->store, key);
+    return rec && !memmem(rec->data, rec->len, "\"deletionTimestamp\"", 19);
+}
+
 void events_record(events_t *e, const json_t *obj, const char *component, const char *type,
                    const char *reason, const char *message)
 {
+    events_source src = {component, NULL};
+    events_record_from(e, obj, NULL, &src, type, reason, message);
+}
+
+void events_record_from(events_t *e, const json_t *obj, const char *field_path, const events_source *src,
+                        const char *type, const char *reason, const char *message)
+{
     const json_t *md = json_object_get(obj, "metadata");
     const char *uid = jstr(md, "uid"), *ns = jstr(md, "namespace"), *name = jstr(md, "name");
+    const char *fp = field_path ? field_path : "", *host = src->host ? src->host : "";
+    if (!namespace_open(e, ns))
+        return;
+    /* client-go's getEventKey, less what one uid already pins down (kind, name, namespace) */
     char *key;
-    if (asprintf(&key, "%s\x1f%s\x1f%s\x1f%s", uid, type, reason, message) < 0)
+    if (asprintf(&key, "%s\x1f%s\x1f%s\x1f%s\x1f%s\x1f%s\x1f%s", uid, fp, src->component, host, type, reason,
+                 message) < 0)
         abort();
     char *now = api_now_rfc3339();
     store_t *st = e->api->store;
@@ -110,11 +144,8 @@ void events_record(events_t *e, const json_t *obj, const char *component, const 
         free(now);
         return;
     }
-    unsigned char rnd[8];
-    RAND_bytes(rnd, sizeof rnd);
     char evname[300];
-    snprintf(evname, sizeof evname, "%.200s.%02x%02x%02x%02x%02x%02x%02x%02x", name, rnd[0], rnd[1], rnd[2],
-             rnd[3], rnd[4], rnd[5], rnd[6], rnd[7]);
+    event_name(e, name, evname, sizeof evname);
     char uidbuf[37];
     api_new_uid(uidbuf);
     json_t *ev = json_pack("{s:s,s:s,s:{s:s,s:s,s:s,s:s},s:{s:s,s:s,s:s,s:s,s:s},s:s,s:s,s:s,s:{s:s},s:i,"
@@ -124,12 +155,17 @@ void events_record(events_t *e, const json_t *obj, const char *component, const 
                            "involvedObject", "apiVersion", jstr(obj, "apiVersion"), "kind", jstr(obj, "kind"),
                            "name", name, "namespace", ns, "uid", uid,
                            "reason", reason, "message", message, "type", type,
-                           "source", "component", component, "count", 1,
+                           "source", "component", src->component, "count", 1,
                            "firstTimestamp", now, "lastTimestamp", now, "eventTime",
-                           "reportingComponent", component, "reportingInstance", "");
+                           "reportingComponent", src->component, "reportingInstance", host);
+    json_t *io = json_object_get(ev, "involvedObject");
     const char *rv = jstr(md, "resourceVersion");
     if (*rv)
-        json_object_set_new(json_object_get(ev, "involvedObject"), "resourceVersion", json_string(rv));
+        json_object_set_new(io, "resourceVersion", json_string(rv));
+    if (*fp)
+        json_object_set_new(io, "fieldPath", json_string(fp));
+    if (*host)
+        json_object_set_new(json_object_get(ev, "source"), "host", json_string(host));
     char evkey[600];
     snprintf(evkey, sizeof evkey, "events/%s/%s", ns, evname);
     store_write(st, evkey, ev, NULL, NULL, NULL);
