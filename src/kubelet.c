@@ -23,6 +23,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <ftw.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,7 +31,10 @@
 #include <time.h>
 #include <unistd.h>
 #include "kubelet.h"
+#include "events.h"
 #include "jsonio.h"
+
+#define NODE_NAME "localhost" /* the one node: every pod's spec.nodeName */
 
 enum { K_WAITING, K_STARTING, K_RUNNING, K_BACKOFF, K_STOPPING, K_EXITED };
 static const char *const kstate_name[] = {"WAITING", "STARTING", "RUNNING", "BACKOFF", "STOPPING", "EXITED"};
@@ -57,6 +61,7 @@ typedef struct kpod {
 
 struct kubelet {
     api_t *api;
+    events_t *ev;
     runtime_t *rt;
     kubelet_opts o;
     kpod *pods;
@@ -126,6 +131,53 @@ void kubelet_log_path(const kubelet_t *k, const char *ns, const char *pod, const
                       int previous, char *buf, size_t cap)
 {
     snprintf(buf, cap, "%s/%s/%s/%s%s.log", k->o.log_dir, ns, pod, container, previous ? ".previous" : "");
+}
+
+/* ---- events ------------------------------------------------------------------------------ */
+
+/* An event about p, as kubelet records it (or, from "default-scheduler", the scheduler): the
+ * reference is the pod as last stored (its resourceVersion) or, once it is gone, what p keeps of
+ * it; container: about the main container (fieldPath spec.containers{NAME}, as kubelet's
+ * container references). */
+static void pod_event(kpod *p, int container, const char *type, const char *reason, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+static void pod_event(kpod *p, int container, const char *type, const char *reason, const char *fmt, ...)
+{
+    kubelet_t *k = p->k;
+    if (!k->ev)
+        return;
+    char msg[1200], fp[160];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    snprintf(fp, sizeof fp, "spec.containers{%s}", p->container);
+    json_t *ref = json_pack("{s:s,s:s,s:{s:s,s:s,s:s}}", "apiVersion", "v1", "kind", "Pod", "metadata", "name",
+                            p->name, "namespace", p->ns, "uid", p->uid);
+    const store_rec *rec = p->key[0] ? store_latest(k->api->store, p->key) : NULL;
+    if (rec) { /* a removed pod: the revision of its removal, as the watch told kubelet */
+        char rv[32];
+        snprintf(rv, sizeof rv, "%llu", (unsigned long long)rec->rv);
+        json_object_set_new(json_object_get(ref, "metadata"), "resourceVersion", json_string(rv));
+    }
+    int sched = !strcmp(reason, "Scheduled");
+    events_source src = {sched ? "default-scheduler" : "kubelet", sched ? NULL : NODE_NAME};
+    events_record_from(k->ev, ref, container ? fp : NULL, &src, type, reason, msg);
+    json_decref(ref);
+}
+
+/* Go's %q for the usual image reference: in quotes, quote and backslash escaped. */
+static void quote(const char *s, char *buf, size_t cap)
+{
+    size_t n = 0;
+    buf[n++] = '"';
+    for (; *s && n + 3 < cap; s++) {
+        if (*s == '"' || *s == '\\')
+            buf[n++] = '\\';
+        buf[n++] = *s;
+    }
+    buf[n++] = '"';
+    buf[n] = 0;
 }
 
 /* ---- status writes ------------------------------------------------------------------------- */
@@ -449,12 +501,19 @@ static void start(kpod *p)
     else if (!command_found(argv[first_cmd], env))
         snprintf(why, sizeof why, "exec: \"%.400s\": executable file not found in $PATH", argv[first_cmd]);
     p->started = time(NULL);
+    /* kubelet's events for a container it starts: the image is never pulled here, so it is
+     * "already present" (IfNotPresent); a command that cannot run fails the start. */
+    char img[600];
+    quote(jstr(c, "image") ? jstr(c, "image") : "", img, sizeof img);
+    pod_event(p, 1, "Normal", "Pulled", "Container image %s already present on machine", img);
+    pod_event(p, 1, "Normal", "Created", "Created container: %s", p->container);
     if (*why) {
         FILE *f = fopen(log, "a");
         if (f) {
             fprintf(f, "torchjobd: %s\n", why);
             fclose(f);
         }
+        pod_event(p, 1, "Warning", "Failed", "Error: %s", why);
         set_state(p, K_RUNNING);
     } else {
         rt_pod rp = {.id = p->run_id, .argv = argv, .envp = env, .workdir = jstr(c, "workingDir"),
@@ -498,6 +557,7 @@ static void on_proc_started(void *arg, const char *id, int pid)
     p->pid = pid;
     if (p->state == K_STOPPING) /* deleted while starting: the stop is already under way */
         return;
+    pod_event(p, 1, "Normal", "Started", "Started container %s", p->container);
     set_state(p, K_RUNNING);
     write_status(p, "Running", running_state(p), json_incref(p->last_term), 1);
     retry_waiting(k, p->ns);
@@ -517,6 +577,9 @@ static void on_proc_exit(void *arg, const char *id, int code, int sig, int err)
             fprintf(f, "torchjobd: cannot start container %s: %s\n", p->container, strerror(-err));
             fclose(f);
         }
+        if (!k->closing && !p->gone && p->state != K_STOPPING)
+            pod_event(p, 1, "Warning", "Failed", "Error: cannot start container %s: %s", p->container,
+                      strerror(-err));
     }
     if (k->closing)
         return;
@@ -556,6 +619,9 @@ static void on_proc_exit(void *arg, const char *id, int code, int sig, int err)
         snprintf(msg, sizeof msg, "back-off %us restarting failed container=%s pod=%s_%s(%s)",
                  p->backoff_ms / 1000, p->container, p->name, p->ns, p->uid);
         json_t *w = json_pack("{s:{s:s,s:s}}", "waiting", "reason", "CrashLoopBackOff", "message", msg);
+        if (p->backoff_ms) /* kubelet's doBackOff: a start refused while the back-off runs */
+            pod_event(p, 1, "Warning", "BackOff", "Back-off restarting failed container %s in pod %s_%s(%s)",
+                      p->container, p->name, p->ns, p->uid);
         json_decref(p->last_term);
         p->last_term = json_incref(term);
         write_status(p, "Running", w, term, 0);
@@ -596,6 +662,8 @@ static void stop_pod(kpod *p, json_t *md)
     case K_STARTING:
     case K_RUNNING:
     case K_STOPPING:
+        if (p->state != K_STOPPING)
+            pod_event(p, 1, "Normal", "Killing", "Stopping container %s", p->container);
         set_state(p, K_STOPPING);
         if (runtime_stop(k->rt, p->run_id, left) < 0) {
             finish_deletion(p);
@@ -622,6 +690,8 @@ static void on_commit(void *arg, const store_rec *rec, const store_rec *prev)
             return;
         p->gone = 1;
         if (p->state == K_RUNNING || p->state == K_STARTING || p->state == K_STOPPING) {
+            if (p->state != K_STOPPING) /* removed at once (grace 0): kubelet still kills it */
+                pod_event(p, 1, "Normal", "Killing", "Stopping container %s", p->container);
             set_state(p, K_STOPPING);
             if (runtime_stop(k->rt, p->run_id, 0) < 0)
                 kpod_free(p);
@@ -644,7 +714,7 @@ static void on_commit(void *arg, const store_rec *rec, const store_rec *prev)
         p = NULL;
     }
     if (!p) {
-        if (!uid || !node || strcmp(node, "localhost") ||
+        if (!uid || !node || strcmp(node, NODE_NAME) ||
             (phase && (!strcmp(phase, "Succeeded") || !strcmp(phase, "Failed")))) {
             json_decref(pod);
             return;
@@ -686,6 +756,8 @@ static void on_commit(void *arg, const store_rec *rec, const store_rec *prev)
             json_decref(pod);
             return;
         }
+        /* Bound when it was created (the API's stand-in for the scheduler). */
+        pod_event(p, 0, "Normal", "Scheduled", "Successfully assigned %s/%s to %s", p->ns, p->name, NODE_NAME);
         start(p);
         json_decref(pod);
         retry_waiting(k, nsbuf);
@@ -707,10 +779,11 @@ static int adopt(void *arg, const store_rec *rec)
     return 0;
 }
 
-kubelet_t *kubelet_new(api_t *api, const kubelet_opts *o)
+kubelet_t *kubelet_new(api_t *api, events_t *ev, const kubelet_opts *o)
 {
     kubelet_t *k = calloc(1, sizeof *k);
     k->api = api;
+    k->ev = ev;
     k->o = *o;
     if (!k->o.backoff_initial_ms)
         k->o.backoff_initial_ms = 10000;

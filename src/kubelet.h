@@ -5,6 +5,7 @@
 #ifndef TJ_KUBELET_H
 #define TJ_KUBELET_H
 #include "api.h"
+#include "events.h"
 #include "runtime.h"
 
 typedef struct kubelet kubelet_t;
@@ -18,7 +19,8 @@ typedef struct kubelet_opts {
                                    * NULL = the command writes its log file directly */
 } kubelet_opts;
 
-kubelet_t *kubelet_new(api_t *api, const kubelet_opts *o);
+/* Pods' events (Scheduled, Pulled, Created, Started, Failed, BackOff, Killing) go to ev. */
+kubelet_t *kubelet_new(api_t *api, events_t *ev, const kubelet_opts *o);
 /* Kill every process and release (the loop must run afterwards for the close callbacks). */
 void kubelet_free(kubelet_t *k);
 size_t kubelet_live(const kubelet_t *k);

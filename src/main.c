@@ -352,9 +352,9 @@ int main(int argc, char **argv)
                        .shim = sl > 0 && access(shim, X_OK) == 0 ? shim : NULL};
     if (!ko.shim)
         fprintf(stderr, "torchjobd: torchjob-logshim not found next to the daemon; pod logs carry no timestamps\n");
-    d.kubelet = kubelet_new(&d.api, &ko);
+    d.events = events_new(&d.api); /* before the kubelet: the pods it adopts get events */
+    d.kubelet = kubelet_new(&d.api, d.events, &ko);
     d.api.kubelet = d.kubelet;
-    d.events = events_new(&d.api);
     d.jobctl = jobctl_new(&d.api, d.events);
 
     http_limits lim = {

@@ -516,3 +516,132 @@ def test_daemon_stop_leaves_no_process(make_daemon, tmp_path):
     assert time.monotonic() - t0 < 10
     left = e2elib.processes_of(pid, [m])
     assert not left, f"processes outlived the daemon: {left}"
+
+
+# -- pod events (kubelet's and the scheduler's, as kubectl describe pod shows them) ---------------
+
+def pod_events(d, ns, pod):
+    """The events about pod (the current one of that name), in list order."""
+    r = d.get(f"/api/v1/namespaces/{ns}/events",
+              query={"fieldSelector": f"involvedObject.name={pod}"})
+    assert r.status == 200, r
+    return [e for e in r.json["items"] if e["involvedObject"].get("kind") == "Pod"]
+
+
+def wait_pod_events(d, ns, pod, done, timeout=15, desc="events"):
+    return poll(lambda: (done(pod_events(d, ns, pod)), pod_events(d, ns, pod)), timeout,
+                desc=f"{desc} of {pod}") and pod_events(d, ns, pod)
+
+
+def reasons(evs):
+    return [e["reason"] for e in evs]
+
+
+def check_pod_event(e, ns, pod, uid, container="main"):
+    io = e["involvedObject"]
+    assert io["kind"] == "Pod" and io["apiVersion"] == "v1", e
+    assert io["namespace"] == ns and io["name"] == pod and io["uid"] == uid, e
+    assert e2elib.RV_RE.match(io.get("resourceVersion", "")), e
+    assert e["metadata"]["namespace"] == ns and e["metadata"]["name"].startswith(pod + "."), e
+    assert e2elib.TIME_RE.match(e["firstTimestamp"]) and e2elib.TIME_RE.match(e["lastTimestamp"]), e
+    assert e["firstTimestamp"] <= e["lastTimestamp"] and e["count"] >= 1, e
+    if e["reason"] == "Scheduled":
+        assert "fieldPath" not in io, e
+        assert e["source"] == {"component": "default-scheduler"}, e
+        assert e["reportingComponent"] == "default-scheduler", e
+    else:
+        assert io["fieldPath"] == f"spec.containers{{{container}}}", e
+        assert e["source"] == {"component": "kubelet", "host": "localhost"}, e
+        assert e["reportingComponent"] == "kubelet" and e["reportingInstance"] == "localhost", e
+
+
+def test_pod_events_run_and_exit(rd, rns, mark):
+    name = uniq("evrun")
+    body = pod_body(name, "echo hi", mark)
+    body["spec"]["containers"][0]["image"] = "reg.example/img:1"
+    uid = create_pod(rd, rns, body)["metadata"]["uid"]
+    wait_pod(rd, rns, name, lambda p: pod_phase(p) == "Succeeded", 15, desc="Succeeded")
+    evs = wait_pod_events(rd, rns, name, lambda evs: "Started" in reasons(evs))
+    got = [(e["type"], e["reason"], e["message"]) for e in evs]
+    assert got == [("Normal", "Scheduled", f"Successfully assigned {rns}/{name} to localhost"),
+                   ("Normal", "Pulled", 'Container image "reg.example/img:1" already present on machine'),
+                   ("Normal", "Created", "Created container: main"),
+                   ("Normal", "Started", "Started container main")], got
+    for e in evs:
+        check_pod_event(e, rns, name, uid)
+        assert e["count"] == 1, e
+
+
+def test_pod_events_crash_loop_back_off(rd, rns, mark):
+    name = uniq("evloop")
+    uid = create_pod(rd, rns, pod_body(name, "exit 3", mark, restart="Always"))["metadata"]["uid"]
+
+    def backed_off_twice(evs):
+        return any(e["reason"] == "BackOff" and e["count"] >= 2 for e in evs)
+    evs = wait_pod_events(rd, rns, name, backed_off_twice, timeout=20, desc="BackOff ×2")
+    by = {}
+    for e in evs:
+        check_pod_event(e, rns, name, uid)
+        assert e["reason"] not in by, f"a repeated event was recorded twice, not counted: {evs}"
+        by[e["reason"]] = e
+    assert set(by) == {"Scheduled", "Pulled", "Created", "Started", "BackOff"}, evs
+    b = by["BackOff"]
+    assert b["type"] == "Warning", b
+    assert b["message"] == f"Back-off restarting failed container main in pod {name}_{rns}({uid})", b
+    # a start after each back-off (the first restart comes at once): 2 back-offs ⇒ ≥ 3 starts
+    for r in ("Pulled", "Created", "Started"):
+        assert by[r]["count"] >= 3, by[r]
+    assert by["Scheduled"]["count"] == 1, by["Scheduled"]
+
+
+def test_pod_events_command_not_found(rd, rns, mark):
+    name = uniq("evnocmd")
+    body = pod_body(name, "", mark)
+    body["spec"]["containers"][0]["command"] = ["no-such-command-" + mark]
+    uid = create_pod(rd, rns, body)["metadata"]["uid"]
+    wait_pod(rd, rns, name, lambda p: pod_phase(p) == "Failed", 15, desc="Failed")
+    evs = wait_pod_events(rd, rns, name, lambda evs: "Failed" in reasons(evs))
+    assert reasons(evs) == ["Scheduled", "Pulled", "Created", "Failed"], evs
+    f = evs[-1]
+    check_pod_event(f, rns, name, uid)
+    assert f["type"] == "Warning", f
+    assert f["message"] == f'Error: exec: "no-such-command-{mark}": executable file not found in $PATH', f
+
+
+def test_pod_events_delete_killing(rd, rns, mark):
+    name = uniq("evdel")
+    uid = create_pod(rd, rns, pod_body(name, "echo ready; exec sleep 60", mark))["metadata"]["uid"]
+    wait_log(rd, rns, name, "ready")
+    assert rd.delete(pods_path(rns, name), query={"gracePeriodSeconds": "5"}).status == 200
+    wait_pod_gone(rd, rns, name, timeout=10)
+    # the events outlive the pod (they expire with the event TTL, as on a cluster)
+    evs = wait_pod_events(rd, rns, name, lambda evs: "Killing" in reasons(evs))
+    assert reasons(evs) == ["Scheduled", "Pulled", "Created", "Started", "Killing"], evs
+    k = evs[-1]
+    check_pod_event(k, rns, name, uid)
+    assert (k["type"], k["message"], k["count"]) == ("Normal", "Stopping container main", 1), k
+
+
+def test_kubectl_describe_pod_and_get_events(rd, rns, mark):
+    """`kubectl describe pod JOB-master-0` lists the pod's events in order, as on a cluster."""
+    need_kubectl()
+    name = uniq("evjob")
+    assert rd.post(pj(rns), run_job(name, "echo done", mark=mark)).status == 201
+    pod = f"{name}-master-0"
+    wait_pod_events(rd, rns, pod, lambda evs: "Started" in reasons(evs))
+    p = rd.kubectl("describe", "pod", pod, "-n", rns)
+    assert p.returncode == 0, p.stderr
+    ev_part = p.stdout.split("\nEvents:", 1)[1]
+    assert "<none>" not in ev_part, p.stdout
+    rows = [ln.split() for ln in ev_part.strip().splitlines()[2:]]
+    got = [(r[0], r[1], r[3]) for r in rows]
+    assert got == [("Normal", "Scheduled", "default-scheduler"), ("Normal", "Pulled", "kubelet"),
+                   ("Normal", "Created", "kubelet"), ("Normal", "Started", "kubelet")], ev_part
+    assert f"Successfully assigned {rns}/{pod} to localhost" in ev_part, ev_part
+    assert "Created container: pytorch" in ev_part and "Started container pytorch" in ev_part, ev_part
+    g = rd.kubectl("get", "events", "-n", rns, "--field-selector", f"involvedObject.name={pod}")
+    assert g.returncode == 0, g.stderr
+    lines = g.stdout.strip().splitlines()
+    assert lines[0].split()[:4] == ["LAST", "SEEN", "TYPE", "REASON"], g.stdout
+    assert [ln.split()[2] for ln in lines[1:]] == ["Scheduled", "Pulled", "Created", "Started"], g.stdout
+    assert all(f"pod/{pod}" in ln for ln in lines[1:]), g.stdout
