@@ -64,6 +64,22 @@ def binary_path():
     return p
 
 
+def tokens_setup(*users):
+    """A make_daemon setup that writes tokens.csv: a fresh admin (system:masters) and the given
+    users, each (name, uid, groups or None). Returns (setup, admin token, [user tokens])."""
+    import secrets
+    admin = secrets.token_hex(16)
+    toks = [secrets.token_hex(16) for _ in users]
+
+    def setup(d):
+        lines = [f'{admin},admin,admin,"system:masters"']
+        for (name, uid, groups), tok in zip(users, toks):
+            lines.append(f'{tok},{name},{uid}' + (f',"{groups}"' if groups else ""))
+        d.tokens_path.write_text("\n".join(lines) + "\n")
+        d.tokens_path.chmod(0o600)
+    return setup, admin, toks
+
+
 _SANITIZED = None
 
 

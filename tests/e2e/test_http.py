@@ -14,7 +14,7 @@ import yaml
 
 from e2elib import (API, GR, GROUP, PLURAL, UNSUPPORTED_PATCH_MSG, assert_plain_404,
                     assert_status, binary_path, exchange_raw, job, kubeconfig_ca_data, pj,
-                    sanitized, uniq, STRATEGIC)
+                    sanitized, tokens_setup, uniq, STRATEGIC)
 
 
 # -- health, version, files ---------------------------------------------------------------------
@@ -501,13 +501,7 @@ def test_many_headers_431(daemon):
 
 @pytest.fixture(scope="module")
 def aux(make_daemon):
-    admin_tok, alice_tok = secrets.token_hex(16), secrets.token_hex(16)
-
-    def seed(d):
-        d.tokens_path.write_text(f'{admin_tok},admin,admin,"system:masters"\n'
-                                 f"{alice_tok},alice,alice-uid\n")
-        d.tokens_path.chmod(0o600)
-
+    seed, admin_tok, (alice_tok,) = tokens_setup(("alice", "alice-uid", None))
     d = make_daemon(args=["--request-timeout", "2"], setup=seed)
     d.alice = alice_tok
     d.admin_seeded = admin_tok

@@ -6,7 +6,7 @@ import json
 import pytest
 import yaml
 
-from e2elib import job, pj, uniq
+from e2elib import job, pj, tokens_setup, uniq
 
 
 @pytest.fixture(scope="module")
@@ -289,14 +289,7 @@ def test_create_service_protobuf(kubectl, daemon, kind, args, want):
 @pytest.fixture(scope="module")
 def two_users(make_daemon):
     """A daemon whose tokens.csv has the admin and bob, an authenticated user without roles."""
-    import secrets
-    admin_tok, bob_tok = secrets.token_hex(16), secrets.token_hex(16)
-
-    def seed(d):
-        d.tokens_path.write_text(f'{admin_tok},admin,admin,"system:masters"\n'
-                                 f'{bob_tok},bob,bob-uid,"dev,ops"\n')
-        d.tokens_path.chmod(0o600)
-
+    seed, _, (bob_tok,) = tokens_setup(("bob", "bob-uid", "dev,ops"))
     d = make_daemon(setup=seed)
     d.bob = bob_tok
     return d
