@@ -233,18 +233,27 @@ static int field_validation_ok(const char *fv)
     return !fv || !*fv || !strcmp(fv, "Ignore") || !strcmp(fv, "Warn") || !strcmp(fv, "Strict");
 }
 
-static int check_field_validation(apireq *r)
+/* kube's ValidateFieldValidation, in the request's options: 422 <optkind> "" is invalid. */
+static int check_field_validation(apireq *r, const char *optkind)
 {
     char *fv = http_query_get(r->http, "fieldValidation");
-    if (!field_validation_ok(fv)) {
-        apierr e = {0};
-        apierr_set(&e, ST_BAD_REQUEST, "fieldValidation must be one of \"Ignore\", \"Warn\", or \"Strict\"; got \"%s\"", fv);
+    if (field_validation_ok(fv)) {
         free(fv);
-        api_send_error(r, &e);
-        return -1;
+        return 0;
     }
+    fielderrs fe = {0};
+    char *q = fe_str(fv);
+    fe_add(&fe, FE_NOT_SUPPORTED, "fieldValidation", q,
+           "supported values: \"\", \"Ignore\", \"Strict\", \"Warn\"");
+    free(q);
     free(fv);
-    return 0;
+    apierr e = {0};
+    apierr_invalid(&e, optkind, "", "meta.k8s.io", "", &fe);
+    free(e.dkind);
+    e.dkind = strndup(optkind, (size_t)(strchr(optkind, '.') - optkind));
+    fe_free(&fe);
+    api_send_error(r, &e);
+    return -1;
 }
 
 static int cmp_strp(const void *a, const void *b)
@@ -704,7 +713,7 @@ fail:
 int api_typed_request(apireq *r, const char *optkind, int *dry, json_t **obj)
 {
     if (query_dry_run(r, optkind, dry) < 0 || check_field_manager(r, optkind, 0) < 0 ||
-        check_field_validation(r) < 0)
+        check_field_validation(r, optkind) < 0)
         return -1;
     apierr e = {0};
     if (api_decode_body(r, obj, &e, 0) < 0) {
@@ -1028,7 +1037,7 @@ void api_patch(apireq *r)
     int dry = 0;
     if (query_dry_run(r, "PatchOptions.meta.k8s.io", &dry) < 0 ||
         check_field_manager(r, "PatchOptions.meta.k8s.io", type == P_APPLY) < 0 ||
-        check_field_validation(r) < 0)
+        check_field_validation(r, "PatchOptions.meta.k8s.io") < 0)
         return;
     char *force = http_query_get(r->http, "force");
     if (force && type != P_APPLY) {

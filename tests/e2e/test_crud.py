@@ -1022,3 +1022,20 @@ def test_get_with_resource_version(daemon, ns):
     assert b["details"]["causes"] == [{"reason": "ResourceVersionTooLarge", "message": "Too large resource version"}]
     assert_status(daemon.get(pj(ns, name), query={"resourceVersion": "abc"}), 400, "BadRequest",
                   'invalid resource version: strconv.ParseUint: parsing "abc": invalid syntax')
+
+
+def test_bad_field_validation_422(daemon, ns):
+    """kube's ValidateFieldValidation in the options of a create, an update and a patch."""
+    o = daemon.create_job(ns)
+    name = o["metadata"]["name"]
+    tail = 'is invalid: fieldValidation: Unsupported value: "bogus": supported values: "", "Ignore", "Strict", "Warn"'
+    q = {"fieldValidation": "bogus"}
+    r = daemon.post(pj(ns), job(uniq("fv")), query=q)
+    assert_status(r, 422, "Invalid", f'CreateOptions.meta.k8s.io "" {tail}')
+    assert r.json["details"]["kind"] == "CreateOptions" and r.json["details"]["group"] == "meta.k8s.io", r
+    assert_status(daemon.put(pj(ns, name), o, query=q), 422, "Invalid", f'UpdateOptions.meta.k8s.io "" {tail}')
+    assert_status(daemon.patch(pj(ns, name), {"metadata": {"labels": {"a": "b"}}}, query=q), 422,
+                  "Invalid", f'PatchOptions.meta.k8s.io "" {tail}')
+    for ok in ("", "Ignore", "Warn", "Strict"):
+        r = daemon.patch(pj(ns, name), {"metadata": {"labels": {"a": ok or "e"}}}, query={"fieldValidation": ok})
+        assert r.status == 200, r
