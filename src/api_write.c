@@ -1008,7 +1008,7 @@ void api_update(apireq *r)
 
 /* ---- patch ----------------------------------------------------------------------------------------- */
 
-enum { P_MERGE, P_JSON, P_APPLY };
+enum { P_MERGE, P_JSON, P_APPLY, P_STRATEGIC };
 
 
 void api_patch(apireq *r)
@@ -1023,7 +1023,7 @@ void api_patch(apireq *r)
     else if (ct && api_media_is(ct, "application/apply-patch+yaml"))
         type = P_APPLY;
     else if (ct && api_media_is(ct, "application/strategic-merge-patch+json") && !r->res->is_cr)
-        type = P_MERGE; /* core kinds: the strategic subset we need is a merge patch */
+        type = P_STRATEGIC; /* core kinds only: a custom resource has no patch strategy (415) */
     else {
         apierr_unsupported_patch(&e);
         api_send_error(r, &e);
@@ -1132,7 +1132,26 @@ void api_patch(apireq *r)
              * configuration carries no resourceVersion precondition unless it sets one. */
             json_object_del(json_object_get(p, "metadata"), "managedFields");
         }
-        result = patch_merge(cur, p);
+        if (type == P_STRATEGIC) {
+            char *err = NULL;
+            int rc = patch_strategic(cur, p, r->res->kind, &result, &err);
+            if (rc < 0) {
+                if (rc == PATCH_ERR_MALFORMED)
+                    apierr_set(&e, ST_BAD_REQUEST, "%s", err ? err : "malformed strategic merge patch");
+                else {
+                    apierr_set(&e, ST_INVALID, "the server rejected our request due to an error in our request");
+                    apierr_details(&e, NULL, NULL, NULL, NULL);
+                }
+                free(err);
+                json_decref(cur);
+                json_decref(stored);
+                json_decref(p);
+                api_send_error(r, &e);
+                return;
+            }
+        } else {
+            result = patch_merge(cur, p);
+        }
     }
     json_decref(p);
     json_decref(cur);

@@ -95,6 +95,317 @@ json_t *patch_merge(const json_t *target, const json_t *patch)
     return merge_steal(t, patch);
 }
 
+/* ---- strategic merge patch ----------------------------------------------------------------
+ *
+ * kube's strategic merge patch for the core kinds this server stores (pods, services,
+ * namespaces, events), as kubectl apply, kubectl patch and the Python client's patch_* send it:
+ * a JSON merge patch, except that the lists below are merged by their patchMergeKey (or, for
+ * primitive lists with patchStrategy merge, as a set), and the directives $patch (replace,
+ * delete, merge), $retainKeys, $setElementOrder/<list> and $deleteFromPrimitiveList/<list> are
+ * carried out instead of being stored. Lists not in the table are replaced, as in a merge patch.
+ * $setElementOrder puts the listed elements in its order and keeps the others after them.
+ *
+ * The table: where a list is, as its path from the object's root with "*" for a list element,
+ * and its merge key ("" = a primitive list merged as a set). Taken from the patchMergeKey and
+ * patchStrategy tags of k8s.io/api/core/v1 and meta/v1. */
+typedef struct smp_list {
+    const char *kind; /* NULL: every kind */
+    const char *path;
+    const char *key;
+} smp_list;
+
+static const smp_list smp_lists[] = {
+    {NULL, "metadata.finalizers", ""},
+    {NULL, "metadata.ownerReferences", "uid"},
+    {"Pod", "spec.containers", "name"},
+    {"Pod", "spec.initContainers", "name"},
+    {"Pod", "spec.ephemeralContainers", "name"},
+    {"Pod", "spec.containers.*.ports", "containerPort"},
+    {"Pod", "spec.initContainers.*.ports", "containerPort"},
+    {"Pod", "spec.ephemeralContainers.*.ports", "containerPort"},
+    {"Pod", "spec.containers.*.env", "name"},
+    {"Pod", "spec.initContainers.*.env", "name"},
+    {"Pod", "spec.ephemeralContainers.*.env", "name"},
+    {"Pod", "spec.containers.*.volumeMounts", "mountPath"},
+    {"Pod", "spec.initContainers.*.volumeMounts", "mountPath"},
+    {"Pod", "spec.ephemeralContainers.*.volumeMounts", "mountPath"},
+    {"Pod", "spec.containers.*.volumeDevices", "devicePath"},
+    {"Pod", "spec.initContainers.*.volumeDevices", "devicePath"},
+    {"Pod", "spec.containers.*.resizePolicy", "resourceName"},
+    {"Pod", "spec.initContainers.*.resizePolicy", "resourceName"},
+    {"Pod", "spec.volumes", "name"},
+    {"Pod", "spec.imagePullSecrets", "name"},
+    {"Pod", "spec.hostAliases", "ip"},
+    {"Pod", "spec.topologySpreadConstraints", "topologyKey"},
+    {"Pod", "spec.resourceClaims", "name"},
+    {"Pod", "spec.schedulingGates", "name"},
+    {"Pod", "status.conditions", "type"},
+    {"Pod", "status.podIPs", "ip"},
+    {"Pod", "status.hostIPs", "ip"},
+    {"Service", "spec.ports", "port"},
+    {"Service", "status.conditions", "type"},
+    {"Namespace", "status.conditions", "type"},
+};
+
+enum { SMP_PATH_MAX = 256, SMP_DEPTH_MAX = 64 };
+
+typedef struct smp {
+    const char *kind;
+    char *err;
+    int rc;
+} smp;
+
+static int smp_fail(smp *c, int rc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int smp_fail(smp *c, int rc, const char *fmt, ...)
+{
+    if (!c->rc) {
+        va_list ap;
+        va_start(ap, fmt);
+        if (vasprintf(&c->err, fmt, ap) < 0)
+            c->err = NULL;
+        va_end(ap);
+        c->rc = rc;
+    }
+    return -1;
+}
+
+static const smp_list *smp_find(const smp *c, const char *path)
+{
+    for (size_t i = 0; i < sizeof smp_lists / sizeof *smp_lists; i++)
+        if ((!smp_lists[i].kind || (c->kind && !strcmp(smp_lists[i].kind, c->kind))) &&
+            !strcmp(smp_lists[i].path, path))
+            return &smp_lists[i];
+    return NULL;
+}
+
+static int smp_path(char *out, const char *base, const char *key)
+{
+    int n = snprintf(out, SMP_PATH_MAX, "%s%s%s", base, *base ? "." : "", key);
+    return n > 0 && n < SMP_PATH_MAX ? 0 : -1;
+}
+
+static json_t *smp_map(smp *c, const json_t *orig, const json_t *patch, const char *path, int depth);
+
+/* A patch value with no original under it: its directives carried out on nothing. */
+static json_t *smp_fresh(smp *c, const json_t *v, const char *path, int depth)
+{
+    if (json_is_object(v))
+        return smp_map(c, NULL, v, path, depth);
+    if (json_is_array(v)) {
+        json_t *a = json_array();
+        size_t i;
+        const json_t *e;
+        char ip[SMP_PATH_MAX];
+        if (smp_path(ip, path, "*") < 0)
+            return a;
+        json_array_foreach(v, i, e) {
+            const char *d = json_string_value(json_object_get(e, "$patch"));
+            if (d && (!strcmp(d, "replace") || !strcmp(d, "delete")))
+                continue;
+            json_array_append_new(a, smp_fresh(c, e, ip, depth + 1));
+        }
+        return a;
+    }
+    return json_deep_copy(v);
+}
+
+static int smp_key_equal(const json_t *a, const json_t *b, const char *key)
+{
+    const json_t *x = json_object_get(a, key), *y = json_object_get(b, key);
+    return x && y && json_equal(x, y);
+}
+
+/* A list of the table merged with the patch's list. */
+static json_t *smp_list_merge(smp *c, const json_t *orig, const json_t *patch, const smp_list *l,
+                              const char *path, int depth)
+{
+    size_t i;
+    const json_t *pe;
+    char ip[SMP_PATH_MAX];
+    if (smp_path(ip, path, "*") < 0) {
+        smp_fail(c, PATCH_ERR_APPLY, "path too deep: %s", path);
+        return NULL;
+    }
+    json_array_foreach(patch, i, pe) { /* {"$patch": "replace"} anywhere: the list as sent */
+        const char *d = json_string_value(json_object_get(pe, "$patch"));
+        if (json_is_object(pe) && d && !strcmp(d, "replace"))
+            return smp_fresh(c, patch, path, depth);
+    }
+    json_t *res = json_is_array(orig) ? json_deep_copy(orig) : json_array();
+    json_array_foreach(patch, i, pe) {
+        if (!*l->key) { /* a set of primitives */
+            size_t k;
+            const json_t *re;
+            int have = 0;
+            json_array_foreach(res, k, re)
+                have |= json_equal(re, pe);
+            if (!have)
+                json_array_append(res, (json_t *)pe);
+            continue;
+        }
+        if (!json_is_object(pe) || !json_object_get(pe, l->key)) {
+            smp_fail(c, PATCH_ERR_APPLY, "map: %s does not contain declared merge key: %s",
+                     json_is_object(pe) ? "the element" : "a non-map element", l->key);
+            json_decref(res);
+            return NULL;
+        }
+        const char *d = json_string_value(json_object_get(pe, "$patch"));
+        size_t k, found = (size_t)-1;
+        json_t *re;
+        json_array_foreach(res, k, re)
+            if (smp_key_equal(re, pe, l->key)) {
+                found = k;
+                break;
+            }
+        if (d && !strcmp(d, "delete")) {
+            for (k = json_array_size(res); k-- > 0;)
+                if (smp_key_equal(json_array_get(res, k), pe, l->key))
+                    json_array_remove(res, k);
+            continue;
+        }
+        json_t *m = smp_map(c, found == (size_t)-1 ? NULL : json_array_get(res, found), pe, ip, depth + 1);
+        if (!m) {
+            json_decref(res);
+            return NULL;
+        }
+        if (found == (size_t)-1)
+            json_array_append_new(res, m);
+        else
+            json_array_set_new(res, found, m);
+    }
+    return res;
+}
+
+/* $setElementOrder/<field>: the elements it names, in its order, then the rest as they were. */
+static void smp_order(json_t *list, const json_t *order, const char *key)
+{
+    json_t *out = json_array(), *rest = json_array();
+    size_t i, k;
+    const json_t *o;
+    json_t *e;
+    json_array_foreach(order, i, o)
+        json_array_foreach(list, k, e)
+            if (key && *key ? smp_key_equal(e, o, key) : json_equal(e, o))
+                json_array_append(out, e);
+    json_array_foreach(list, k, e) {
+        int named = 0;
+        json_array_foreach(order, i, o)
+            named |= key && *key ? smp_key_equal(e, o, key) : json_equal(e, o);
+        if (!named)
+            json_array_append(rest, e);
+    }
+    json_array_extend(out, rest);
+    json_array_clear(list);
+    json_array_extend(list, out);
+    json_decref(out);
+    json_decref(rest);
+}
+
+static json_t *smp_map(smp *c, const json_t *orig, const json_t *patch, const char *path, int depth)
+{
+    if (depth > SMP_DEPTH_MAX) {
+        smp_fail(c, PATCH_ERR_APPLY, "patch nested too deep");
+        return NULL;
+    }
+    const char *d = json_string_value(json_object_get(patch, "$patch"));
+    if (d && strcmp(d, "replace") && strcmp(d, "merge") && strcmp(d, "delete")) {
+        smp_fail(c, PATCH_ERR_MALFORMED, "Unknown patch type: %s in map: %s", d, path);
+        return NULL;
+    }
+    json_t *res = d && !strcmp(d, "replace") ? json_object()
+                  : json_is_object(orig)     ? json_deep_copy(orig)
+                                             : json_object();
+    const json_t *retain = json_object_get(patch, "$retainKeys");
+    if (json_is_array(retain)) { /* keys not named are cleared before the merge */
+        void *it = json_object_iter(res);
+        while (it) {
+            const char *k = json_object_iter_key(it);
+            size_t i;
+            const json_t *rk;
+            int keep = 0;
+            json_array_foreach(retain, i, rk)
+                keep |= json_is_string(rk) && !strcmp(json_string_value(rk), k);
+            it = keep ? json_object_iter_next(res, it) : (json_object_del(res, k), json_object_iter(res));
+        }
+    }
+    const char *key;
+    json_t *v;
+    json_object_foreach((json_t *)patch, key, v) {
+        char kp[SMP_PATH_MAX];
+        if (!strcmp(key, "$patch") || !strcmp(key, "$retainKeys") ||
+            !strncmp(key, "$setElementOrder/", 17))
+            continue;
+        if (!strncmp(key, "$deleteFromPrimitiveList/", 25)) {
+            json_t *list = json_object_get(res, key + 25);
+            size_t i, k;
+            const json_t *dv;
+            json_array_foreach(v, i, dv)
+                for (k = json_array_size(list); k-- > 0;)
+                    if (json_equal(json_array_get(list, k), dv))
+                        json_array_remove(list, k);
+            continue;
+        }
+        if (smp_path(kp, path, key) < 0) {
+            smp_fail(c, PATCH_ERR_APPLY, "path too deep: %s", path);
+            json_decref(res);
+            return NULL;
+        }
+        json_t *m;
+        const char *vd = json_string_value(json_object_get(v, "$patch"));
+        const smp_list *l;
+        if (json_is_null(v) || (json_is_object(v) && vd && !strcmp(vd, "delete"))) {
+            json_object_del(res, key);
+            continue;
+        } else if (json_is_object(v)) {
+            m = smp_map(c, json_object_get(res, key), v, kp, depth + 1);
+        } else if (json_is_array(v) && (l = smp_find(c, kp))) {
+            m = smp_list_merge(c, json_object_get(res, key), v, l, kp, depth + 1);
+        } else {
+            m = smp_fresh(c, v, kp, depth + 1);
+        }
+        if (!m) {
+            json_decref(res);
+            return NULL;
+        }
+        json_object_set_new(res, key, m);
+    }
+    json_object_foreach((json_t *)patch, key, v) {
+        char kp[SMP_PATH_MAX];
+        json_t *list;
+        if (strncmp(key, "$setElementOrder/", 17) || !json_is_array(v) ||
+            !json_is_array(list = json_object_get(res, key + 17)) || smp_path(kp, path, key + 17) < 0)
+            continue;
+        const smp_list *l = smp_find(c, kp);
+        smp_order(list, v, l ? l->key : NULL);
+    }
+    return res;
+}
+
+int patch_strategic(const json_t *target, const json_t *patch, const char *kind, json_t **out,
+                    char **err)
+{
+    smp c = {kind, NULL, 0};
+    *out = NULL;
+    if (err)
+        *err = NULL;
+    if (!json_is_object(patch)) {
+        if (err)
+            *err = strdup("a strategic merge patch must be a JSON object");
+        return PATCH_ERR_MALFORMED;
+    }
+    json_t *r = smp_map(&c, target, patch, "", 0);
+    if (!r) {
+        if (err)
+            *err = c.err;
+        else
+            free(c.err);
+        return c.rc ? c.rc : PATCH_ERR_APPLY;
+    }
+    free(c.err);
+    *out = r;
+    return 0;
+}
+
 /* ---- JSON values ----------------------------------------------------------------------------- */
 
 /* 1 and 1.0 are the same JSON number; jansson keeps them as different types. An integer equals a

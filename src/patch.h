@@ -1,4 +1,5 @@
-/* patch — JSON merge patch (RFC 7386) and JSON patch (RFC 6902) over jansson values.
+/* patch — JSON merge patch (RFC 7386), JSON patch (RFC 6902) and kube's strategic merge patch
+ * over jansson values.
  * Pure functions: the target is never modified. */
 #ifndef TJ_PATCH_H
 #define TJ_PATCH_H
@@ -15,4 +16,10 @@ json_t *patch_merge(const json_t *target, const json_t *patch);
 /* RFC 6902. On success returns 0 and *out = new reference; on error returns a PATCH_ERR_* and
  * *err = a message (malloc'ed). */
 int patch_json(const json_t *target, const json_t *ops, json_t **out, char **err);
+/* kube's strategic merge patch of an object of a core kind (Pod, Service, Namespace, Event):
+ * lists merged by their patchMergeKey, the $patch/$retainKeys/$setElementOrder/
+ * $deleteFromPrimitiveList directives carried out. 0 and *out (new reference), or a PATCH_ERR_*
+ * and *err (malloc'ed). */
+int patch_strategic(const json_t *target, const json_t *patch, const char *kind, json_t **out,
+                    char **err);
 #endif

@@ -353,3 +353,38 @@ def test_api_resources_self_reviews(kubectl):
                            "selfsubjectrulesreviews.authorization.k8s.io"], out
     out = ok(kubectl("api-resources", "--api-group=authentication.k8s.io", "-o", "name"))
     assert out.split() == ["selfsubjectreviews.authentication.k8s.io"], out
+
+
+# -- strategic merge patch on core kinds (kubectl apply's second run, default kubectl patch) ---
+
+def test_apply_service_twice_merges_ports_by_key(kubectl, daemon, tmp_path):
+    """kubectl apply of a changed Service sends a strategic merge patch with $setElementOrder and
+    $patch: delete; the ports are merged by port, and no directive is stored."""
+    ns = daemon.create_ns(uniq("smp"))
+    f = tmp_path / "svc.yaml"
+    svc = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "s1", "namespace": ns},
+           "spec": {"selector": {"app": "x"},
+                    "ports": [{"name": "http", "port": 80, "targetPort": 8080}, {"name": "m", "port": 9090}]}}
+    f.write_text(json.dumps(svc))
+    assert "service/s1 created" in ok(kubectl("apply", "-f", str(f)))
+    svc["spec"]["ports"][0]["port"] = 81
+    f.write_text(json.dumps(svc))
+    assert "service/s1 configured" in ok(kubectl("apply", "-f", str(f)))
+    spec = daemon.get(f"/api/v1/namespaces/{ns}/services/s1").json["spec"]
+    assert spec["ports"] == [{"name": "http", "port": 81, "targetPort": 8080}, {"name": "m", "port": 9090}], spec
+    assert not [k for k in spec if k.startswith("$")], spec
+
+
+def test_patch_pod_default_strategic_keeps_container_fields(kubectl, daemon):
+    ns = daemon.create_ns(uniq("smp"))
+    pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p1"},
+           "spec": {"containers": [{"name": "main", "image": "busybox:1.36", "command": ["sleep", "60"],
+                                    "env": [{"name": "A", "value": "1"}, {"name": "B", "value": "2"}]}]}}
+    assert daemon.post(f"/api/v1/namespaces/{ns}/pods", pod).status == 201
+    ok(kubectl("patch", "pod", "p1", "-n", ns, "-p",
+               '{"spec":{"containers":[{"name":"main","image":"busybox:2",'
+               '"env":[{"name":"B","$patch":"delete"},{"name":"C","value":"3"}]}]}}'))
+    c = daemon.get(f"/api/v1/namespaces/{ns}/pods/p1").json["spec"]["containers"]
+    assert c == [{"name": "main", "image": "busybox:2", "command": ["sleep", "60"],
+                  "env": [{"name": "A", "value": "1"}, {"name": "C", "value": "3"}]}], c
+    daemon.delete(f"/api/v1/namespaces/{ns}/pods/p1", query={"gracePeriodSeconds": "0"})

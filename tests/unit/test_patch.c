@@ -606,6 +606,116 @@ static void json_err_optional(void **state)
     json_decref(doc);
 }
 
+/* ---- strategic merge patch ---- */
+
+static void smp_case(const char *kind, const char *target, const char *patch, const char *want)
+{
+    json_t *t = J(target), *p = J(patch), *w = J(want), *before = json_deep_copy(t), *out = NULL;
+    char *err = NULL;
+    int rc = patch_strategic(t, p, kind, &out, &err);
+    if (rc)
+        fail_msg("patch_strategic: %d %s", rc, err ? err : "");
+    assert_json_eq(out, w);
+    assert_json_eq(t, before); /* never modified */
+    json_decref(t);
+    json_decref(p);
+    json_decref(w);
+    json_decref(before);
+    json_decref(out);
+}
+
+static void smp_error(const char *kind, const char *target, const char *patch, int want_rc,
+                      const char *msg)
+{
+    json_t *t = J(target), *p = J(patch), *out = NULL;
+    char *err = NULL;
+    assert_int_equal(patch_strategic(t, p, kind, &out, &err), want_rc);
+    assert_null(out);
+    assert_non_null(err);
+    assert_non_null(strstr(err, msg));
+    free(err);
+    json_decref(t);
+    json_decref(p);
+}
+
+/* What kubectl apply sends for a Service whose first port changed from 80 to 81. */
+static void smp_kubectl_apply_service_ports(void **state)
+{
+    smp_case("Service",
+             "{'spec':{'ports':[{'name':'http','port':80,'targetPort':8080},{'name':'m','port':9090}],"
+             "'selector':{'app':'x'},'type':'ClusterIP'}}",
+             "{'spec':{'$setElementOrder/ports':[{'port':81},{'port':9090}],"
+             "'ports':[{'name':'http','port':81,'targetPort':8080},{'$patch':'delete','port':80}]}}",
+             "{'spec':{'ports':[{'name':'http','port':81,'targetPort':8080},{'name':'m','port':9090}],"
+             "'selector':{'app':'x'},'type':'ClusterIP'}}");
+}
+
+static void smp_pod_lists_by_key(void **state)
+{
+    const char *pod = "{'spec':{'containers':[{'name':'main','image':'a:1','command':['sleep'],"
+                      "'env':[{'name':'A','value':'1'},{'name':'B','value':'2'}],"
+                      "'ports':[{'containerPort':80}]}],'tolerations':[{'key':'x'}]}}";
+    /* containers merged by name: the command stays */
+    smp_case("Pod", pod, "{'spec':{'containers':[{'name':'main','image':'a:2'}]}}",
+             "{'spec':{'containers':[{'name':'main','image':'a:2','command':['sleep'],"
+             "'env':[{'name':'A','value':'1'},{'name':'B','value':'2'}],"
+             "'ports':[{'containerPort':80}]}],'tolerations':[{'key':'x'}]}}");
+    /* env by name inside a container: delete one, change one, add one; ports by containerPort */
+    smp_case("Pod", pod,
+             "{'spec':{'containers':[{'name':'main','env':[{'name':'B','$patch':'delete'},"
+             "{'name':'A','value':'9'},{'name':'C','value':'3'}],"
+             "'ports':[{'containerPort':80,'protocol':'TCP'},{'containerPort':81}]}]}}",
+             "{'spec':{'containers':[{'name':'main','image':'a:1','command':['sleep'],"
+             "'env':[{'name':'A','value':'9'},{'name':'C','value':'3'}],"
+             "'ports':[{'containerPort':80,'protocol':'TCP'},{'containerPort':81}]}],"
+             "'tolerations':[{'key':'x'}]}}");
+    /* a list without a merge key (tolerations) is replaced; a new container is appended */
+    smp_case("Pod", pod,
+             "{'spec':{'tolerations':[{'key':'y'}],'containers':[{'name':'side','image':'b'}]}}",
+             "{'spec':{'containers':[{'name':'main','image':'a:1','command':['sleep'],"
+             "'env':[{'name':'A','value':'1'},{'name':'B','value':'2'}],"
+             "'ports':[{'containerPort':80}]},{'name':'side','image':'b'}],'tolerations':[{'key':'y'}]}}");
+    /* a namespace's spec.finalizers has no patch strategy: replaced */
+    smp_case("Namespace", "{'spec':{'finalizers':['kubernetes']}}", "{'spec':{'finalizers':['x']}}",
+             "{'spec':{'finalizers':['x']}}");
+}
+
+static void smp_directives(void **state)
+{
+    /* $patch: replace on a list and on a map */
+    smp_case("Pod", "{'spec':{'containers':[{'name':'a'},{'name':'b'}]}}",
+             "{'spec':{'containers':[{'name':'c'},{'$patch':'replace'}]}}",
+             "{'spec':{'containers':[{'name':'c'}]}}");
+    smp_case("Pod", "{'spec':{'nodeSelector':{'a':'1','b':'2'}}}",
+             "{'spec':{'nodeSelector':{'$patch':'replace','c':'3'}}}", "{'spec':{'nodeSelector':{'c':'3'}}}");
+    /* $patch: delete on a map value */
+    smp_case("Pod", "{'spec':{'securityContext':{'runAsUser':1},'x':1}}",
+             "{'spec':{'securityContext':{'$patch':'delete'}}}", "{'spec':{'x':1}}");
+    /* finalizers: a set, $deleteFromPrimitiveList removes */
+    smp_case("Pod", "{'metadata':{'finalizers':['a/x','b/y']}}",
+             "{'metadata':{'finalizers':['c/z','a/x'],'$deleteFromPrimitiveList/finalizers':['b/y']}}",
+             "{'metadata':{'finalizers':['a/x','c/z']}}");
+    /* $retainKeys: keys not named are cleared first */
+    smp_case("Pod", "{'spec':{'volumes':[{'name':'v','emptyDir':{},'hostPath':{'path':'/x'}}]}}",
+             "{'spec':{'volumes':[{'name':'v','$retainKeys':['name','configMap'],'configMap':{'name':'c'}}]}}",
+             "{'spec':{'volumes':[{'name':'v','configMap':{'name':'c'}}]}}");
+    /* $setElementOrder: the named elements in its order, the rest after */
+    smp_case("Pod", "{'spec':{'containers':[{'name':'a'},{'name':'b'},{'name':'c'}]}}",
+             "{'spec':{'$setElementOrder/containers':[{'name':'c'},{'name':'a'}]}}",
+             "{'spec':{'containers':[{'name':'c'},{'name':'a'},{'name':'b'}]}}");
+    /* null deletes, as in a merge patch */
+    smp_case("Service", "{'metadata':{'labels':{'a':'1','b':'2'}}}", "{'metadata':{'labels':{'a':null}}}",
+             "{'metadata':{'labels':{'b':'2'}}}");
+}
+
+static void smp_errors(void **state)
+{
+    smp_error("Pod", "{}", "{'spec':{'containers':[{'image':'x'}]}}", PATCH_ERR_APPLY,
+              "does not contain declared merge key: name");
+    smp_error("Pod", "{}", "{'spec':{'$patch':'bogus'}}", PATCH_ERR_MALFORMED, "Unknown patch type: bogus");
+    smp_error("Pod", "{}", "[1]", PATCH_ERR_MALFORMED, "must be a JSON object");
+}
+
 int main(void)
 {
     static const struct CMUnitTest fixed[] = {
@@ -621,6 +731,10 @@ int main(void)
         cmocka_unit_test(json_copy_bomb_is_capped),
         cmocka_unit_test(json_result_shares_nothing),
         cmocka_unit_test(json_err_optional),
+        cmocka_unit_test(smp_kubectl_apply_service_ports),
+        cmocka_unit_test(smp_pod_lists_by_key),
+        cmocka_unit_test(smp_directives),
+        cmocka_unit_test(smp_errors),
     };
     enum {
         NM = sizeof merge_cases / sizeof merge_cases[0],
