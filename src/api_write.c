@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include "api.h"
 #include "jsonio.h"
 #include "patch.h"
@@ -815,6 +816,31 @@ void api_do_update(apireq *r, const store_rec *old, json_t *nobj, int dry, int r
         copy_key(res, nobj, "status");
         json_decref(nobj);
     } else {
+        /* ValidateObjectMetaUpdate: an update cannot start a deletion or change its grace (on an
+         * object being deleted, a missing value is put back below, as kube's BeforeUpdate) */
+        fielderrs fe = {0};
+        const json_t *ndt = json_object_get(nm, "deletionTimestamp");
+        if (!json_object_get(om, "deletionTimestamp") && ndt && !json_is_null(ndt)) {
+            time_t t = api_parse_rfc3339(json_string_value(ndt));
+            struct tm tm;
+            char when[64] = "";
+            if (t && gmtime_r(&t, &tm)) /* Go's time.String of the value, in the server's UTC */
+                strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S +0000 UTC", &tm);
+            fe_add(&fe, FE_INVALID, "metadata.deletionTimestamp", when, "field is immutable");
+        }
+        const json_t *ndg = json_object_get(nm, "deletionGracePeriodSeconds");
+        const json_t *odg = json_object_get(om, "deletionGracePeriodSeconds");
+        if (json_is_integer(ndg) && !(odg && json_equal(odg, ndg))) {
+            char g[32];
+            snprintf(g, sizeof g, "%lld", (long long)json_integer_value(ndg));
+            fe_add(&fe, FE_INVALID, "metadata.deletionGracePeriodSeconds", g, "field is immutable");
+        }
+        if (fe.n) {
+            send_invalid(r, r->name, &fe);
+            json_decref(nobj);
+            json_decref(oobj);
+            return;
+        }
         res = nobj;
         copy_key(res, oobj, "status");
         json_t *rm = meta_of(res);

@@ -1039,3 +1039,20 @@ def test_bad_field_validation_422(daemon, ns):
     for ok in ("", "Ignore", "Warn", "Strict"):
         r = daemon.patch(pj(ns, name), {"metadata": {"labels": {"a": ok or "e"}}}, query={"fieldValidation": ok})
         assert r.status == 200, r
+
+
+def test_update_cannot_start_a_deletion_422(daemon, ns):
+    """ValidateObjectMetaUpdate: a PUT or patch that sets deletionTimestamp or
+    deletionGracePeriodSeconds on a live object is 422 field is immutable (not silently dropped)."""
+    o = daemon.create_job(ns)
+    name = o["metadata"]["name"]
+    b = copy.deepcopy(o)
+    b["metadata"]["deletionTimestamp"] = "2030-01-01T00:00:00Z"
+    assert_status(daemon.put(pj(ns, name), b), 422, "Invalid",
+                  f'{GK} "{name}" is invalid: metadata.deletionTimestamp: Invalid value: '
+                  '2030-01-01 00:00:00 +0000 UTC: field is immutable')
+    r = daemon.patch(pj(ns, name), {"metadata": {"deletionGracePeriodSeconds": 5}})
+    assert_status(r, 422, "Invalid",
+                  f'{GK} "{name}" is invalid: metadata.deletionGracePeriodSeconds: Invalid value: 5: '
+                  'field is immutable')
+    assert rv(daemon.get(pj(ns, name)).json) == rv(o)
