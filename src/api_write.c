@@ -483,6 +483,8 @@ static int create_shape(const resource *res, const char *ns, json_t *obj, apierr
                                         "generation"};
     for (size_t i = 0; i < sizeof wiped / sizeof *wiped; i++)
         json_object_del(md, wiped[i]);
+    if (!strcmp(res->plural, "pods") || !strcmp(res->plural, "services"))
+        validate_core_defaults(res->plural, obj);
     if (!strcmp(res->plural, "pods")) {
         /* What a cluster's defaulting and scheduler would fill in: one node, "localhost". */
         json_t *spec = json_object_get(obj, "spec");
@@ -775,6 +777,8 @@ void api_do_update(apireq *r, const store_rec *old, json_t *nobj, int dry, int r
     if (!strcmp(r->res->plural, "pytorchjobs")) /* before generation compares the specs */
         validate_pytorchjob_defaults(nobj);
     ns_name_label(r->res, nobj, r->name);
+    if (!strcmp(r->res->plural, "pods") || !strcmp(r->res->plural, "services"))
+        validate_core_defaults(r->res->plural, nobj); /* a request body is decoded with them */
     const char *gr = resource_gr(r->res);
     json_t *oobj = api_rec_json(old);
     json_t *om = meta_of(oobj), *nm = meta_of(nobj);

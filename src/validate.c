@@ -1059,3 +1059,73 @@ void validate_pytorchjob_defaults(json_t *obj)
         }
     }
 }
+
+/* One container's defaults (SetDefaults_Container, SetDefaults_ContainerPort). */
+static void container_defaults(json_t *c)
+{
+    if (!json_is_object(c))
+        return;
+    const char *image = json_string_value(json_object_get(c, "image"));
+    if (image && !json_object_get(c, "imagePullPolicy")) {
+        /* Always for ":latest" or no tag (a digest counts as a tag), else IfNotPresent */
+        const char *slash = strrchr(image, '/'), *tail = slash ? slash + 1 : image;
+        const char *colon = strrchr(tail, ':');
+        int latest = !strchr(image, '@') && (!colon || !strcmp(colon, ":latest"));
+        json_object_set_new(c, "imagePullPolicy", json_string(latest ? "Always" : "IfNotPresent"));
+    }
+    if (!json_object_get(c, "terminationMessagePath"))
+        json_object_set_new(c, "terminationMessagePath", json_string("/dev/termination-log"));
+    if (!json_object_get(c, "terminationMessagePolicy"))
+        json_object_set_new(c, "terminationMessagePolicy", json_string("File"));
+    if (!json_object_get(c, "resources"))
+        json_object_set_new(c, "resources", json_object());
+    size_t i;
+    json_t *port;
+    json_array_foreach(json_object_get(c, "ports"), i, port)
+        if (json_is_object(port) && !json_object_get(port, "protocol"))
+            json_object_set_new(port, "protocol", json_string("TCP"));
+}
+
+void validate_core_defaults(const char *plural, json_t *obj)
+{
+    json_t *spec = json_object_get(obj, "spec");
+    if (!json_is_object(spec))
+        return;
+    if (!strcmp(plural, "pods")) {
+        static const char *const lists[] = {"containers", "initContainers"};
+        for (size_t l = 0; l < 2; l++) {
+            size_t i;
+            json_t *c;
+            json_array_foreach(json_object_get(spec, lists[l]), i, c)
+                container_defaults(c);
+        }
+        if (!json_object_get(spec, "dnsPolicy"))
+            json_object_set_new(spec, "dnsPolicy", json_string("ClusterFirst"));
+        if (!json_object_get(spec, "enableServiceLinks"))
+            json_object_set_new(spec, "enableServiceLinks", json_true());
+        if (!json_object_get(spec, "securityContext"))
+            json_object_set_new(spec, "securityContext", json_object());
+        /* the Priority admission plugin, with no PriorityClass given */
+        if (!json_object_get(spec, "priority") && !json_object_get(spec, "priorityClassName"))
+            json_object_set_new(spec, "priority", json_integer(0));
+        if (!json_object_get(spec, "preemptionPolicy"))
+            json_object_set_new(spec, "preemptionPolicy", json_string("PreemptLowerPriority"));
+    } else if (!strcmp(plural, "services")) {
+        const char *type = json_string_value(json_object_get(spec, "type"));
+        int external = type && !strcmp(type, "ExternalName");
+        if (!json_object_get(spec, "sessionAffinity"))
+            json_object_set_new(spec, "sessionAffinity", json_string("None"));
+        if (!external && !json_object_get(spec, "internalTrafficPolicy"))
+            json_object_set_new(spec, "internalTrafficPolicy", json_string("Cluster"));
+        size_t i;
+        json_t *port;
+        json_array_foreach(json_object_get(spec, "ports"), i, port) {
+            if (!json_is_object(port))
+                continue;
+            if (!json_object_get(port, "protocol"))
+                json_object_set_new(port, "protocol", json_string("TCP"));
+            if (!json_object_get(port, "targetPort") && json_is_integer(json_object_get(port, "port")))
+                json_object_set(port, "targetPort", json_object_get(port, "port"));
+        }
+    }
+}

@@ -31,6 +31,11 @@ void validate_pytorchjob_status(fielderrs *l, const json_t *obj);
 /* The v1.9 validating webhook (answered as 403). warnings: if non-NULL, receives a new JSON
  * array of warning strings (possibly empty). */
 void validate_pytorchjob_webhook(fielderrs *l, const json_t *obj, json_t **warnings);
+/* core/v1 defaulting of a pod or service (plural), in place: containers' imagePullPolicy,
+ * terminationMessagePath/Policy, resources and ports' protocol; a pod's dnsPolicy,
+ * enableServiceLinks, securityContext, priority and preemptionPolicy; a service's
+ * sessionAffinity, internalTrafficPolicy and ports' protocol and targetPort. */
+void validate_core_defaults(const char *plural, json_t *obj);
 /* The CRD schema's defaults (runPolicy.suspend, ports' protocol), in place. */
 void validate_pytorchjob_defaults(json_t *obj);
 /* core/v1 Pod spec: containers with name and image, restartPolicy values. */

@@ -1056,3 +1056,36 @@ def test_update_cannot_start_a_deletion_422(daemon, ns):
                   f'{GK} "{name}" is invalid: metadata.deletionGracePeriodSeconds: Invalid value: 5: '
                   'field is immutable')
     assert rv(daemon.get(pj(ns, name)).json) == rv(o)
+
+
+def test_core_defaults_pod_and_service(daemon):
+    """core/v1 defaulting, as kube's SetDefaults_* and the Priority admission: what `kubectl get
+    pod -o yaml` shows on a cluster for fields the manifest left out."""
+    ns = daemon.create_ns(uniq("defs"))
+    pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"},
+           "spec": {"restartPolicy": "Never",
+                    "containers": [{"name": "a", "image": "busybox", "command": ["true"],
+                                    "ports": [{"containerPort": 80}]},
+                                   {"name": "b", "image": "busybox:1.36", "command": ["true"],
+                                    "imagePullPolicy": "Never"}]}}
+    r = daemon.post(f"/api/v1/namespaces/{ns}/pods", pod, query={"dryRun": "All"})
+    assert r.status == 201, r
+    spec = r.json["spec"]
+    a, b = spec["containers"]
+    assert (a["imagePullPolicy"], b["imagePullPolicy"]) == ("Always", "Never")
+    assert a["ports"] == [{"containerPort": 80, "protocol": "TCP"}]
+    for c in (a, b):
+        assert (c["terminationMessagePath"], c["terminationMessagePolicy"], c["resources"]) == \
+            ("/dev/termination-log", "File", {}), c
+    assert {k: spec[k] for k in ("dnsPolicy", "enableServiceLinks", "securityContext", "priority",
+                                 "preemptionPolicy", "restartPolicy")} == \
+        {"dnsPolicy": "ClusterFirst", "enableServiceLinks": True, "securityContext": {}, "priority": 0,
+         "preemptionPolicy": "PreemptLowerPriority", "restartPolicy": "Never"}
+    svc = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "s"},
+           "spec": {"ports": [{"port": 80}, {"port": 53, "protocol": "UDP", "targetPort": "dns"}]}}
+    r = daemon.post(f"/api/v1/namespaces/{ns}/services", svc)
+    assert r.status == 201, r
+    s = r.json["spec"]
+    assert s["ports"] == [{"port": 80, "protocol": "TCP", "targetPort": 80},
+                          {"port": 53, "protocol": "UDP", "targetPort": "dns"}], s
+    assert (s["type"], s["sessionAffinity"], s["internalTrafficPolicy"]) == ("ClusterIP", "None", "Cluster")

@@ -371,7 +371,8 @@ def test_apply_service_twice_merges_ports_by_key(kubectl, daemon, tmp_path):
     f.write_text(json.dumps(svc))
     assert "service/s1 configured" in ok(kubectl("apply", "-f", str(f)))
     spec = daemon.get(f"/api/v1/namespaces/{ns}/services/s1").json["spec"]
-    assert spec["ports"] == [{"name": "http", "port": 81, "targetPort": 8080}, {"name": "m", "port": 9090}], spec
+    assert spec["ports"] == [{"name": "http", "port": 81, "protocol": "TCP", "targetPort": 8080},
+                             {"name": "m", "port": 9090, "protocol": "TCP", "targetPort": 9090}], spec
     assert not [k for k in spec if k.startswith("$")], spec
 
 
@@ -386,5 +387,8 @@ def test_patch_pod_default_strategic_keeps_container_fields(kubectl, daemon):
                '"env":[{"name":"B","$patch":"delete"},{"name":"C","value":"3"}]}]}}'))
     c = daemon.get(f"/api/v1/namespaces/{ns}/pods/p1").json["spec"]["containers"]
     assert c == [{"name": "main", "image": "busybox:2", "command": ["sleep", "60"],
-                  "env": [{"name": "A", "value": "1"}, {"name": "C", "value": "3"}]}], c
+                  "env": [{"name": "A", "value": "1"}, {"name": "C", "value": "3"}],
+                  "imagePullPolicy": "IfNotPresent", "resources": {},
+                  "terminationMessagePath": "/dev/termination-log",
+                  "terminationMessagePolicy": "File"}], c
     daemon.delete(f"/api/v1/namespaces/{ns}/pods/p1", query={"gracePeriodSeconds": "0"})
