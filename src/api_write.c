@@ -1127,62 +1127,46 @@ void api_patch(apireq *r)
         api_send_error(r, &e);
         return;
     }
-    if (type == P_JSON) {
-        char *err = NULL;
-        int rc = patch_json(cur, p, &result, &err);
+    if (type != P_JSON && !json_is_object(p)) {
+        json_decref(cur);
+        json_decref(stored);
+        json_decref(p);
+        apierr_set(&e, ST_INVALID, "the server rejected our request due to an error in our request");
+        apierr_details(&e, NULL, NULL, NULL, NULL);
+        api_send_error(r, &e);
+        return;
+    }
+    if (type == P_APPLY) {
+        /* Apply as "merge the full intent": fields it names win, lists replace. The apply
+         * configuration carries no resourceVersion precondition unless it sets one. */
+        json_object_del(json_object_get(p, "metadata"), "managedFields");
+    }
+    char *err = NULL;
+    int rc = 0;
+    if (type == P_JSON)
+        rc = patch_json(cur, p, &result, &err);
+    else if (type == P_STRATEGIC)
+        rc = patch_strategic(cur, p, r->res->kind, &result, &err);
+    else
+        result = patch_merge(cur, p);
+    if (rc < 0) { /* malformed 400, too many ops 413, an op or a merge that fails 422 */
         if (rc == PATCH_ERR_MALFORMED)
-            apierr_set(&e, ST_BAD_REQUEST, "%s", err ? err : "malformed JSON patch");
+            apierr_set(&e, ST_BAD_REQUEST, "%s", err ? err : "malformed patch");
         else if (rc == PATCH_ERR_TOO_MANY)
             apierr_set(&e, ST_TOO_LARGE, "Request entity too large: The allowed maximum operations in a JSON patch is %d, got %zu",
                        PATCH_MAX_OPS, json_array_size(p));
-        else if (rc < 0) {
+        else {
             apierr_set(&e, ST_INVALID, "the server rejected our request due to an error in our request");
             apierr_details(&e, NULL, NULL, NULL, NULL);
         }
         free(err);
-        if (rc < 0) {
-            json_decref(cur);
-            json_decref(stored);
-            json_decref(p);
-            api_send_error(r, &e);
-            return;
-        }
-    } else {
-        if (!json_is_object(p)) {
-            json_decref(cur);
-            json_decref(stored);
-            json_decref(p);
-            apierr_set(&e, ST_INVALID, "the server rejected our request due to an error in our request");
-            apierr_details(&e, NULL, NULL, NULL, NULL);
-            api_send_error(r, &e);
-            return;
-        }
-        if (type == P_APPLY) {
-            /* Apply as "merge the full intent": fields it names win, lists replace. The apply
-             * configuration carries no resourceVersion precondition unless it sets one. */
-            json_object_del(json_object_get(p, "metadata"), "managedFields");
-        }
-        if (type == P_STRATEGIC) {
-            char *err = NULL;
-            int rc = patch_strategic(cur, p, r->res->kind, &result, &err);
-            if (rc < 0) {
-                if (rc == PATCH_ERR_MALFORMED)
-                    apierr_set(&e, ST_BAD_REQUEST, "%s", err ? err : "malformed strategic merge patch");
-                else {
-                    apierr_set(&e, ST_INVALID, "the server rejected our request due to an error in our request");
-                    apierr_details(&e, NULL, NULL, NULL, NULL);
-                }
-                free(err);
-                json_decref(cur);
-                json_decref(stored);
-                json_decref(p);
-                api_send_error(r, &e);
-                return;
-            }
-        } else {
-            result = patch_merge(cur, p);
-        }
+        json_decref(cur);
+        json_decref(stored);
+        json_decref(p);
+        api_send_error(r, &e);
+        return;
     }
+    free(err);
     json_decref(p);
     json_decref(cur);
     if (!json_is_object(result)) {
