@@ -508,9 +508,15 @@ static int create_shape(const resource *res, const char *ns, json_t *obj, apierr
         /* events have no status subresource: kept as sent */
     } else if (!strcmp(res->plural, "namespaces")) {
         json_object_set_new(obj, "status", json_pack("{s:s}", "phase", "Active"));
+        /* namespaceStrategy.PrepareForCreate: the kubernetes finalizer, always (appended) */
         json_t *spec = json_object_get(obj, "spec");
         if (!json_is_object(spec))
-            json_object_set_new(obj, "spec", json_pack("{s:[s]}", "finalizers", "kubernetes"));
+            json_object_set_new(obj, "spec", spec = json_object());
+        json_t *fins = json_object_get(spec, "finalizers");
+        if (!json_is_array(fins))
+            json_object_set_new(spec, "finalizers", fins = json_array());
+        if (!api_str_in(fins, "kubernetes"))
+            json_array_append_new(fins, json_string("kubernetes"));
     } else {
         json_object_del(obj, "status");
     }

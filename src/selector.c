@@ -713,6 +713,13 @@ int fieldsel_parse(const char *s, const char *const *allowed, fieldsel **out, ch
  * "true"/"false"; anything else or missing is "". buf holds rendered numbers. */
 static const char *field_value(const json_t *obj, const char *path, char *buf, size_t bufsz)
 {
+    if (!strcmp(path, "source")) { /* an event's: source.component, else reportingComponent */
+        const char *c = json_string_value(json_object_get(json_object_get(obj, "source"), "component"));
+        if (c && *c)
+            return c;
+        c = json_string_value(json_object_get(obj, "reportingComponent"));
+        return c ? c : "";
+    }
     const json_t *v = obj;
     const char *p = path;
     for (;;) {

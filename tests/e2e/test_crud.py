@@ -1089,3 +1089,16 @@ def test_core_defaults_pod_and_service(daemon):
     assert s["ports"] == [{"port": 80, "protocol": "TCP", "targetPort": 80},
                           {"port": 53, "protocol": "UDP", "targetPort": "dns"}], s
     assert (s["type"], s["sessionAffinity"], s["internalTrafficPolicy"]) == ("ClusterIP", "None", "Cluster")
+
+
+def test_namespace_always_gets_the_kubernetes_finalizer(daemon):
+    """namespaceStrategy.PrepareForCreate appends `kubernetes` whatever spec the body has (kubectl
+    create namespace sends an empty one)."""
+    for spec, want in ((None, ["kubernetes"]), ({}, ["kubernetes"]),
+                       ({"finalizers": ["foo.io/x"]}, ["foo.io/x", "kubernetes"]),
+                       ({"finalizers": ["kubernetes", "foo.io/x"]}, ["kubernetes", "foo.io/x"])):
+        body = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": uniq("nsf")}}
+        if spec is not None:
+            body["spec"] = spec
+        r = daemon.post("/api/v1/namespaces", body, query={"dryRun": "All"})
+        assert r.status == 201 and r.json["spec"] == {"finalizers": want}, r

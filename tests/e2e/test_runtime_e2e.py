@@ -570,6 +570,11 @@ def test_pod_events_run_and_exit(rd, rns, mark):
     for e in evs:
         check_pod_event(e, rns, name, uid)
         assert e["count"] == 1, e
+    # the events field selector `source` is source.component (ToSelectableFields)
+    for src, want in (("kubelet", ["Pulled", "Created", "Started"]), ("default-scheduler", ["Scheduled"])):
+        r = rd.get(f"/api/v1/namespaces/{rns}/events",
+                   query={"fieldSelector": f"source={src},involvedObject.name={name}"})
+        assert r.status == 200 and reasons(r.json["items"]) == want, r
 
 
 def test_pod_events_crash_loop_back_off(rd, rns, mark):
