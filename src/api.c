@@ -1152,6 +1152,82 @@ static void serve_metrics(api_t *api, http_req *h, const auth_user *user)
     free(text);
 }
 
+static void handle_as(api_t *api, http_req *h, const auth_user *user);
+
+static void auth_user_free(auth_user *u)
+{
+    if (!u)
+        return;
+    free(u->name);
+    free(u->uid);
+    for (size_t i = 0; i < u->ngroups; i++)
+        free(u->groups[i]);
+    free(u->groups);
+    free(u);
+}
+
+/* kube's impersonation filter: Impersonate-User (and -Group, -Uid) make the request the named
+ * user's, if the caller may `impersonate` users (and groups, uids) — system:masters may. 0 and
+ * *as, or -1 after answering 400/403. */
+static int impersonate(api_t *api, http_req *h, const auth_user *caller, auth_user **as)
+{
+    enum { MAX_GROUPS = 32 };
+    const char *name = http_header_get(h, "impersonate-user");
+    const char *uid = http_header_get(h, "impersonate-uid");
+    const char *groups[MAX_GROUPS];
+    size_t ng = http_header_all(h, "impersonate-group", groups, MAX_GROUPS);
+    apireq r = {.api = api, .http = h, .user = caller};
+    apierr e = {0};
+    if (!name || !*name) {
+        apierr_set(&e, ST_BAD_REQUEST, "requested %s without impersonating a user",
+                   ng ? "groups" : "a uid");
+        api_send_error(&r, &e);
+        return -1;
+    }
+    /* what is checked, in kube's order: the user, each group, the uid */
+    struct { const char *resource, *value; } checks[MAX_GROUPS + 2];
+    size_t n = 0;
+    checks[n++] = (typeof(checks[0])){"users", name};
+    for (size_t i = 0; i < ng; i++)
+        checks[n++] = (typeof(checks[0])){"groups", groups[i]};
+    if (uid && *uid)
+        checks[n++] = (typeof(checks[0])){"uids", uid};
+    for (size_t i = 0; i < n; i++) {
+        authz_attrs a = {.user = caller, .verb = "impersonate", .resource_request = 1, .ns = "",
+                         .group = "", .version = "", .resource = checks[i].resource, .sub = "",
+                         .name = checks[i].value};
+        if (!authz_allowed(&a)) {
+            char who[512];
+            html_escape_into(who, sizeof who, caller->name);
+            apierr_set(&e, ST_FORBIDDEN,
+                       "%s \"%s\" is forbidden: User \"%s\" cannot impersonate resource \"%s\" in API group \"\" at the cluster scope",
+                       checks[i].resource, checks[i].value, who, checks[i].resource);
+            apierr_details(&e, checks[i].value, "", checks[i].resource, NULL);
+            api_send_error(&r, &e);
+            return -1;
+        }
+    }
+    auth_user *u = calloc(1, sizeof *u);
+    if (!u || !(u->groups = calloc(ng + 1, sizeof *u->groups)))
+        abort();
+    u->name = strdup(name);
+    u->uid = strdup(uid ? uid : "");
+    int anon = !strcmp(name, "system:anonymous"), has_auth = 0, has_unauth = 0;
+    for (size_t i = 0; i < ng; i++) {
+        has_auth |= !strcmp(groups[i], "system:authenticated");
+        has_unauth |= !strcmp(groups[i], "system:unauthenticated");
+        u->groups[u->ngroups++] = strdup(groups[i]);
+    }
+    /* kube adds system:authenticated to a named user (system:unauthenticated to the anonymous
+     * one) unless the caller gave either */
+    if (!anon && !has_auth && !has_unauth)
+        u->groups[u->ngroups++] = strdup("system:authenticated");
+    else if (anon && !has_unauth)
+        u->groups[u->ngroups++] = strdup("system:unauthenticated");
+    *as = u;
+    return 0;
+}
+
 void api_handle(void *ctx, http_req *h)
 {
     api_t *api = ctx;
@@ -1174,6 +1250,21 @@ void api_handle(void *ctx, http_req *h)
         api_send_error(&r, &e);
         return;
     }
+    auth_user *as = NULL;
+    if (http_header_get(h, "impersonate-user") || http_header_get(h, "impersonate-group") ||
+        http_header_get(h, "impersonate-uid")) {
+        if (impersonate(api, h, user, &as) < 0)
+            return;
+        user = as;
+    }
+    handle_as(api, h, user);
+    auth_user_free(as);
+}
+
+/* The request from here on is user's (the caller's, or the one it impersonates). */
+static void handle_as(api_t *api, http_req *h, const auth_user *user)
+{
+    const char *path = h->path;
     int pretty = want_pretty(h);
     if (!strcmp(path, "/metrics")) {
         serve_metrics(api, h, user);

@@ -1042,6 +1042,15 @@ const char *http_header_get(const http_req *r, const char *name)
     return NULL;
 }
 
+size_t http_header_all(const http_req *r, const char *name, const char **vals, size_t max)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < r->nheaders && n < max; i++)
+        if (r->headers[i].name && !strcmp(r->headers[i].name, name))
+            vals[n++] = r->headers[i].value;
+    return n;
+}
+
 size_t http_query_all(const http_req *r, const char *name, char ***vals)
 {
     size_t n = 0, nlen = strlen(name);

@@ -72,6 +72,8 @@ void http_server_stop(http_server *srv);
 size_t http_server_conns(const http_server *srv);
 
 const char *http_header_get(const http_req *req, const char *lower_name);
+/* Every value of a repeated header, in order, at most max: their count. */
+size_t http_header_all(const http_req *req, const char *lower_name, const char **vals, size_t max);
 /* Query parameter lookup on the raw query: returns the first value (decoded, malloc'ed; "" for
  * `?k` or `?k=`), or NULL when absent. */
 char *http_query_get(const http_req *req, const char *name);

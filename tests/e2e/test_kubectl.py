@@ -392,3 +392,20 @@ def test_patch_pod_default_strategic_keeps_container_fields(kubectl, daemon):
                   "terminationMessagePath": "/dev/termination-log",
                   "terminationMessagePolicy": "File"}], c
     daemon.delete(f"/api/v1/namespaces/{ns}/pods/p1", query={"gracePeriodSeconds": "0"})
+
+
+def test_impersonation(two_users):
+    """kubectl --as: the request is the impersonated user's when the caller may impersonate
+    (system:masters may), 403 when it may not; never silently the caller's."""
+    d = two_users
+    p = d.kubectl("auth", "whoami", "--as=bob", "--as-group=dev", "-o", "json")
+    assert p.returncode == 0, p
+    info = json.loads(p.stdout)["status"]["userInfo"]
+    assert (info["username"], info["groups"]) == ("bob", ["dev", "system:authenticated"]), info
+    p = d.kubectl("get", "pods", "--as=bob")
+    assert p.returncode == 1 and 'User "bob" cannot list resource "pods"' in p.stderr, p
+    p = d.kubectl("auth", "can-i", "get", "pods", "--as=bob")
+    assert (p.returncode, p.stdout) == (1, "no\n"), p
+    p = d.kubectl("--token", d.bob, "get", "pods", "--as=admin")
+    assert p.returncode == 1 and ('users "admin" is forbidden: User "bob" cannot impersonate resource '
+                                  '"users" in API group "" at the cluster scope') in p.stderr, p
