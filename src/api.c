@@ -434,6 +434,62 @@ static int decode_protobuf(apireq *r, json_t **out, apierr *e)
     return rc < 0 ? -1 : 0;
 }
 
+/* Go's name of a JSON value's type in an UnmarshalTypeError. */
+static const char *json_type_go(const json_t *v)
+{
+    return json_is_string(v) ? "string" : json_is_number(v) ? "number" : json_is_boolean(v) ? "bool"
+           : json_is_array(v) ? "array" : "object";
+}
+
+/* A value of a map[string]string that is not a string: the error's text into msg. */
+static int string_map_error(const json_t *m, const char *goname, char *msg, size_t cap)
+{
+    const char *k;
+    const json_t *v;
+    if (!m || json_is_null(m))
+        return 0;
+    if (!json_is_object(m)) {
+        snprintf(msg, cap, "json: cannot unmarshal %s into Go struct field %s of type map[string]string",
+                 json_type_go(m), goname);
+        return -1;
+    }
+    json_object_foreach((json_t *)m, k, v)
+        if (!json_is_string(v) && !json_is_null(v)) {
+            snprintf(msg, cap, "json: cannot unmarshal %s into Go struct field %s of type string",
+                     json_type_go(v), goname);
+            return -1;
+        }
+    return 0;
+}
+
+int api_core_type_error(const resource *res, const json_t *obj, char *msg, size_t cap)
+{
+    if (!res || res->is_cr || !json_is_object(obj))
+        return 0;
+    const json_t *md = json_object_get(obj, "metadata"), *spec = json_object_get(obj, "spec");
+    if (string_map_error(json_object_get(md, "labels"), "ObjectMeta.metadata.labels", msg, cap) < 0 ||
+        string_map_error(json_object_get(md, "annotations"), "ObjectMeta.metadata.annotations", msg, cap) < 0)
+        return -1;
+    if (!strcmp(res->plural, "services")) {
+        if (string_map_error(json_object_get(spec, "selector"), "ServiceSpec.spec.selector", msg, cap) < 0)
+            return -1;
+        size_t i;
+        const json_t *port;
+        json_array_foreach(json_object_get(spec, "ports"), i, port) {
+            const json_t *p = json_object_get(port, "port");
+            if (p && !json_is_null(p) && !json_is_integer(p)) {
+                snprintf(msg, cap, "json: cannot unmarshal %s into Go struct field ServicePort.spec.ports.port of type int32",
+                         json_type_go(p));
+                return -1;
+            }
+        }
+    } else if (!strcmp(res->plural, "pods")) {
+        if (string_map_error(json_object_get(spec, "nodeSelector"), "PodSpec.spec.nodeSelector", msg, cap) < 0)
+            return -1;
+    }
+    return 0;
+}
+
 int api_decode_body(apireq *r, json_t **out, apierr *e, int for_patch)
 {
     const char *ct = http_header_get(r->http, "content-type");
@@ -450,6 +506,15 @@ int api_decode_body(apireq *r, json_t **out, apierr *e, int for_patch)
                    "the object provided is unrecognized (must be of type %s): couldn't get version/kind; json parse error: %s",
                    r->res ? r->res->kind : "object", err ? err : "invalid JSON");
         free(err);
+        return -1;
+    }
+    char msg[512];
+    if (!for_patch && api_core_type_error(r->res, *out, msg, sizeof msg) < 0) {
+        /* a built-in kind is decoded into its Go struct: a value of the wrong type is 400 */
+        apierr_set(e, ST_BAD_REQUEST, "%s in version \"%s\" cannot be handled as a %s: %s",
+                   r->res->kind, r->res->version, r->res->kind, msg);
+        json_decref(*out);
+        *out = NULL;
         return -1;
     }
     return 0;

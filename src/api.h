@@ -76,6 +76,9 @@ int api_str_in(const json_t *arr, const char *s);
  * *err (malloc'ed decoder text). */
 int api_body_json(http_req *h, json_t **out, char **err);
 /* Parse a request body as a JSON object for create/update; 0 or -1 with e set (400/415). */
+/* A body of a built-in kind whose values do not fit its Go struct (labels, annotations, a
+ * service's selector and port, a pod's nodeSelector): -1 and Go's json error in msg. */
+int api_core_type_error(const resource *res, const json_t *obj, char *msg, size_t cap);
 int api_decode_body(apireq *r, json_t **out, apierr *e, int for_patch);
 /* The options (dryRun, fieldManager, fieldValidation, checked as kube's optkind) and the typed
  * body (kind and apiVersion defaulted from the URL, then checked) of a POST or PUT: 0 with *dry

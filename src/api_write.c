@@ -665,7 +665,9 @@ api_precreate *api_precreate_new(api_t *api, const http_req *h, const resource *
     http_strv_free(v, n);
     char *fm = http_query_get(h, "fieldManager"), *fv = http_query_get(h, "fieldValidation");
     field_manager_errs(fm, 0, &fe);
-    int ok = n == 0 && fe.n == 0 && field_validation_ok(fv) && json_is_object(obj) && type_is(res, obj);
+    char tmsg[512];
+    int ok = n == 0 && fe.n == 0 && field_validation_ok(fv) && json_is_object(obj) && type_is(res, obj) &&
+             api_core_type_error(res, obj, tmsg, sizeof tmsg) == 0;
     free(fm);
     free(fv);
     apierr e = {0};

@@ -1102,3 +1102,33 @@ def test_namespace_always_gets_the_kubernetes_finalizer(daemon):
             body["spec"] = spec
         r = daemon.post("/api/v1/namespaces", body, query={"dryRun": "All"})
         assert r.status == 201 and r.json["spec"] == {"finalizers": want}, r
+
+
+def test_core_kinds_refuse_values_of_the_wrong_type_400(daemon):
+    """A built-in kind is decoded into its Go struct: a label that is not a string (YAML's `y`
+    is a bool to kubectl), a service port that is a string, are 400, not stored."""
+    ns = daemon.create_ns(uniq("typ"))
+    svc = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "s", "labels": {"x": 5}},
+           "spec": {"ports": [{"port": 80}]}}
+    pre = 'Service in version "v1" cannot be handled as a Service: json: cannot unmarshal '
+    assert_status(daemon.post(f"/api/v1/namespaces/{ns}/services", svc), 400, "BadRequest",
+                  pre + "number into Go struct field ObjectMeta.metadata.labels of type string")
+    svc["metadata"]["labels"] = {"x": "5"}
+    svc["spec"]["selector"] = {"tier": True}
+    assert_status(daemon.post(f"/api/v1/namespaces/{ns}/services", svc), 400, "BadRequest",
+                  pre + "bool into Go struct field ServiceSpec.spec.selector of type string")
+    svc["spec"]["selector"] = {"tier": "y"}
+    svc["spec"]["ports"] = [{"port": "80"}]
+    assert_status(daemon.post(f"/api/v1/namespaces/{ns}/services", svc), 400, "BadRequest",
+                  pre + "string into Go struct field ServicePort.spec.ports.port of type int32")
+    svc["spec"]["ports"] = [{"port": 80}]
+    r = daemon.post(f"/api/v1/namespaces/{ns}/services", svc)
+    assert r.status == 201, r
+    bad = dict(r.json, metadata=dict(r.json["metadata"], annotations={"a": ["x"]}))
+    assert_status(daemon.put(f"/api/v1/namespaces/{ns}/services/s", bad), 400, "BadRequest",
+                  pre + "array into Go struct field ObjectMeta.metadata.annotations of type string")
+    pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"},
+           "spec": {"nodeSelector": {"a": True}, "containers": [{"name": "c", "image": "i"}]}}
+    assert_status(daemon.post(f"/api/v1/namespaces/{ns}/pods", pod), 400, "BadRequest",
+                  'Pod in version "v1" cannot be handled as a Pod: json: cannot unmarshal bool into '
+                  "Go struct field PodSpec.spec.nodeSelector of type string")
