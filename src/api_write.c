@@ -171,6 +171,19 @@ static void send_invalid(apireq *r, const char *name, fielderrs *fe)
     api_send_error(r, &e);
 }
 
+/* 422 "<optkind> \"\" is invalid: …" for the request's options (details.kind is the options
+ * kind without its group suffix); frees fe; -1. */
+static int options_invalid(apireq *r, const char *optkind, fielderrs *fe)
+{
+    apierr e = {0};
+    apierr_invalid(&e, optkind, "", "meta.k8s.io", "", fe);
+    free(e.dkind);
+    e.dkind = strndup(optkind, (size_t)(strchr(optkind, '.') - optkind));
+    fe_free(fe);
+    api_send_error(r, &e);
+    return -1;
+}
+
 static int query_dry_run(apireq *r, const char *optkind, int *dry)
 {
     char **v;
@@ -178,16 +191,8 @@ static int query_dry_run(apireq *r, const char *optkind, int *dry)
     fielderrs fe = {0};
     int rc = api_dry_run(v, n, dry, &fe);
     http_strv_free(v, n);
-    if (rc < 0) {
-        apierr e = {0};
-        apierr_invalid(&e, optkind, "", "meta.k8s.io", strchr(optkind, '.') ? "" : optkind, &fe);
-        /* details.kind is the options kind, without the group suffix */
-        free(e.dkind);
-        e.dkind = strndup(optkind, (size_t)(strchr(optkind, '.') - optkind));
-        fe_free(&fe);
-        api_send_error(r, &e);
-        return -1;
-    }
+    if (rc < 0)
+        return options_invalid(r, optkind, &fe);
     return 0;
 }
 
@@ -217,16 +222,7 @@ static int check_field_manager(apireq *r, const char *optkind, int required)
     fielderrs fe = {0};
     field_manager_errs(fm, required, &fe);
     free(fm);
-    if (fe.n) {
-        apierr e = {0};
-        apierr_invalid(&e, optkind, "", "meta.k8s.io", "", &fe);
-        free(e.dkind);
-        e.dkind = strndup(optkind, (size_t)(strchr(optkind, '.') - optkind));
-        fe_free(&fe);
-        api_send_error(r, &e);
-        return -1;
-    }
-    return 0;
+    return fe.n ? options_invalid(r, optkind, &fe) : 0;
 }
 
 static int field_validation_ok(const char *fv)
@@ -248,13 +244,7 @@ static int check_field_validation(apireq *r, const char *optkind)
            "supported values: \"\", \"Ignore\", \"Strict\", \"Warn\"");
     free(q);
     free(fv);
-    apierr e = {0};
-    apierr_invalid(&e, optkind, "", "meta.k8s.io", "", &fe);
-    free(e.dkind);
-    e.dkind = strndup(optkind, (size_t)(strchr(optkind, '.') - optkind));
-    fe_free(&fe);
-    api_send_error(r, &e);
-    return -1;
+    return options_invalid(r, optkind, &fe);
 }
 
 static int cmp_strp(const void *a, const void *b)
