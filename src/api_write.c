@@ -7,9 +7,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <http_parser.h>
 #include "api.h"
 #include "jsonio.h"
 #include "patch.h"
+#include "sbuf.h"
 #include "validate.h"
 
 /* ---- answering after the commit --------------------------------------------------------------- */
@@ -282,24 +284,111 @@ static void finalizer_warnings(const json_t *obj, const json_t *old, json_t **wa
     }
 }
 
+/* The request's fieldValidation (validated already by check_field_validation): what becomes of a
+ * field the schema does not know. Unset is Warn, as kube's default since 1.27. */
+enum { FV_IGNORE, FV_WARN, FV_STRICT };
+
+static int field_validation_mode(const http_req *h)
+{
+    if (!h)
+        return FV_IGNORE;
+    char *fv = http_query_get(h, "fieldValidation");
+    int mode = fv && !strcmp(fv, "Strict") ? FV_STRICT : fv && !strcmp(fv, "Ignore") ? FV_IGNORE : FV_WARN;
+    free(fv);
+    return mode;
+}
+
+/* runtime.NewStrictDecodingError's text for the pruned paths. */
+static char *strict_text(const fieldpaths *u)
+{
+    sbuf b = SBUF_INIT(1u << 24);
+    sbuf_add(&b, "strict decoding error: ", 23);
+    for (size_t i = 0; i < u->n; i++)
+        sbuf_printf(&b, "%sunknown field \"%s\"", i ? ", " : "", u->v[i]);
+    char *t = strdup(sbuf_str(&b));
+    sbuf_free(&b);
+    if (!t)
+        abort(); /* as validate's oom: an error answer without its text would mislead */
+    return t;
+}
+
+/* What the request's fieldValidation makes of the fields pruned from its object (u): a
+ * warning each under Warn (appended to *warn), nothing under Ignore; under Strict -1 with
+ * *strict set to kube's decoding error. */
+static int unknown_fields(const http_req *h, const fieldpaths *u, json_t **warn, char **strict)
+{
+    int mode = u->n ? field_validation_mode(h) : FV_IGNORE;
+    if (mode == FV_STRICT) {
+        *strict = strict_text(u);
+        return -1;
+    }
+    for (size_t i = 0; mode == FV_WARN && i < u->n; i++) {
+        char text[1100]; /* kube's warning text is capped at 1 KiB anyway */
+        snprintf(text, sizeof text, "unknown field \"%.1000s\"", u->v[i]);
+        if (!*warn)
+            *warn = json_array();
+        json_array_append_new(*warn, json_string(text));
+    }
+    return 0;
+}
+
+/* The patched object as kube shows it in a patch's strict decoding error (sorted keys, as Go
+ * marshals the map), taken before its unknown fields are pruned; NULL for any other request. */
+static char *strict_patched(const http_req *h, const json_t *obj)
+{
+    if (!h || h->method != HTTP_PATCH || field_validation_mode(h) != FV_STRICT)
+        return NULL;
+    return jsonio_dump(obj, JSON_COMPACT | JSON_SORT_KEYS, NULL);
+}
+
+/* kube's answer to a strict decoding error: 400 for a body; for a patch (h a PATCH), 422 on the
+ * field "patch" whose value is the patched object. */
+static void strict_error(const resource *res, const http_req *h, const char *patched,
+                         const char *strict, apierr *e)
+{
+    if (h && h->method == HTTP_PATCH) {
+        fielderrs fe = {0};
+        char *v = fe_str(patched ? patched : "");
+        fe_add(&fe, FE_INVALID, "patch", v, "%s", strict);
+        apierr_invalid(e, "", NULL, NULL, NULL, &fe);
+        free(v);
+        fe_free(&fe);
+        return;
+    }
+    apierr_set(e, ST_BAD_REQUEST, "%s in version \"%s\" cannot be handled as a %s: %s", res->kind,
+               res->version, res->kind, strict);
+}
+
 /* Validation of a whole object (create or update of the main resource, or a /scale write),
  * touching nothing but its arguments (it also runs off the loop, for a prepared create); obj gets
- * the schema's defaults first. old: the object before an update, or NULL. 0, or -1 with the
- * errors in fe: the schema's and the scale paths' (*hook = 0) or the PyTorchJob admission
- * webhook's (*hook = 1; its rules name the resource, so webhook = 0 for a subresource). *warn:
- * the finalizer and webhook warnings (a JSON array of strings, or NULL). */
+ * the schema's defaults first, and loses the fields the CRD's schema does not know (as kube's
+ * decoding prunes them). h: the request, for its fieldValidation (NULL: Ignore). old: the
+ * object before an update, or NULL. 0, or -1 with the errors in fe: the schema's and the scale
+ * paths' (*hook = 0) or the PyTorchJob admission webhook's (*hook = 1; its rules name the
+ * resource, so webhook = 0 for a subresource); or, under Strict with unknown fields, -1 with
+ * *strict set (kube's decoding error, which comes before any validation). *warn: the unknown
+ * field, finalizer and webhook warnings (a JSON array of strings, or NULL). */
 static int check_object(const resource *res, json_t *obj, const json_t *old, int webhook,
-                        fielderrs *fe,
-                        int *hook, json_t **warn)
+                        const http_req *h, fielderrs *fe, int *hook, json_t **warn, char **strict)
 {
     *hook = 0;
     *warn = NULL;
-    if (!strcmp(res->plural, "pytorchjobs")) /* decoded with the schema's defaults, as kube */
+    *strict = NULL;
+    int pj = !strcmp(res->plural, "pytorchjobs");
+    if (pj) /* decoded with the schema's defaults, as kube */
         validate_pytorchjob_defaults(obj);
     validate_object_meta(fe, json_object_get(obj, "metadata"),
                          strcmp(res->plural, "namespaces") && strcmp(res->plural, "services"));
-    if (!strcmp(res->plural, "pytorchjobs"))
-        validate_pytorchjob_schema(fe, obj);
+    if (pj) {
+        fieldpaths u = {0};
+        validate_pytorchjob_schema_prune(fe, obj, &u);
+        int rc = unknown_fields(h, &u, warn, strict);
+        fieldpaths_free(&u);
+        if (rc < 0) { /* a decoding error: no validation error is reported with it */
+            fe_free(fe);
+            return -1;
+        }
+    }
     if (!strcmp(res->plural, "pods"))
         validate_pod_spec(fe, obj);
     api_scale_validate(res, obj, 1, 1, fe);
@@ -307,7 +396,7 @@ static int check_object(const resource *res, json_t *obj, const json_t *old, int
         return -1;
     if (res->is_cr)
         finalizer_warnings(obj, old, warn);
-    if (webhook && !strcmp(res->plural, "pytorchjobs")) {
+    if (webhook && pj) {
         json_t *hw = NULL;
         validate_pytorchjob_webhook(fe, obj, &hw);
         if (*warn)
@@ -329,14 +418,24 @@ static void send_warnings(apireq *r, const json_t *warn)
 }
 
 /* check_object's errors as the answer they get: 422 Invalid for the schema, 403 Forbidden for
- * the webhook. 0, or -1 with e set. *warn as check_object's (the caller releases it). */
+ * the webhook, and for unknown fields under Strict kube's decoding error: 400 for a body, or for
+ * a patch 422 on the field "patch" whose value is the patched object (sorted keys, as Go
+ * marshals the map). 0, or -1 with e set. *warn as check_object's (the caller releases it). */
 static int object_error(const resource *res, json_t *obj, const json_t *old, int webhook,
-                        const char *name, json_t **warn, apierr *e)
+                        const http_req *h, const char *name, json_t **warn, apierr *e)
 {
     fielderrs fe = {0};
     int hook;
-    if (check_object(res, obj, old, webhook, &fe, &hook, warn) == 0)
+    char *strict, *patched = strict_patched(h, obj);
+    int rc = check_object(res, obj, old, webhook, h, &fe, &hook, warn, &strict);
+    if (strict)
+        strict_error(res, h, patched, strict, e);
+    free(patched);
+    free(strict);
+    if (rc == 0)
         return 0;
+    if (e->message) /* the strict decoding error */
+        return -1;
     if (!hook) {
         apierr_invalid(e, resource_gk(res), name, res->group, res->kind, &fe);
         fe_free(&fe);
@@ -355,7 +454,7 @@ static int validate_object(apireq *r, json_t *obj, const json_t *old, const char
 {
     json_t *warn;
     apierr e = {0};
-    int rc = object_error(r->res, obj, old, !r->sub, name, &warn, &e);
+    int rc = object_error(r->res, obj, old, !r->sub, r->http, name, &warn, &e);
     send_warnings(r, warn);
     json_decref(warn);
     if (rc == 0)
@@ -368,7 +467,7 @@ int api_validate_create(const resource *res, json_t *obj, apierr *e)
 {
     json_t *warn;
     const char *name = str_at(json_object_get(obj, "metadata"), "name");
-    int rc = object_error(res, obj, NULL, 1, name ? name : "", &warn, e);
+    int rc = object_error(res, obj, NULL, 1, NULL, name ? name : "", &warn, e);
     json_decref(warn);
     return rc;
 }
@@ -666,8 +765,11 @@ api_precreate *api_precreate_new(api_t *api, const http_req *h, const resource *
     json_t *md = meta_of(obj);
     const char *name = str_at(md, "name");
     int hook;
-    if (!name || !*name || check_object(res, obj, NULL, 1, &fe, &hook, &warn) < 0)
+    char *strict = NULL;
+    if (!name || !*name || check_object(res, obj, NULL, 1, h, &fe, &hook, &warn, &strict) < 0) {
+        free(strict); /* answered on the loop, by the ordinary path */
         goto no;
+    }
     create_stamp(res, md);
     char key[1024];
     api_key(key, sizeof key, res, ns, name);
@@ -769,16 +871,55 @@ static void copy_key(json_t *dst, const json_t *src, const char *k)
         json_object_del(dst, k);
 }
 
+static int cmp_path(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* An update's body loses its unknown fields first, as kube's decoding drops them: what follows
+ * (the generation, a no-op write) sees the object as it will be stored. The warnings are sent;
+ * under Strict, -1 with e set. A status write's body is pruned whole (spec and status). */
+static int prune_update(apireq *r, json_t *nobj, int is_status, apierr *e)
+{
+    fielderrs fe = {0}; /* the schema's errors come again from check_object */
+    fieldpaths u = {0};
+    json_t *warn = NULL;
+    char *patched = strict_patched(r->http, nobj), *strict = NULL;
+    validate_pytorchjob_schema_prune(&fe, nobj, &u);
+    if (is_status) {
+        size_t meta = 0;
+        while (meta < u.n && !strncmp(u.v[meta], "metadata.", 9))
+            meta++;
+        validate_pytorchjob_status_prune(&fe, nobj, &u);
+        if (u.n - meta > 1)
+            qsort(u.v + meta, u.n - meta, sizeof *u.v, cmp_path);
+    }
+    fe_free(&fe);
+    int rc = unknown_fields(r->http, &u, &warn, &strict);
+    fieldpaths_free(&u);
+    send_warnings(r, warn);
+    json_decref(warn);
+    if (rc < 0)
+        strict_error(r->res, r->http, patched, strict, e);
+    free(patched);
+    free(strict);
+    return rc;
+}
+
 void api_do_update(apireq *r, const store_rec *old, json_t *nobj, int dry, int rv_required)
 {
     apierr e = {0};
+    json_t *oobj = NULL;
+    if (!strcmp(r->res->plural, "pytorchjobs") &&
+        prune_update(r, nobj, r->sub && !strcmp(r->sub, "status"), &e) < 0)
+        goto fail;
     if (!strcmp(r->res->plural, "pytorchjobs")) /* before generation compares the specs */
         validate_pytorchjob_defaults(nobj);
     ns_name_label(r->res, nobj, r->name);
     if (!strcmp(r->res->plural, "pods") || !strcmp(r->res->plural, "services"))
         validate_core_defaults(r->res->plural, nobj); /* a request body is decoded with them */
     const char *gr = resource_gr(r->res);
-    json_t *oobj = api_rec_json(old);
+    oobj = api_rec_json(old);
     json_t *om = meta_of(oobj), *nm = meta_of(nobj);
     int is_status = r->sub && !strcmp(r->sub, "status");
     /* as kube's checkName: a body without a name does not match either (no silent fill-in) */

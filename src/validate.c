@@ -587,92 +587,194 @@ struct snode {
     const sprop *props;          /* S_OBJECT: known properties, {NULL} terminated, or NULL */
     const snode *sub;            /* S_OBJECT: additionalProperties; S_ARRAY: items */
     const char *const *required; /* S_OBJECT: NULL-terminated, or NULL */
+    int closed;                  /* S_OBJECT: props are all the CRD's; any other member is pruned */
+    size_t nprops;               /* props' length (they are sorted by strcmp, as the CRD's) */
 };
 
-static const snode n_str = {S_STRING, NULL, NULL, NULL};
-static const snode n_int = {S_INTEGER, NULL, NULL, NULL};
-static const snode n_bool = {S_BOOLEAN, NULL, NULL, NULL};
-static const snode n_obj = {S_OBJECT, NULL, NULL, NULL};
-static const snode n_str_arr = {S_ARRAY, NULL, &n_str, NULL};
-static const snode n_str_map = {S_OBJECT, NULL, &n_str, NULL};
-static const snode n_obj_arr = {S_ARRAY, NULL, &n_obj, NULL};
+/* A closed object: the CRD lists all of its properties (pruned otherwise). The open ones (n_obj
+ * and the like) are the nested core/v1 types not written out here: kept whole, type-checked as
+ * objects only. */
+#define CLOSED(props, req) {S_OBJECT, props, NULL, req, 1, sizeof props / sizeof *props - 1}
 
-/* core/v1 Container (the parts users get wrong; the rest only type-checked as present). */
+static const snode n_any = {S_ANY, NULL, NULL, NULL, 0, 0};
+static const snode n_str = {S_STRING, NULL, NULL, NULL, 0, 0};
+static const snode n_int = {S_INTEGER, NULL, NULL, NULL, 0, 0};
+static const snode n_bool = {S_BOOLEAN, NULL, NULL, NULL, 0, 0};
+static const snode n_obj = {S_OBJECT, NULL, NULL, NULL, 0, 0};
+static const snode n_str_arr = {S_ARRAY, NULL, &n_str, NULL, 0, 0};
+static const snode n_int_arr = {S_ARRAY, NULL, &n_int, NULL, 0, 0};
+static const snode n_str_map = {S_OBJECT, NULL, &n_str, NULL, 0, 0};
+static const snode n_any_map = {S_OBJECT, NULL, &n_any, NULL, 0, 0}; /* quantities: int-or-string */
+static const snode n_obj_arr = {S_ARRAY, NULL, &n_obj, NULL, 0, 0};
+
+/* core/v1 as the CRD embeds it (k8s.io/api 1.32 field sets: a field a newer core/v1 has is kept
+ * rather than pruned). Properties in the CRD's (alphabetical) order. */
 static const char *const req_name[] = {"name", NULL};
-static const sprop p_env[] = {{"name", &n_str}, {"value", &n_str}, {"valueFrom", &n_obj}, {NULL, NULL}};
-static const snode n_env = {S_OBJECT, p_env, NULL, req_name};
-static const snode n_env_arr = {S_ARRAY, NULL, &n_env, NULL};
+static const sprop p_env_src[] = {
+    {"configMapKeyRef", &n_obj}, {"fieldRef", &n_obj}, {"resourceFieldRef", &n_obj},
+    {"secretKeyRef", &n_obj}, {NULL, NULL},
+};
+static const snode n_env_src = CLOSED(p_env_src, NULL);
+static const sprop p_env[] = {{"name", &n_str}, {"value", &n_str}, {"valueFrom", &n_env_src}, {NULL, NULL}};
+static const snode n_env = CLOSED(p_env, req_name);
+static const snode n_env_arr = {S_ARRAY, NULL, &n_env, NULL, 0, 0};
+static const sprop p_env_from[] = {{"configMapRef", &n_obj}, {"prefix", &n_str}, {"secretRef", &n_obj}, {NULL, NULL}};
+static const snode n_env_from = CLOSED(p_env_from, NULL);
+static const snode n_env_from_arr = {S_ARRAY, NULL, &n_env_from, NULL, 0, 0};
 static const char *const req_port[] = {"containerPort", NULL};
 static const sprop p_port[] = {
     {"containerPort", &n_int}, {"hostIP", &n_str}, {"hostPort", &n_int},
     {"name", &n_str}, {"protocol", &n_str}, {NULL, NULL},
 };
-static const snode n_port = {S_OBJECT, p_port, NULL, req_port};
-static const snode n_port_arr = {S_ARRAY, NULL, &n_port, NULL};
+static const snode n_port = CLOSED(p_port, req_port);
+static const snode n_port_arr = {S_ARRAY, NULL, &n_port, NULL, 0, 0};
 static const char *const req_mount[] = {"mountPath", "name", NULL};
 static const sprop p_mount[] = {
-    {"mountPath", &n_str}, {"name", &n_str}, {"readOnly", &n_bool}, {"subPath", &n_str}, {NULL, NULL},
+    {"mountPath", &n_str}, {"mountPropagation", &n_str}, {"name", &n_str}, {"readOnly", &n_bool},
+    {"recursiveReadOnly", &n_str}, {"subPath", &n_str}, {"subPathExpr", &n_str}, {NULL, NULL},
 };
-static const snode n_mount = {S_OBJECT, p_mount, NULL, req_mount};
-static const snode n_mount_arr = {S_ARRAY, NULL, &n_mount, NULL};
+static const snode n_mount = CLOSED(p_mount, req_mount);
+static const snode n_mount_arr = {S_ARRAY, NULL, &n_mount, NULL, 0, 0};
+static const sprop p_resources[] = {
+    {"claims", &n_obj_arr}, {"limits", &n_any_map}, {"requests", &n_any_map}, {NULL, NULL},
+};
+static const snode n_resources = CLOSED(p_resources, NULL);
+static const sprop p_exec[] = {{"command", &n_str_arr}, {NULL, NULL}};
+static const snode n_exec = CLOSED(p_exec, NULL);
+static const char *const req_port_only[] = {"port", NULL};
+static const sprop p_http_get[] = {
+    {"host", &n_str}, {"httpHeaders", &n_obj_arr}, {"path", &n_str}, {"port", &n_any},
+    {"scheme", &n_str}, {NULL, NULL},
+};
+static const snode n_http_get = CLOSED(p_http_get, req_port_only);
+static const sprop p_tcp[] = {{"host", &n_str}, {"port", &n_any}, {NULL, NULL}};
+static const snode n_tcp = CLOSED(p_tcp, req_port_only);
+static const sprop p_grpc[] = {{"port", &n_int}, {"service", &n_str}, {NULL, NULL}};
+static const snode n_grpc = CLOSED(p_grpc, req_port_only);
+static const sprop p_probe[] = {
+    {"exec", &n_exec}, {"failureThreshold", &n_int}, {"grpc", &n_grpc}, {"httpGet", &n_http_get},
+    {"initialDelaySeconds", &n_int}, {"periodSeconds", &n_int}, {"successThreshold", &n_int},
+    {"tcpSocket", &n_tcp}, {"terminationGracePeriodSeconds", &n_int}, {"timeoutSeconds", &n_int},
+    {NULL, NULL},
+};
+static const snode n_probe = CLOSED(p_probe, NULL);
+static const sprop p_sec_ctx[] = {
+    {"allowPrivilegeEscalation", &n_bool}, {"appArmorProfile", &n_obj}, {"capabilities", &n_obj},
+    {"privileged", &n_bool}, {"procMount", &n_str}, {"readOnlyRootFilesystem", &n_bool},
+    {"runAsGroup", &n_int}, {"runAsNonRoot", &n_bool}, {"runAsUser", &n_int},
+    {"seLinuxOptions", &n_obj}, {"seccompProfile", &n_obj}, {"windowsOptions", &n_obj},
+    {NULL, NULL},
+};
+static const snode n_sec_ctx = CLOSED(p_sec_ctx, NULL);
 static const sprop p_container[] = {
-    {"args", &n_str_arr}, {"command", &n_str_arr}, {"env", &n_env_arr}, {"envFrom", &n_obj_arr},
-    {"image", &n_str}, {"imagePullPolicy", &n_str}, {"name", &n_str}, {"ports", &n_port_arr},
-    {"resources", &n_obj}, {"volumeMounts", &n_mount_arr}, {"workingDir", &n_str}, {NULL, NULL},
+    {"args", &n_str_arr}, {"command", &n_str_arr}, {"env", &n_env_arr},
+    {"envFrom", &n_env_from_arr}, {"image", &n_str}, {"imagePullPolicy", &n_str},
+    {"lifecycle", &n_obj}, {"livenessProbe", &n_probe}, {"name", &n_str}, {"ports", &n_port_arr},
+    {"readinessProbe", &n_probe}, {"resizePolicy", &n_obj_arr}, {"resources", &n_resources},
+    {"restartPolicy", &n_str}, {"securityContext", &n_sec_ctx}, {"startupProbe", &n_probe},
+    {"stdin", &n_bool}, {"stdinOnce", &n_bool}, {"terminationMessagePath", &n_str},
+    {"terminationMessagePolicy", &n_str}, {"tty", &n_bool}, {"volumeDevices", &n_obj_arr},
+    {"volumeMounts", &n_mount_arr}, {"workingDir", &n_str}, {NULL, NULL},
 };
-static const snode n_container = {S_OBJECT, p_container, NULL, req_name};
-static const snode n_container_arr = {S_ARRAY, NULL, &n_container, NULL};
+static const snode n_container = CLOSED(p_container, req_name);
+static const snode n_container_arr = {S_ARRAY, NULL, &n_container, NULL, 0, 0};
+
+static const sprop p_pod_sec_ctx[] = {
+    {"appArmorProfile", &n_obj}, {"fsGroup", &n_int}, {"fsGroupChangePolicy", &n_str},
+    {"runAsGroup", &n_int}, {"runAsNonRoot", &n_bool}, {"runAsUser", &n_int},
+    {"seLinuxChangePolicy", &n_str}, {"seLinuxOptions", &n_obj}, {"seccompProfile", &n_obj},
+    {"supplementalGroups", &n_int_arr}, {"supplementalGroupsPolicy", &n_str},
+    {"sysctls", &n_obj_arr}, {"windowsOptions", &n_obj}, {NULL, NULL},
+};
+static const snode n_pod_sec_ctx = CLOSED(p_pod_sec_ctx, NULL);
+static const sprop p_toleration[] = {
+    {"effect", &n_str}, {"key", &n_str}, {"operator", &n_str}, {"tolerationSeconds", &n_int},
+    {"value", &n_str}, {NULL, NULL},
+};
+static const snode n_toleration = CLOSED(p_toleration, NULL);
+static const snode n_toleration_arr = {S_ARRAY, NULL, &n_toleration, NULL, 0, 0};
+static const sprop p_local_ref[] = {{"name", &n_str}, {NULL, NULL}};
+static const snode n_local_ref = CLOSED(p_local_ref, NULL);
+static const snode n_local_ref_arr = {S_ARRAY, NULL, &n_local_ref, NULL, 0, 0};
+static const sprop p_empty_dir[] = {{"medium", &n_str}, {"sizeLimit", &n_any}, {NULL, NULL}};
+static const snode n_empty_dir = CLOSED(p_empty_dir, NULL);
+static const sprop p_volume[] = {
+    {"awsElasticBlockStore", &n_obj}, {"azureDisk", &n_obj}, {"azureFile", &n_obj},
+    {"cephfs", &n_obj}, {"cinder", &n_obj}, {"configMap", &n_obj}, {"csi", &n_obj},
+    {"downwardAPI", &n_obj}, {"emptyDir", &n_empty_dir}, {"ephemeral", &n_obj}, {"fc", &n_obj},
+    {"flexVolume", &n_obj}, {"flocker", &n_obj}, {"gcePersistentDisk", &n_obj},
+    {"gitRepo", &n_obj}, {"glusterfs", &n_obj}, {"hostPath", &n_obj}, {"image", &n_obj},
+    {"iscsi", &n_obj}, {"name", &n_str}, {"nfs", &n_obj}, {"persistentVolumeClaim", &n_obj},
+    {"photonPersistentDisk", &n_obj}, {"portworxVolume", &n_obj}, {"projected", &n_obj},
+    {"quobyte", &n_obj}, {"rbd", &n_obj}, {"scaleIO", &n_obj}, {"secret", &n_obj},
+    {"storageos", &n_obj}, {"vsphereVolume", &n_obj}, {NULL, NULL},
+};
+static const snode n_volume = CLOSED(p_volume, req_name);
+static const snode n_volume_arr = {S_ARRAY, NULL, &n_volume, NULL, 0, 0};
 
 static const char *const req_containers[] = {"containers", NULL};
 static const sprop p_podspec[] = {
-    {"containers", &n_container_arr}, {"initContainers", &n_container_arr},
-    {"nodeSelector", &n_str_map}, {"restartPolicy", &n_str}, {"serviceAccountName", &n_str},
-    {"volumes", &n_obj_arr}, {NULL, NULL},
+    {"activeDeadlineSeconds", &n_int}, {"affinity", &n_obj},
+    {"automountServiceAccountToken", &n_bool}, {"containers", &n_container_arr},
+    {"dnsConfig", &n_obj}, {"dnsPolicy", &n_str}, {"enableServiceLinks", &n_bool},
+    {"ephemeralContainers", &n_obj_arr}, {"hostAliases", &n_obj_arr}, {"hostIPC", &n_bool},
+    {"hostNetwork", &n_bool}, {"hostPID", &n_bool}, {"hostUsers", &n_bool},
+    {"hostname", &n_str}, {"imagePullSecrets", &n_local_ref_arr},
+    {"initContainers", &n_container_arr}, {"nodeName", &n_str}, {"nodeSelector", &n_str_map},
+    {"os", &n_obj}, {"overhead", &n_any_map}, {"preemptionPolicy", &n_str},
+    {"priority", &n_int}, {"priorityClassName", &n_str}, {"readinessGates", &n_obj_arr},
+    {"resourceClaims", &n_obj_arr}, {"resources", &n_resources}, {"restartPolicy", &n_str},
+    {"runtimeClassName", &n_str}, {"schedulerName", &n_str}, {"schedulingGates", &n_obj_arr},
+    {"securityContext", &n_pod_sec_ctx}, {"serviceAccount", &n_str},
+    {"serviceAccountName", &n_str}, {"setHostnameAsFQDN", &n_bool},
+    {"shareProcessNamespace", &n_bool}, {"subdomain", &n_str},
+    {"terminationGracePeriodSeconds", &n_int}, {"tolerations", &n_toleration_arr},
+    {"topologySpreadConstraints", &n_obj_arr}, {"volumes", &n_volume_arr}, {NULL, NULL},
 };
-static const snode n_podspec = {S_OBJECT, p_podspec, NULL, req_containers};
+static const snode n_podspec = CLOSED(p_podspec, req_containers);
 static const sprop p_tmeta[] = {
     {"annotations", &n_str_map}, {"finalizers", &n_str_arr}, {"labels", &n_str_map},
     {"name", &n_str}, {"namespace", &n_str}, {NULL, NULL},
 };
-static const snode n_tmeta = {S_OBJECT, p_tmeta, NULL, NULL};
+static const snode n_tmeta = CLOSED(p_tmeta, NULL);
 static const sprop p_template[] = {{"metadata", &n_tmeta}, {"spec", &n_podspec}, {NULL, NULL}};
-static const snode n_template = {S_OBJECT, p_template, NULL, NULL};
+static const snode n_template = CLOSED(p_template, NULL);
 
 static const sprop p_replica[] = {
     {"replicas", &n_int}, {"restartPolicy", &n_str}, {"template", &n_template}, {NULL, NULL},
 };
-static const snode n_replica = {S_OBJECT, p_replica, NULL, NULL};
-static const snode n_replica_map = {S_OBJECT, NULL, &n_replica, NULL};
+static const snode n_replica = CLOSED(p_replica, NULL);
+static const snode n_replica_map = {S_OBJECT, NULL, &n_replica, NULL, 0, 0};
 
 static const char *const req_type[] = {"type", NULL};
 static const sprop p_metric[] = {
     {"containerResource", &n_obj}, {"external", &n_obj}, {"object", &n_obj}, {"pods", &n_obj},
     {"resource", &n_obj}, {"type", &n_str}, {NULL, NULL},
 };
-static const snode n_metric = {S_OBJECT, p_metric, NULL, req_type};
-static const snode n_metric_arr = {S_ARRAY, NULL, &n_metric, NULL};
+static const snode n_metric = CLOSED(p_metric, req_type);
+static const snode n_metric_arr = {S_ARRAY, NULL, &n_metric, NULL, 0, 0};
 static const sprop p_rdzv_conf[] = {{"key", &n_str}, {"value", &n_str}, {NULL, NULL}};
-static const snode n_rdzv_conf = {S_OBJECT, p_rdzv_conf, NULL, NULL};
-static const snode n_rdzv_conf_arr = {S_ARRAY, NULL, &n_rdzv_conf, NULL};
+static const snode n_rdzv_conf = CLOSED(p_rdzv_conf, NULL);
+static const snode n_rdzv_conf_arr = {S_ARRAY, NULL, &n_rdzv_conf, NULL, 0, 0};
 static const sprop p_elastic[] = {
     {"maxReplicas", &n_int}, {"maxRestarts", &n_int}, {"metrics", &n_metric_arr},
     {"minReplicas", &n_int}, {"nProcPerNode", &n_int}, {"rdzvBackend", &n_str},
     {"rdzvConf", &n_rdzv_conf_arr}, {"rdzvHost", &n_str}, {"rdzvId", &n_str},
     {"rdzvPort", &n_int}, {"standalone", &n_bool}, {NULL, NULL},
 };
-static const snode n_elastic = {S_OBJECT, p_elastic, NULL, NULL};
+static const snode n_elastic = CLOSED(p_elastic, NULL);
 
 static const sprop p_sched[] = {
-    {"minAvailable", &n_int}, {"minResources", &n_obj}, {"priorityClass", &n_str},
+    {"minAvailable", &n_int}, {"minResources", &n_any_map}, {"priorityClass", &n_str},
     {"queue", &n_str}, {"scheduleTimeoutSeconds", &n_int}, {NULL, NULL},
 };
-static const snode n_sched = {S_OBJECT, p_sched, NULL, NULL};
+static const snode n_sched = CLOSED(p_sched, NULL);
 static const sprop p_runpolicy[] = {
     {"activeDeadlineSeconds", &n_int}, {"backoffLimit", &n_int}, {"cleanPodPolicy", &n_str},
     {"managedBy", &n_str}, {"schedulingPolicy", &n_sched}, {"suspend", &n_bool},
     {"ttlSecondsAfterFinished", &n_int}, {NULL, NULL},
 };
-static const snode n_runpolicy = {S_OBJECT, p_runpolicy, NULL, NULL};
+static const snode n_runpolicy = CLOSED(p_runpolicy, NULL);
 
 /* PyTorchJobSpec, plus the four pre-RunPolicy top-level fields of the legacy layout (not in the
  * v1.9 CRD, where they would be pruned unchecked; accepted and type-checked here). */
@@ -683,7 +785,7 @@ static const sprop p_spec[] = {
     {"pytorchReplicaSpecs", &n_replica_map}, {"runPolicy", &n_runpolicy},
     {"ttlSecondsAfterFinished", &n_int}, {NULL, NULL},
 };
-static const snode n_spec = {S_OBJECT, p_spec, NULL, req_spec};
+static const snode n_spec = CLOSED(p_spec, req_spec);
 
 static const char *s_type_name(s_type t)
 {
@@ -731,6 +833,22 @@ static const char *data_type(const json_t *v, s_type want)
     return "";
 }
 
+/* Is v of type want, as data_type would name it? */
+static int type_is(const json_t *v, s_type want)
+{
+    switch (json_typeof(v)) {
+    case JSON_OBJECT: return want == S_OBJECT;
+    case JSON_ARRAY: return want == S_ARRAY;
+    case JSON_STRING: return want == S_STRING;
+    case JSON_INTEGER: return want == S_INTEGER;
+    case JSON_REAL: return want == S_INTEGER && float_is_json_integer(json_real_value(v));
+    case JSON_TRUE:
+    case JSON_FALSE: return want == S_BOOLEAN;
+    case JSON_NULL: break;
+    }
+    return 0;
+}
+
 /* The path of the value being checked ("spec.pytorchReplicaSpecs.Worker.replicas"): a chain of
  * frames on the walk's stack, written out only for a field error (a valid body, the common case,
  * formats no path at all). The names come from the schema and from one body of at most 3 MiB. */
@@ -772,84 +890,154 @@ static void path_error(fielderrs *l, const spath *p, int type, const char *have,
     sbuf_free(&pb);
 }
 
-/* An object's members, by name, for many lookups of names mostly absent (schema_walk). */
-enum { MEMBERS_MAX = 32 };
-typedef struct members {
-    size_t n;             /* > MEMBERS_MAX: too many, looked up in the object itself */
-    const char *key[MEMBERS_MAX];
-    const json_t *val[MEMBERS_MAX];
-} members;
-
-static void members_of(members *m, const json_t *o)
+/* The index of property k in node's props (sorted), or -1. */
+static int prop_index(const snode *node, const char *k)
 {
-    m->n = json_object_size(o);
-    if (m->n > MEMBERS_MAX)
-        return;
-    size_t i = 0;
-    const char *k;
-    json_t *v;
-    json_object_foreach((json_t *)o, k, v) {
-        m->key[i] = k;
-        m->val[i++] = v;
+    size_t lo = 0, hi = node->nprops;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        const char *n = node->props[mid].name;
+        int c = (unsigned char)n[0] - (unsigned char)k[0]; /* most steps end at the first byte */
+        if (c == 0)
+            c = strcmp(n, k);
+        if (c == 0)
+            return (int)mid;
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
     }
+    return -1;
 }
 
-static const json_t *member(const members *m, const json_t *o, const char *name)
+/* Every member of a closed object that is not one of its properties: its path to u, and the
+ * member out of the object (structural pruning). */
+static void prune_unknown(fieldpaths *u, const snode *node, const spath *path, json_t *v)
 {
-    if (m->n > MEMBERS_MAX)
-        return json_object_get(o, name);
-    for (size_t i = 0; i < m->n; i++)
-        if (m->key[i][0] == name[0] && !strcmp(m->key[i], name))
-            return m->val[i];
-    return NULL;
+    /* keys belong to the members (deleting one frees its key): copied first, deleted after */
+    char **del = malloc(json_object_size(v) * sizeof *del);
+    size_t nd = 0;
+    if (!del)
+        oom();
+    const char *k;
+    json_t *x;
+    json_object_foreach(v, k, x) {
+        if (prop_index(node, k) >= 0)
+            continue;
+        spath sub = {path, k, 0};
+        sbuf pb = SBUF_INIT(SCHEMA_PATH_MAX);
+        path_write(&pb, &sub);
+        fieldpaths_add(u, sbuf_str(&pb));
+        sbuf_free(&pb);
+        if (!(del[nd++] = strdup(k)))
+            oom();
+    }
+    for (size_t i = 0; i < nd; i++) {
+        json_object_del(v, del[i]);
+        free(del[i]);
+    }
+    free(del);
 }
 
-static void schema_walk(fielderrs *l, const snode *node, const spath *path, const json_t *v)
+/* A member of an object matched to its property. */
+typedef struct pmember {
+    int idx;
+    const json_t *val;
+} pmember;
+
+static int cmp_pmember(const void *a, const void *b)
+{
+    return ((const pmember *)a)->idx - ((const pmember *)b)->idx;
+}
+
+/* Does every value of map v pass a scalar node (a quick pass before sorting keys for errors)? */
+static int map_values_ok(const snode *sub, const json_t *v)
+{
+    const char *k;
+    json_t *x;
+    json_object_foreach((json_t *)v, k, x)
+        if (!json_is_null(x) && !type_is(x, sub->type))
+            return 0;
+    return 1;
+}
+
+static void schema_walk(fielderrs *l, const snode *node, const spath *path, const json_t *v,
+                        fieldpaths *u)
 {
     if (!v || json_is_null(v) || node->type == S_ANY)
         return;
-    const char *have = data_type(v, node->type);
-    const char *want = s_type_name(node->type);
-    if (strcmp(have, want) != 0) {
-        path_error(l, path, FE_TYPE_INVALID, have, want);
+    if (!type_is(v, node->type)) {
+        path_error(l, path, FE_TYPE_INVALID, data_type(v, node->type), s_type_name(node->type));
         return;
     }
     if (node->type == S_ARRAY) {
         for (size_t i = 0; node->sub && i < json_array_size(v); i++) {
             spath sub = {path, NULL, i};
-            schema_walk(l, node->sub, &sub, json_array_get(v, i));
+            schema_walk(l, node->sub, &sub, json_array_get(v, i), u);
         }
         return;
     }
     if (node->type != S_OBJECT)
         return;
-    if (node->sub) {
+    /* a map's values in sorted key order (the order of the errors); values of a scalar type,
+     * or of any type, need no sorting when none of them can fail */
+    int scalar = node->sub && (node->sub->type == S_STRING || node->sub->type == S_INTEGER ||
+                               node->sub->type == S_BOOLEAN);
+    if (node->sub && node->sub->type != S_ANY && !(scalar && map_values_ok(node->sub, v))) {
         size_t n;
         const char **keys = sorted_keys(v, &n);
         for (size_t i = 0; i < n; i++) {
             spath sub = {path, keys[i], 0};
-            schema_walk(l, node->sub, &sub, json_object_get(v, keys[i]));
+            schema_walk(l, node->sub, &sub, json_object_get(v, keys[i]), u);
         }
         free(keys);
     }
-    /* The properties are looked up in the schema's order (the order of the errors), among the
-     * object's members taken once: most properties of a schema are absent from a body, and a
-     * hash lookup for each cost more than comparing names with the few members present. */
-    members m;
-    m.n = 0;
-    if (node->props || node->required) /* a map's node has neither */
-        members_of(&m, v);
-    for (const sprop *p = node->props; p && p->name; p++) {
+    if (!node->props)
+        return;
+    /* Each member is looked up among the properties (a binary search: bodies name few of a
+     * schema's many properties), then the members are walked in the schema's order, the order
+     * of the errors. */
+    size_t nm = json_object_size(v), nf = 0, unknown = 0;
+    pmember stack[32], *f = nm <= 32 ? stack : malloc(nm * sizeof *f);
+    if (!f)
+        oom();
+    const char *k;
+    json_t *x;
+    json_object_foreach((json_t *)v, k, x) {
+        int i = prop_index(node, k);
+        if (i < 0)
+            unknown++;
+        else
+            f[nf++] = (pmember){i, x};
+    }
+    if (nf <= 32) {
+        for (size_t i = 1; i < nf; i++) /* insertion sort: a handful of members */
+            for (size_t j = i; j > 0 && f[j - 1].idx > f[j].idx; j--) {
+                pmember t = f[j];
+                f[j] = f[j - 1];
+                f[j - 1] = t;
+            }
+    } else {
+        qsort(f, nf, sizeof *f, cmp_pmember);
+    }
+    for (size_t i = 0; i < nf; i++) {
+        const sprop *p = &node->props[f[i].idx];
         spath sub = {path, p->name, 0};
-        schema_walk(l, p->node, &sub, member(&m, v, p->name));
+        schema_walk(l, p->node, &sub, f[i].val, u);
     }
     for (const char *const *r = node->required; r && *r; r++) {
-        const json_t *x = member(&m, v, *r);
-        if (x && !json_is_null(x))
+        size_t i = 0;
+        while (i < nf && strcmp(node->props[f[i].idx].name, *r))
+            i++;
+        if (i < nf && !json_is_null(f[i].val))
             continue;
         spath sub = {path, *r, 0};
         path_error(l, &sub, FE_REQUIRED, NULL, NULL);
     }
+    if (f != stack)
+        free(f);
+    if (u && node->closed && unknown)
+        prune_unknown(u, node, path, (json_t *)v);
 }
 
 /* JobStatus: condition items require type and status (the CRD's only required status fields). */
@@ -858,32 +1046,149 @@ static const sprop p_cond[] = {
     {"lastTransitionTime", &n_str}, {"lastUpdateTime", &n_str}, {"message", &n_str},
     {"reason", &n_str}, {"status", &n_str}, {"type", &n_str}, {NULL, NULL},
 };
-static const snode n_cond = {S_OBJECT, p_cond, NULL, req_cond};
-static const snode n_cond_arr = {S_ARRAY, NULL, &n_cond, NULL};
+static const snode n_cond = CLOSED(p_cond, req_cond);
+static const snode n_cond_arr = {S_ARRAY, NULL, &n_cond, NULL, 0, 0};
 static const sprop p_rstatus[] = {
     {"active", &n_int}, {"failed", &n_int}, {"labelSelector", &n_obj}, {"selector", &n_str},
     {"succeeded", &n_int}, {NULL, NULL},
 };
-static const snode n_rstatus = {S_OBJECT, p_rstatus, NULL, NULL};
-static const snode n_rstatus_map = {S_OBJECT, NULL, &n_rstatus, NULL};
+static const snode n_rstatus = CLOSED(p_rstatus, NULL);
+static const snode n_rstatus_map = {S_OBJECT, NULL, &n_rstatus, NULL, 0, 0};
 static const sprop p_status[] = {
     {"completionTime", &n_str}, {"conditions", &n_cond_arr}, {"lastReconcileTime", &n_str},
     {"replicaStatuses", &n_rstatus_map}, {"startTime", &n_str}, {NULL, NULL},
 };
-static const snode n_status = {S_OBJECT, p_status, NULL, NULL};
+static const snode n_status = CLOSED(p_status, NULL);
+
+/* The root of a custom resource (pruning skips apiVersion, kind and metadata there), and
+ * metav1.ObjectMeta, whose unknown members kube drops as it decodes the metadata
+ * (GetObjectMetaWithOptions): only names are checked here, validate_object_meta checks values. */
+static const sprop p_root[] = {
+    {"apiVersion", &n_any}, {"kind", &n_any}, {"metadata", &n_any}, {"spec", &n_any},
+    {"status", &n_any}, {NULL, NULL},
+};
+static const snode n_root = CLOSED(p_root, NULL);
+static const sprop p_objmeta[] = {
+    {"annotations", &n_any}, {"creationTimestamp", &n_any}, {"deletionGracePeriodSeconds", &n_any},
+    {"deletionTimestamp", &n_any}, {"finalizers", &n_any}, {"generateName", &n_any},
+    {"generation", &n_any}, {"labels", &n_any}, {"managedFields", &n_any}, {"name", &n_any},
+    {"namespace", &n_any}, {"ownerReferences", &n_any}, {"resourceVersion", &n_any},
+    {"selfLink", &n_any}, {"uid", &n_any}, {NULL, NULL},
+};
+static const snode n_objmeta = CLOSED(p_objmeta, NULL);
+
+void fieldpaths_add(fieldpaths *u, const char *path)
+{
+    if (u->n == u->cap) {
+        size_t cap = u->cap ? u->cap * 2 : 8;
+        char **v = realloc(u->v, cap * sizeof *v);
+        if (!v)
+            oom();
+        u->v = v;
+        u->cap = cap;
+    }
+    if (!(u->v[u->n] = strdup(path)))
+        oom();
+    u->n++;
+}
+
+void fieldpaths_free(fieldpaths *u)
+{
+    for (size_t i = 0; i < u->n; i++)
+        free(u->v[i]);
+    free(u->v);
+    memset(u, 0, sizeof *u);
+}
+
+/* The members of a closed object that the schema does not know, pruned, with no walk below. */
+static void prune_level(fieldpaths *u, const snode *node, const char *name, json_t *v)
+{
+    if (!json_is_object(v))
+        return;
+    const char *k;
+    json_t *x;
+    json_object_foreach(v, k, x) { /* a few members against the property names: no hashing */
+        const sprop *p = node->props;
+        while (p->name && (p->name[0] != k[0] || strcmp(p->name, k)))
+            p++;
+        if (!p->name) {
+            spath path = {NULL, name, 0};
+            prune_unknown(u, node, name ? &path : NULL, v);
+            return;
+        }
+    }
+}
+
+static void sort_from(fieldpaths *u, size_t from)
+{
+    if (u->n - from > 1)
+        qsort(u->v + from, u->n - from, sizeof *u->v, cmp_str);
+}
+
+void validate_pytorchjob_status_prune(fielderrs *l, json_t *obj, fieldpaths *u)
+{
+    spath root = {NULL, "status", 0};
+    size_t from = u ? u->n : 0;
+    schema_walk(l, &n_status, &root, get(obj, "status"), u);
+    if (u)
+        sort_from(u, from);
+}
 
 void validate_pytorchjob_status(fielderrs *l, const json_t *obj)
 {
-    spath root = {NULL, "status", 0};
-    schema_walk(l, &n_status, &root, get(obj, "status"));
+    validate_pytorchjob_status_prune(l, (json_t *)obj, NULL);
+}
+
+void validate_pytorchjob_schema_prune(fielderrs *l, json_t *obj, fieldpaths *u)
+{
+    /* kube reports the metadata's unknown fields first (sorted, as decoding the re-marshalled
+     * map meets them), then what pruning removed, sorted (PruneWithOptions) */
+    size_t from = u ? u->n : 0;
+    if (u) {
+        prune_level(u, &n_objmeta, "metadata", json_object_get(obj, "metadata"));
+        sort_from(u, from);
+        from = u->n;
+        prune_level(u, &n_root, NULL, obj);
+    }
+    /* The CRD's root schema has no `required`: a missing spec passes here and is caught by the
+     * webhook (spec.pytorchReplicaSpecs: Required value: must be required). */
+    spath root = {NULL, "spec", 0};
+    schema_walk(l, &n_spec, &root, get(obj, "spec"), u);
+    if (u)
+        sort_from(u, from);
 }
 
 void validate_pytorchjob_schema(fielderrs *l, const json_t *obj)
 {
-    /* The CRD's root schema has no `required`: a missing spec passes here and is caught by the
-     * webhook (spec.pytorchReplicaSpecs: Required value: must be required). */
-    spath root = {NULL, "spec", 0};
-    schema_walk(l, &n_spec, &root, get(obj, "spec"));
+    validate_pytorchjob_schema_prune(l, (json_t *)obj, NULL);
+}
+
+/* One node and everything below it: props sorted and counted (prop_index's binary search
+ * depends on it), each closed object's props named. */
+static int node_ok(const snode *node, int depth)
+{
+    if (depth > 32)
+        return 0;
+    if (node->sub && !node_ok(node->sub, depth + 1))
+        return 0;
+    if (!node->props)
+        return node->nprops == 0 && !node->closed;
+    size_t n = 0;
+    while (node->props[n].name)
+        n++;
+    if (n != node->nprops || !node->closed)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if ((i && strcmp(node->props[i - 1].name, node->props[i].name) >= 0) ||
+            !node_ok(node->props[i].node, depth + 1))
+            return 0;
+    return 1;
+}
+
+int validate_schema_ok(void)
+{
+    return node_ok(&n_root, 0) && node_ok(&n_objmeta, 0) && node_ok(&n_spec, 0) &&
+           node_ok(&n_status, 0);
 }
 
 /* ---- training-operator v1.9 validating webhook -------------------------------------------- */

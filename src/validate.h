@@ -23,11 +23,29 @@ char *validate_label_value_msg(const char *value, const char *sep);
  * meta may be NULL (→ name required). */
 void validate_object_meta(fielderrs *l, const json_t *meta, int name_subdomain);
 
+/* Paths of pruned fields ("spec.foo", "spec.template.spec.containers[0].bar"), malloc'ed. */
+typedef struct fieldpaths {
+    char **v;
+    size_t n, cap;
+} fieldpaths;
+void fieldpaths_add(fieldpaths *u, const char *path);
+void fieldpaths_free(fieldpaths *u);
+
 /* The CRD schema level (422): spec.pytorchReplicaSpecs required, field types (int32/int64/bool/
  * string/object/array) along the PyTorchJob schema. */
 void validate_pytorchjob_schema(fielderrs *l, const json_t *obj);
+/* The same, with structural pruning as kube decodes a custom resource: every member the CRD's
+ * schema does not know (at the root, in metadata, anywhere under spec where the schema lists all
+ * of an object's properties) is removed from obj and its path appended to u in kube's order:
+ * metadata's sorted, then the rest sorted. */
+void validate_pytorchjob_schema_prune(fielderrs *l, json_t *obj, fieldpaths *u);
+/* The schema tables are well formed (every object's properties sorted and counted): 1, else 0.
+ * For the unit tests: pruning looks properties up by binary search. */
+int validate_schema_ok(void);
 /* The status schema (422): condition items need type and status; counters are integers. */
 void validate_pytorchjob_status(fielderrs *l, const json_t *obj);
+/* The same, pruning unknown status fields as validate_pytorchjob_schema_prune does. */
+void validate_pytorchjob_status_prune(fielderrs *l, json_t *obj, fieldpaths *u);
 /* The v1.9 validating webhook (answered as 403). warnings: if non-NULL, receives a new JSON
  * array of warning strings (possibly empty). */
 void validate_pytorchjob_webhook(fielderrs *l, const json_t *obj, json_t **warnings);

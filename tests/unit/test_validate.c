@@ -485,6 +485,80 @@ static void test_minimal_job_clean(void **state)
 
 /* ---- schema ------------------------------------------------------------------------------ */
 
+static void test_schema_tables_sorted(void **state)
+{
+    (void)state;
+    assert_true(validate_schema_ok());
+}
+
+/* Unknown members of closed objects are removed and listed: metadata's first (sorted), then the
+ * rest sorted; members of open objects (a pod's affinity) and of maps (labels) are kept. */
+static void test_prune_unknown_fields(void **state)
+{
+    (void)state;
+    json_t *j = load("{\"zz\":1,\"metadata\":{\"name\":\"m\",\"nam\":1,\"labels\":{\"q\":\"r\"},\"b\":null},"
+                     "\"spec\":{\"runPolicy\":{\"suspend\":true,\"suspnd\":true},\"pytorchReplicaSpecs\":"
+                     "{\"Master\":{\"replicas\":1,\"template\":{\"spec\":{\"affinity\":{\"x\":1},"
+                     "\"containers\":[{\"name\":\"p\",\"image\":\"i\",\"imag\":\"j\",\"resources\":"
+                     "{\"limits\":{\"cpu\":1},\"limit\":{}}}]}}}},\"aa\":null}}");
+    fielderrs l = {0};
+    fieldpaths u = {0};
+    validate_pytorchjob_schema_prune(&l, j, &u);
+    expect_none(&l);
+    static const char *const want[] = {
+        "metadata.b", "metadata.nam", "spec.aa",
+        "spec.pytorchReplicaSpecs.Master.template.spec.containers[0].imag",
+        "spec.pytorchReplicaSpecs.Master.template.spec.containers[0].resources.limit",
+        "spec.runPolicy.suspnd", "zz",
+    };
+    assert_int_equal(u.n, sizeof want / sizeof *want);
+    for (size_t i = 0; i < u.n; i++)
+        assert_string_equal(u.v[i], want[i]);
+    fieldpaths_free(&u);
+    char *out = json_dumps(j, JSON_COMPACT);
+    assert_string_equal(out, "{\"metadata\":{\"name\":\"m\",\"labels\":{\"q\":\"r\"}},\"spec\":{\"runPolicy\":"
+                             "{\"suspend\":true},\"pytorchReplicaSpecs\":{\"Master\":{\"replicas\":1,\"template\":"
+                             "{\"spec\":{\"affinity\":{\"x\":1},\"containers\":[{\"name\":\"p\",\"image\":\"i\","
+                             "\"resources\":{\"limits\":{\"cpu\":1}}}]}}}}}}");
+    free(out);
+    /* nothing left to prune the second time; without a list nothing is pruned at all */
+    validate_pytorchjob_schema_prune(&l, j, &u);
+    assert_int_equal(u.n, 0);
+    json_object_set_new(json_object_get(j, "spec"), "x", json_true());
+    validate_pytorchjob_schema(&l, j);
+    assert_non_null(json_object_get(json_object_get(j, "spec"), "x"));
+    expect_none(&l);
+    json_decref(j);
+}
+
+/* A type error in an object with many members is still found in the schema's order, and the
+ * unknown ones beside it are pruned (more members than the walk's stack holds). */
+static void test_prune_many_members(void **state)
+{
+    (void)state;
+    json_t *j = load("{\"metadata\":{\"name\":\"m\"},\"spec\":{\"runPolicy\":{\"backoffLimit\":\"x\","
+                     "\"activeDeadlineSeconds\":\"y\"},\"pytorchReplicaSpecs\":{}}}");
+    json_t *rp = json_object_get(json_object_get(j, "spec"), "runPolicy");
+    for (int i = 0; i < 40; i++) {
+        char k[16];
+        snprintf(k, sizeof k, "u%02d", i);
+        json_object_set_new(rp, k, json_integer(i));
+    }
+    fielderrs l = {0};
+    fieldpaths u = {0};
+    validate_pytorchjob_schema_prune(&l, j, &u);
+    assert_int_equal(l.n, 2);
+    expect(&l, 0, "spec.runPolicy.activeDeadlineSeconds: Invalid value: \"string\": "
+                  "spec.runPolicy.activeDeadlineSeconds in body must be of type integer: \"string\"");
+    assert_int_equal(u.n, 40);
+    assert_string_equal(u.v[0], "spec.runPolicy.u00");
+    assert_string_equal(u.v[39], "spec.runPolicy.u39");
+    assert_int_equal(json_object_size(rp), 2);
+    fieldpaths_free(&u);
+    fe_free(&l);
+    json_decref(j);
+}
+
 static void schema_one(json_t *j, const char *want)
 {
     fielderrs l = {0};
@@ -977,6 +1051,9 @@ int main(void)
         cmocka_unit_test(test_webhook_elastic),
         cmocka_unit_test(test_webhook_replica_specs),
         cmocka_unit_test(test_webhook_all_collected),
+        cmocka_unit_test(test_schema_tables_sorted),
+        cmocka_unit_test(test_prune_unknown_fields),
+        cmocka_unit_test(test_prune_many_members),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
