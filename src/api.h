@@ -132,7 +132,8 @@ void api_do_create(apireq *r, json_t *obj, int dry);
 /* The validation a POST of obj into res's collection gets (ObjectMeta, the kind's own checks,
  * the PyTorchJob webhook), for a writer inside the server (the job controller): 0, or -1 with e
  * set to the error the POST would answer (422 "Pod \"x\" is invalid: …", or the webhook's 403).
- * Warnings are dropped; a PyTorchJob gets the schema's defaults. */
+ * Warnings are dropped. obj gets what a POST's object gets first: kube's defaulting and the new
+ * status (a pod's spec defaults, node and Pending; a service's), a PyTorchJob the schema's. */
 int api_validate_create(const resource *res, json_t *obj, apierr *e);
 /* The update algorithm shared by PUT, PATCH and the status subresource: new_obj (stolen) is the
  * desired object; old the current record. */

@@ -12,6 +12,7 @@
 #include "jsonio.h"
 #include "patch.h"
 #include "sbuf.h"
+#include "svcalloc.h"
 #include "validate.h"
 
 /* ---- answering after the commit --------------------------------------------------------------- */
@@ -463,8 +464,11 @@ static int validate_object(apireq *r, json_t *obj, const json_t *old, const char
     return -1;
 }
 
+static void create_defaults(const resource *res, json_t *obj);
+
 int api_validate_create(const resource *res, json_t *obj, apierr *e)
 {
+    create_defaults(res, obj);
     json_t *warn;
     const char *name = str_at(json_object_get(obj, "metadata"), "name");
     int rc = object_error(res, obj, NULL, 1, NULL, name ? name : "", &warn, e);
@@ -541,6 +545,51 @@ static void gen_suffix(char out[6])
     out[5] = 0;
 }
 
+/* What a new object gets from kube's defaulting, its strategy's PrepareForCreate and, for a pod,
+ * the scheduler (one node, "localhost"): the same for a POST and for the controller's children
+ * (api_validate_create), as the operator's pods and services are POSTed on a cluster. */
+static void create_defaults(const resource *res, json_t *obj)
+{
+    if (!strcmp(res->plural, "pods") || !strcmp(res->plural, "services"))
+        validate_core_defaults(res->plural, obj);
+    if (!strcmp(res->plural, "pods")) {
+        /* What a cluster's defaulting and scheduler would fill in: one node, "localhost". */
+        json_t *spec = json_object_get(obj, "spec");
+        if (json_is_object(spec)) {
+            if (!json_is_string(json_object_get(spec, "restartPolicy")))
+                json_object_set_new(spec, "restartPolicy", json_string("Always"));
+            if (!json_is_integer(json_object_get(spec, "terminationGracePeriodSeconds")))
+                json_object_set_new(spec, "terminationGracePeriodSeconds", json_integer(30));
+            if (!json_is_string(json_object_get(spec, "schedulerName")))
+                json_object_set_new(spec, "schedulerName", json_string("default-scheduler"));
+            if (!json_is_string(json_object_get(spec, "nodeName")))
+                json_object_set_new(spec, "nodeName", json_string("localhost"));
+        }
+        json_object_set_new(obj, "status", json_pack("{s:s,s:s}", "phase", "Pending", "qosClass", "BestEffort"));
+    } else if (!strcmp(res->plural, "services")) {
+        json_t *spec = json_object_get(obj, "spec");
+        if (json_is_object(spec) && !json_is_string(json_object_get(spec, "type")))
+            json_object_set_new(spec, "type", json_string("ClusterIP"));
+        svcalloc_headless(spec); /* the rest needs the store: svcalloc_create, on the loop */
+        json_object_set_new(obj, "status", json_pack("{s:{}}", "loadBalancer"));
+    } else if (!strcmp(res->plural, "events")) {
+        /* events have no status subresource: kept as sent */
+    } else if (!strcmp(res->plural, "namespaces")) {
+        json_object_set_new(obj, "status", json_pack("{s:s}", "phase", "Active"));
+        /* namespaceStrategy.PrepareForCreate: the kubernetes finalizer, always (appended) */
+        json_t *spec = json_object_get(obj, "spec");
+        if (!json_is_object(spec))
+            json_object_set_new(obj, "spec", spec = json_object());
+        json_t *fins = json_object_get(spec, "finalizers");
+        if (!json_is_array(fins))
+            json_object_set_new(spec, "finalizers", fins = json_array());
+        if (!api_str_in(fins, "kubernetes"))
+            json_array_append_new(fins, json_string("kubernetes"));
+    } else {
+        json_object_del(obj, "status");
+    }
+}
+
 /* The create's rules for the body alone, before anything is looked up: the namespace comes
  * from the URL, server-owned metadata is wiped, defaulting fills in what a cluster would. Touches
  * nothing but its arguments (it also runs off the loop). 0, or -1 with e set. */
@@ -572,43 +621,7 @@ static int create_shape(const resource *res, const char *ns, json_t *obj, apierr
                                         "generation"};
     for (size_t i = 0; i < sizeof wiped / sizeof *wiped; i++)
         json_object_del(md, wiped[i]);
-    if (!strcmp(res->plural, "pods") || !strcmp(res->plural, "services"))
-        validate_core_defaults(res->plural, obj);
-    if (!strcmp(res->plural, "pods")) {
-        /* What a cluster's defaulting and scheduler would fill in: one node, "localhost". */
-        json_t *spec = json_object_get(obj, "spec");
-        if (json_is_object(spec)) {
-            if (!json_is_string(json_object_get(spec, "restartPolicy")))
-                json_object_set_new(spec, "restartPolicy", json_string("Always"));
-            if (!json_is_integer(json_object_get(spec, "terminationGracePeriodSeconds")))
-                json_object_set_new(spec, "terminationGracePeriodSeconds", json_integer(30));
-            if (!json_is_string(json_object_get(spec, "schedulerName")))
-                json_object_set_new(spec, "schedulerName", json_string("default-scheduler"));
-            if (!json_is_string(json_object_get(spec, "nodeName")))
-                json_object_set_new(spec, "nodeName", json_string("localhost"));
-        }
-        json_object_set_new(obj, "status", json_pack("{s:s,s:s}", "phase", "Pending", "qosClass", "BestEffort"));
-    } else if (!strcmp(res->plural, "services")) {
-        json_t *spec = json_object_get(obj, "spec");
-        if (json_is_object(spec) && !json_is_string(json_object_get(spec, "type")))
-            json_object_set_new(spec, "type", json_string("ClusterIP"));
-        json_object_set_new(obj, "status", json_pack("{s:{}}", "loadBalancer"));
-    } else if (!strcmp(res->plural, "events")) {
-        /* events have no status subresource: kept as sent */
-    } else if (!strcmp(res->plural, "namespaces")) {
-        json_object_set_new(obj, "status", json_pack("{s:s}", "phase", "Active"));
-        /* namespaceStrategy.PrepareForCreate: the kubernetes finalizer, always (appended) */
-        json_t *spec = json_object_get(obj, "spec");
-        if (!json_is_object(spec))
-            json_object_set_new(obj, "spec", spec = json_object());
-        json_t *fins = json_object_get(spec, "finalizers");
-        if (!json_is_array(fins))
-            json_object_set_new(spec, "finalizers", fins = json_array());
-        if (!api_str_in(fins, "kubernetes"))
-            json_array_append_new(fins, json_string("kubernetes"));
-    } else {
-        json_object_del(obj, "status");
-    }
+    create_defaults(res, obj);
     return 0;
 }
 
@@ -696,6 +709,14 @@ void api_do_create(apireq *r, json_t *obj, int dry)
         name_taken(r, cur, name, generated, &e);
         goto fail;
     }
+    if (!strcmp(r->res->plural, "services")) {
+        fielderrs fe = {0};
+        if (svcalloc_create(r->api->store, key, obj, &fe) < 0) {
+            send_invalid(r, name, &fe);
+            json_decref(obj);
+            return;
+        }
+    }
     ns_name_label(r->res, obj, name);
     create_stamp(r->res, md);
     answer_write(r, key, obj, 201, dry);
@@ -755,7 +776,9 @@ api_precreate *api_precreate_new(api_t *api, const http_req *h, const resource *
     char *fm = http_query_get(h, "fieldManager"), *fv = http_query_get(h, "fieldValidation");
     field_manager_errs(fm, 0, &fe);
     char tmsg[512];
+    /* a service's cluster IP and node ports are allocated against the store, on the loop */
     int ok = n == 0 && fe.n == 0 && field_validation_ok(fv) && json_is_object(obj) && type_is(res, obj) &&
+             strcmp(res->plural, "services") &&
              api_core_type_error(res, obj, tmsg, sizeof tmsg) == 0;
     free(fm);
     free(fv);
@@ -1007,6 +1030,15 @@ void api_do_update(apireq *r, const store_rec *old, json_t *nobj, int dry, int r
             json_object_set(res, "apiVersion", json_object_get(oobj, "apiVersion"));
         if (!json_object_get(res, "kind"))
             json_object_set(res, "kind", json_object_get(oobj, "kind"));
+        fielderrs fe2 = {0};
+        char skey[1024];
+        api_key(skey, sizeof skey, r->res, r->ns, r->name);
+        if (!strcmp(r->res->plural, "services") && svcalloc_update(r->api->store, skey, oobj, res, &fe2) < 0) {
+            send_invalid(r, r->name, &fe2);
+            json_decref(res);
+            json_decref(oobj);
+            return;
+        }
     }
     nobj = NULL;
     json_t *rm = meta_of(res);

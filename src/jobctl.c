@@ -367,11 +367,7 @@ static int create_check(jobctl_t *c, const ptj_job *j, ptj_action *a, const char
                               terminating);
         return -1;
     }
-    new_meta(a->obj, j->ns);
-    if (pod)
-        json_object_set_new(a->obj, "status", json_pack("{s:s,s:s}", "phase", "Pending", "qosClass", "BestEffort"));
-    else
-        json_object_set_new(a->obj, "status", json_pack("{s:{}}", "loadBalancer"));
+    new_meta(a->obj, j->ns); /* api_validate_create adds the defaults and the new status */
     return api_validate_create(resource_find("", "v1", pod ? "pods" : "services"), a->obj, err) < 0 ? -1 : 1;
 }
 

@@ -278,6 +278,8 @@ def test_create_service_protobuf(kubectl, daemon, kind, args, want):
     assert o["kind"] == "Service" and o["metadata"]["name"] == name and o["metadata"]["namespace"] == ns, o
     assert o["metadata"]["labels"] == {"app": name}, o
     assert o["spec"]["selector"] == {"app": name}, o
+    if kind == "loadbalancer":  # allocated, as a NodePort's without --node-port (test_svcalloc.py)
+        assert 30000 <= o["spec"]["ports"][0].pop("nodePort") <= 32767, o
     for k, v in want.items():
         assert o["spec"][k] == v, (k, o)
     got = json.loads(ok(kubectl("get", "service", name, "-n", ns, "-o", "json")))
