@@ -339,6 +339,14 @@ static char *strict_patched(const http_req *h, const json_t *obj)
 {
     if (!h || h->method != HTTP_PATCH || field_validation_mode(h) != FV_STRICT)
         return NULL;
+    const char *ct = http_header_get(h, "content-type");
+    if (ct && api_media_is(ct, "application/strategic-merge-patch+json")) {
+        /* a strategic merge patch shows the patch itself, as fmt's %+v of the decoded map */
+        json_t *p = jsonio_parse(h->body, h->body_len, 0, NULL);
+        char *v = p ? fe_gov(p) : NULL;
+        json_decref(p);
+        return v;
+    }
     return jsonio_dump(obj, JSON_COMPACT | JSON_SORT_KEYS, NULL);
 }
 
@@ -380,15 +388,16 @@ static int check_object(const resource *res, json_t *obj, const json_t *old, int
         validate_pytorchjob_defaults(obj);
     validate_object_meta(fe, json_object_get(obj, "metadata"),
                          strcmp(res->plural, "namespaces") && strcmp(res->plural, "services"));
-    if (pj) {
-        fieldpaths u = {0};
+    fieldpaths u = {0};
+    if (pj)
         validate_pytorchjob_schema_prune(fe, obj, &u);
-        int rc = unknown_fields(h, &u, warn, strict);
-        fieldpaths_free(&u);
-        if (rc < 0) { /* a decoding error: no validation error is reported with it */
-            fe_free(fe);
-            return -1;
-        }
+    else if (!res->is_cr)
+        validate_core_prune(res->plural, obj, &u);
+    int rc = unknown_fields(h, &u, warn, strict);
+    fieldpaths_free(&u);
+    if (rc < 0) { /* a decoding error: no validation error is reported with it */
+        fe_free(fe);
+        return -1;
     }
     if (!strcmp(res->plural, "pods"))
         validate_pod_spec(fe, obj);
@@ -901,15 +910,19 @@ static int cmp_path(const void *a, const void *b)
 
 /* An update's body loses its unknown fields first, as kube's decoding drops them: what follows
  * (the generation, a no-op write) sees the object as it will be stored. The warnings are sent;
- * under Strict, -1 with e set. A status write's body is pruned whole (spec and status). */
+ * under Strict, -1 with e set. A status write's body is pruned whole (spec and status). A
+ * PyTorchJob's or a built-in kind's (pods, services, namespaces, events). */
 static int prune_update(apireq *r, json_t *nobj, int is_status, apierr *e)
 {
     fielderrs fe = {0}; /* the schema's errors come again from check_object */
     fieldpaths u = {0};
     json_t *warn = NULL;
     char *patched = strict_patched(r->http, nobj), *strict = NULL;
-    validate_pytorchjob_schema_prune(&fe, nobj, &u);
-    if (is_status) {
+    if (r->res->is_cr)
+        validate_pytorchjob_schema_prune(&fe, nobj, &u);
+    else
+        validate_core_prune(r->res->plural, nobj, &u);
+    if (is_status && r->res->is_cr) {
         size_t meta = 0;
         while (meta < u.n && !strncmp(u.v[meta], "metadata.", 9))
             meta++;
@@ -933,8 +946,9 @@ void api_do_update(apireq *r, const store_rec *old, json_t *nobj, int dry, int r
 {
     apierr e = {0};
     json_t *oobj = NULL;
-    if (!strcmp(r->res->plural, "pytorchjobs") &&
-        prune_update(r, nobj, r->sub && !strcmp(r->sub, "status"), &e) < 0)
+    int prunable = !strcmp(r->res->plural, "pytorchjobs") ||
+                   (!r->res->is_cr && !(r->sub && !strcmp(r->sub, "scale")));
+    if (prunable && prune_update(r, nobj, r->sub && !strcmp(r->sub, "status"), &e) < 0)
         goto fail;
     if (!strcmp(r->res->plural, "pytorchjobs")) /* before generation compares the specs */
         validate_pytorchjob_defaults(nobj);

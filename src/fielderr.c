@@ -351,6 +351,69 @@ char *fe_str(const char *s)
     return take(&b);
 }
 
+static int cmp_keyp(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* fmt's %v of v decoded into interface{} with integers kept (kjson): maps with sorted keys. */
+static void sb_go_v(sbuf *b, const json_t *v, int depth)
+{
+    if (depth > 64) { /* deeper than any object kube decodes; the text is a message, not data */
+        sbuf_puts(b, "...");
+        return;
+    }
+    switch (json_typeof(v)) {
+    case JSON_OBJECT: {
+        size_t n = json_object_size(v), i = 0;
+        const char **keys = n ? malloc(n * sizeof *keys) : NULL;
+        const char *k;
+        json_t *x;
+        if (n && !keys)
+            oom();
+        json_object_foreach((json_t *)v, k, x)
+            keys[i++] = k;
+        qsort(keys, n, sizeof *keys, cmp_keyp);
+        sbuf_puts(b, "map[");
+        for (i = 0; i < n; i++) {
+            if (i)
+                sbuf_putc(b, ' ');
+            sbuf_puts(b, keys[i]);
+            sbuf_putc(b, ':');
+            sb_go_v(b, json_object_get(v, keys[i]), depth + 1);
+        }
+        sbuf_putc(b, ']');
+        free(keys);
+        break;
+    }
+    case JSON_ARRAY: {
+        size_t i;
+        json_t *x;
+        sbuf_putc(b, '[');
+        json_array_foreach(v, i, x) {
+            if (i)
+                sbuf_putc(b, ' ');
+            sb_go_v(b, x, depth + 1);
+        }
+        sbuf_putc(b, ']');
+        break;
+    }
+    case JSON_STRING: sbuf_add(b, json_string_value(v), json_string_length(v)); break;
+    case JSON_INTEGER: sbuf_printf(b, "%lld", (long long)json_integer_value(v)); break;
+    case JSON_REAL: sb_go_float(b, json_real_value(v), 0); break;
+    case JSON_TRUE: sbuf_puts(b, "true"); break;
+    case JSON_FALSE: sbuf_puts(b, "false"); break;
+    case JSON_NULL: sbuf_puts(b, "<nil>"); break;
+    }
+}
+
+char *fe_gov(const json_t *v)
+{
+    sbuf b = SBUF_INIT(FE_TEXT_MAX);
+    sb_go_v(&b, v, 0);
+    return take(&b);
+}
+
 char *fe_json(const json_t *v)
 {
     sbuf b = SBUF_INIT(FE_TEXT_MAX);

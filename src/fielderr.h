@@ -38,7 +38,8 @@ void fe_add(fielderrs *l, fe_type t, const char *field, const char *value, const
     __attribute__((format(printf, 5, 6)));
 /* Renderers for the value argument; the result is malloc'ed, caller frees (or passes to fe_addv). */
 char *fe_str(const char *s);          /* Go %q quoting: "\"Bad_Name\"" */
-char *fe_json(const json_t *v);       /* strings quoted, numbers/bools bare, others compact JSON */
+char *fe_json(const json_t *v);
+char *fe_gov(const json_t *v);        /* fmt's %v of the decoded value: map[a:1 b:[x y]], unquoted */       /* strings quoted, numbers/bools bare, others compact JSON */
 void fe_free(fielderrs *l);
 const char *fe_type_text(fe_type t);  /* "Required value" */
 const char *fe_type_reason(fe_type t);/* "FieldValueRequired" */

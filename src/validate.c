@@ -1163,6 +1163,136 @@ void validate_pytorchjob_schema(fielderrs *l, const json_t *obj)
     validate_pytorchjob_schema_prune(l, (json_t *)obj, NULL);
 }
 
+/* ---- built-in kinds: unknown fields as Go's decoding drops them -------------------------- *
+ *
+ * A Pod, Service, Namespace or Event is decoded into its Go struct: a member the struct does not
+ * have is dropped, and strict decoding lists it where the decoder met it, in the document's order
+ * (not sorted, as a CR's pruning lists them). Only names are looked at here: the types are the
+ * decoder's business (api_core_type_error). The pod spec is the CRD's embedded one. */
+static const sprop p_svc_port[] = {
+    {"appProtocol", &n_any}, {"name", &n_any}, {"nodePort", &n_any}, {"port", &n_any},
+    {"protocol", &n_any}, {"targetPort", &n_any}, {NULL, NULL},
+};
+static const snode n_svc_port = CLOSED(p_svc_port, NULL);
+static const snode n_svc_port_arr = {S_ARRAY, NULL, &n_svc_port, NULL, 0, 0};
+static const sprop p_svc_spec[] = {
+    {"allocateLoadBalancerNodePorts", &n_any}, {"clusterIP", &n_any}, {"clusterIPs", &n_any},
+    {"externalIPs", &n_any}, {"externalName", &n_any}, {"externalTrafficPolicy", &n_any},
+    {"healthCheckNodePort", &n_any}, {"internalTrafficPolicy", &n_any}, {"ipFamilies", &n_any},
+    {"ipFamilyPolicy", &n_any}, {"loadBalancerClass", &n_any}, {"loadBalancerIP", &n_any},
+    {"loadBalancerSourceRanges", &n_any}, {"ports", &n_svc_port_arr},
+    {"publishNotReadyAddresses", &n_any}, {"selector", &n_any}, {"sessionAffinity", &n_any},
+    {"sessionAffinityConfig", &n_obj}, {"trafficDistribution", &n_any}, {"type", &n_any},
+    {NULL, NULL},
+};
+static const snode n_svc_spec = CLOSED(p_svc_spec, NULL);
+static const sprop p_pod_root[] = {
+    {"apiVersion", &n_any}, {"kind", &n_any}, {"metadata", &n_objmeta}, {"spec", &n_podspec},
+    {"status", &n_obj}, {NULL, NULL},
+};
+static const snode n_pod_root = CLOSED(p_pod_root, NULL);
+static const sprop p_svc_root[] = {
+    {"apiVersion", &n_any}, {"kind", &n_any}, {"metadata", &n_objmeta}, {"spec", &n_svc_spec},
+    {"status", &n_obj}, {NULL, NULL},
+};
+static const snode n_svc_root = CLOSED(p_svc_root, NULL);
+static const sprop p_ns_spec[] = {{"finalizers", &n_any}, {NULL, NULL}};
+static const snode n_ns_spec = CLOSED(p_ns_spec, NULL);
+static const sprop p_ns_status[] = {{"conditions", &n_any}, {"phase", &n_any}, {NULL, NULL}};
+static const snode n_ns_status = CLOSED(p_ns_status, NULL);
+static const sprop p_ns_root[] = {
+    {"apiVersion", &n_any}, {"kind", &n_any}, {"metadata", &n_objmeta}, {"spec", &n_ns_spec},
+    {"status", &n_ns_status}, {NULL, NULL},
+};
+static const snode n_ns_root = CLOSED(p_ns_root, NULL);
+static const sprop p_event_root[] = {
+    {"action", &n_any}, {"apiVersion", &n_any}, {"count", &n_any}, {"eventTime", &n_any},
+    {"firstTimestamp", &n_any}, {"involvedObject", &n_obj}, {"kind", &n_any},
+    {"lastTimestamp", &n_any}, {"message", &n_any}, {"metadata", &n_objmeta}, {"reason", &n_any},
+    {"related", &n_obj}, {"reportingComponent", &n_any}, {"reportingInstance", &n_any},
+    {"series", &n_obj}, {"source", &n_obj}, {"type", &n_any}, {NULL, NULL},
+};
+static const snode n_event_root = CLOSED(p_event_root, NULL);
+
+/* The document-order walk: each member of a closed object is known (walked further) or pruned. */
+static void prune_doc(const snode *node, const spath *path, json_t *v, fieldpaths *u)
+{
+    if (!v || node->type == S_ANY)
+        return;
+    if (json_is_array(v) && node->type == S_ARRAY && node->sub) {
+        size_t i;
+        json_t *x;
+        json_array_foreach(v, i, x) {
+            spath sub = {path, NULL, i};
+            prune_doc(node->sub, &sub, x, u);
+        }
+        return;
+    }
+    if (!json_is_object(v) || node->type != S_OBJECT)
+        return;
+    const char *k;
+    json_t *x;
+    size_t unknown = 0;
+    json_object_foreach(v, k, x) {
+        const snode *next = node->sub;
+        if (node->props) {
+            int i = prop_index(node, k);
+            if (i < 0) {
+                unknown += node->closed;
+                if (node->closed) {
+                    spath sub = {path, k, 0};
+                    sbuf pb = SBUF_INIT(SCHEMA_PATH_MAX);
+                    path_write(&pb, &sub);
+                    fieldpaths_add(u, sbuf_str(&pb));
+                    sbuf_free(&pb);
+                }
+                continue;
+            }
+            next = node->props[i].node;
+        }
+        if (next) {
+            spath sub = {path, k, 0};
+            prune_doc(next, &sub, x, u);
+        }
+    }
+    if (!unknown)
+        return;
+    char **del = malloc(unknown * sizeof *del);
+    size_t nd = 0;
+    if (!del)
+        oom();
+    json_object_foreach(v, k, x)
+        if (prop_index(node, k) < 0 && !(del[nd++] = strdup(k)))
+            oom();
+    for (size_t i = 0; i < nd; i++) {
+        json_object_del(v, del[i]);
+        free(del[i]);
+    }
+    free(del);
+}
+
+static const snode *core_root(const char *plural)
+{
+    if (!strcmp(plural, "pods"))
+        return &n_pod_root;
+    if (!strcmp(plural, "services"))
+        return &n_svc_root;
+    if (!strcmp(plural, "namespaces"))
+        return &n_ns_root;
+    if (!strcmp(plural, "events"))
+        return &n_event_root;
+    return NULL;
+}
+
+int validate_core_prune(const char *plural, json_t *obj, fieldpaths *u)
+{
+    const snode *root = core_root(plural);
+    if (!root)
+        return -1;
+    prune_doc(root, NULL, obj, u);
+    return 0;
+}
+
 /* One node and everything below it: props sorted and counted (prop_index's binary search
  * depends on it), each closed object's props named. */
 static int node_ok(const snode *node, int depth)
@@ -1188,7 +1318,8 @@ static int node_ok(const snode *node, int depth)
 int validate_schema_ok(void)
 {
     return node_ok(&n_root, 0) && node_ok(&n_objmeta, 0) && node_ok(&n_spec, 0) &&
-           node_ok(&n_status, 0);
+           node_ok(&n_status, 0) && node_ok(&n_pod_root, 0) && node_ok(&n_svc_root, 0) &&
+           node_ok(&n_ns_root, 0) && node_ok(&n_event_root, 0);
 }
 
 /* ---- training-operator v1.9 validating webhook -------------------------------------------- */

@@ -39,6 +39,11 @@ void validate_pytorchjob_schema(fielderrs *l, const json_t *obj);
  * of an object's properties) is removed from obj and its path appended to u in kube's order:
  * metadata's sorted, then the rest sorted. */
 void validate_pytorchjob_schema_prune(fielderrs *l, json_t *obj, fieldpaths *u);
+/* A built-in kind's unknown fields (pods, services, namespaces, events), as decoding into its Go
+ * struct drops them: removed from obj, paths appended to u in the document's order (strict
+ * decoding's). Where the embedded types are not written out here they are kept whole. -1 (and
+ * nothing done) for another kind. */
+int validate_core_prune(const char *plural, json_t *obj, fieldpaths *u);
 /* The schema tables are well formed (every object's properties sorted and counted): 1, else 0.
  * For the unit tests: pruning looks properties up by binary search. */
 int validate_schema_ok(void);

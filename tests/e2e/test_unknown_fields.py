@@ -10,7 +10,7 @@ The paths: metadata's first, then the rest sorted (PruneWithOptions sorts them).
 import copy
 import json
 
-from e2elib import MERGE, assert_status, job, pj, uniq
+from e2elib import assert_status, job, pj, poll, uniq
 
 STRICT_PREFIX = 'PyTorchJob in version "v1" cannot be handled as a PyTorchJob: strict decoding error: '
 
@@ -268,3 +268,76 @@ def test_python_client_create_is_pruned(daemon, pyclient, ns):
     b["spec"]["runPolicy"]["ttlSecondsAfterFinish"] = 5
     got = api.create_namespaced_custom_object("kubeflow.org", "v1", ns, "pytorchjobs", b)
     assert "ttlSecondsAfterFinish" not in got["spec"]["runPolicy"], got
+
+
+# -- built-in kinds: decoded into their Go structs, unknown fields listed in the document's order --
+
+POD_STRICT = 'Pod in version "v1" cannot be handled as a Pod: strict decoding error: '
+
+
+def core_pod(name):
+    # members in an order that is not sorted: strict decoding lists them as it meets them
+    return {"apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": name, "labelz": {"a": "b"}},
+            "spec": {"zz": 1, "restartPolicy": "Never",
+                     "containers": [{"name": "c", "image": "busybox", "command": ["true"],
+                                     "imagee": "x", "resources": {"limitz": {}}}],
+                     "aa": {"b": 2}}}
+
+
+POD_PATHS = ["metadata.labelz", "spec.zz", "spec.containers[0].imagee",
+             "spec.containers[0].resources.limitz", "spec.aa"]
+
+
+def test_core_kinds_prune_in_document_order(daemon):
+    ns = daemon.create_ns(uniq("core"))
+    pods = f"/api/v1/namespaces/{ns}/pods"
+    r = daemon.post(pods, core_pod("p"), query={"fieldValidation": "Strict"})
+    assert_status(r, 400, "BadRequest", POD_STRICT + strict_text(POD_PATHS))
+    r = daemon.post(pods, core_pod("p"), query={"dryRun": "All"})
+    assert r.status == 201, r
+    assert unknown_warnings(r) == [warning(p) for p in POD_PATHS]
+    spec = r.json["spec"]
+    assert "zz" not in spec and "aa" not in spec and "labelz" not in r.json["metadata"], r.json
+    c = spec["containers"][0]
+    assert "imagee" not in c and c["resources"] == {}, c
+
+    svc = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "s"},
+           "spec": {"ports": [{"port": 80, "nodeport": 30001}], "selector": {"a": "b"}},
+           "status": {"loadBalancer": {}}}
+    r = daemon.post(f"/api/v1/namespaces/{ns}/services", svc)
+    assert r.status == 201 and unknown_warnings(r) == [warning("spec.ports[0].nodeport")], r
+    assert r.json["spec"]["ports"][0] == {"port": 80, "protocol": "TCP", "targetPort": 80}, r.json
+    nsb = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": uniq("nsu")},
+           "spec": {"finalizerz": ["x"]}}
+    r = daemon.post("/api/v1/namespaces", nsb, query={"fieldValidation": "Strict"})
+    assert_status(r, 400, "BadRequest", 'Namespace in version "v1" cannot be handled as a Namespace: '
+                  'strict decoding error: unknown field "spec.finalizerz"')
+    ev = {"apiVersion": "v1", "kind": "Event", "metadata": {"name": "e"}, "reason": "R",
+          "involvedObject": {"kind": "Pod", "name": "p", "namespace": ns}, "reasn": "x"}
+    r = daemon.post(f"/api/v1/namespaces/{ns}/events", ev)
+    assert r.status == 201 and unknown_warnings(r) == [warning("reasn")], r
+    assert "reasn" not in r.json
+
+
+def test_core_patches_strict(daemon):
+    ns = daemon.create_ns(uniq("core"))
+    pods = f"/api/v1/namespaces/{ns}/pods"
+    body = core_pod("p")
+    r = daemon.post(pods, body, query={"fieldValidation": "Ignore"})
+    assert r.status == 201 and unknown_warnings(r) == [], r
+    # a strategic merge patch shows the patch as Go prints the decoded map
+    r = daemon.patch(f"{pods}/p", {"spec": {"bar": {"x": [1, 2.5, "s"], "n": None}}},
+                     ctype="application/strategic-merge-patch+json", query={"fieldValidation": "Strict"})
+    assert_status(r, 422, "Invalid", ' "" is invalid: patch: Invalid value: "map[spec:map[bar:map[n:<nil> '
+                  'x:[1 2.5 s]]]]": strict decoding error: unknown field "spec.bar"')
+    # a merge patch the patched object, keys sorted
+    r = daemon.patch(f"{pods}/p", {"spec": {"bar": 1}}, query={"fieldValidation": "Strict"})
+    b = assert_status(r, 422, "Invalid", prefix=' "" is invalid: patch: Invalid value: "{\\"apiVersion\\":\\"v1\\",')
+    assert b["message"].endswith('": strict decoding error: unknown field "spec.bar"'), b["message"]
+    # Warn: pruned, so nothing changes (once the pod's own status writes are over)
+    poll(lambda: daemon.get(f"{pods}/p").json["status"].get("phase") == "Succeeded", desc="pod done")
+    rv0 = daemon.get(f"{pods}/p").json["metadata"]["resourceVersion"]
+    r = daemon.patch(f"{pods}/p", {"spec": {"bar": 1}})
+    assert r.status == 200 and unknown_warnings(r) == [warning("spec.bar")], r
+    assert r.json["metadata"]["resourceVersion"] == rv0, r

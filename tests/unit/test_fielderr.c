@@ -227,6 +227,17 @@ static void test_many_errors(void **state)
     fe_free(&l);
 }
 
+/* fmt's %v of a decoded patch map, as kube prints a strategic merge patch in its strict error. */
+static void test_gov(void **state)
+{
+    (void)state;
+    json_t *v = json_loads("{\"spec\":{\"b\":[1,2.5,\"s\",true,null,1000000.0,{}],\"a\":{\"z\":\"y x\"}}}", 0, NULL);
+    char *t = fe_gov(v);
+    assert_string_equal(t, "map[spec:map[a:map[z:y x] b:[1 2.5 s true <nil> 1e+06 map[]]]]");
+    free(t);
+    json_decref(v);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -237,6 +248,7 @@ int main(void)
         cmocka_unit_test(test_aggregate),
         cmocka_unit_test(test_causes),
         cmocka_unit_test(test_many_errors),
+        cmocka_unit_test(test_gov),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

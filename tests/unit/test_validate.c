@@ -531,6 +531,28 @@ static void test_prune_unknown_fields(void **state)
     json_decref(j);
 }
 
+/* A built-in kind's unknown fields come in the document's order (strict decoding's), whatever
+ * their values' types; another kind is not handled here. */
+static void test_core_prune_document_order(void **state)
+{
+    (void)state;
+    json_t *j = load("{\"spec\":{\"z\":1,\"ports\":[{\"port\":\"x\",\"nodeport\":1}],\"a\":null},"
+                     "\"metadata\":{\"name\":\"s\",\"x\":{}},\"extra\":[]}");
+    fieldpaths u = {0};
+    assert_int_equal(validate_core_prune("services", j, &u), 0);
+    static const char *const want[] = {"spec.z", "spec.ports[0].nodeport", "spec.a", "metadata.x", "extra"};
+    assert_int_equal(u.n, 5);
+    for (size_t i = 0; i < u.n; i++)
+        assert_string_equal(u.v[i], want[i]);
+    char *out = json_dumps(j, JSON_COMPACT);
+    assert_string_equal(out, "{\"spec\":{\"ports\":[{\"port\":\"x\"}]},\"metadata\":{\"name\":\"s\"}}");
+    free(out);
+    fieldpaths_free(&u);
+    assert_int_equal(validate_core_prune("pytorchjobs", j, &u), -1);
+    assert_int_equal(u.n, 0);
+    json_decref(j);
+}
+
 /* A type error in an object with many members is still found in the schema's order, and the
  * unknown ones beside it are pruned (more members than the walk's stack holds). */
 static void test_prune_many_members(void **state)
@@ -1054,6 +1076,7 @@ int main(void)
         cmocka_unit_test(test_schema_tables_sorted),
         cmocka_unit_test(test_prune_unknown_fields),
         cmocka_unit_test(test_prune_many_members),
+        cmocka_unit_test(test_core_prune_document_order),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
