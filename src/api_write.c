@@ -634,9 +634,27 @@ static int create_shape(const resource *res, const char *ns, json_t *obj, apierr
     return 0;
 }
 
+/* ObjectMeta as it comes out of its Go struct: the omitempty maps, slices and strings that are
+ * empty or null are gone (kube decodes every kind's metadata into ObjectMeta, a custom
+ * resource's too), so `finalizers: []` or `labels: {}` is not stored, and a patch that leaves
+ * only them changes nothing. */
+static void meta_drop_empty(json_t *md)
+{
+    static const char *const keys[] = {"labels", "annotations", "finalizers", "ownerReferences",
+                                       "managedFields", "generateName", "selfLink"};
+    for (size_t i = 0; json_is_object(md) && i < sizeof keys / sizeof *keys; i++) {
+        json_t *v = json_object_get(md, keys[i]);
+        if (v && (json_is_null(v) || (json_is_object(v) && !json_object_size(v)) ||
+                  (json_is_array(v) && !json_array_size(v)) ||
+                  (json_is_string(v) && !json_string_length(v))))
+            json_object_del(md, keys[i]);
+    }
+}
+
 /* What the server sets on every new object's metadata. */
 static void create_stamp(const resource *res, json_t *md)
 {
+    meta_drop_empty(md);
     char uid[37];
     api_new_uid(uid);
     json_object_set_new(md, "uid", json_string(uid));
@@ -1056,6 +1074,7 @@ void api_do_update(apireq *r, const store_rec *old, json_t *nobj, int dry, int r
     }
     nobj = NULL;
     json_t *rm = meta_of(res);
+    meta_drop_empty(rm);
     json_object_set(rm, "resourceVersion", json_object_get(om, "resourceVersion"));
     /* No new finalizers once deletion started. */
     if (json_object_get(om, "deletionTimestamp")) {

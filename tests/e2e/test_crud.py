@@ -1132,3 +1132,27 @@ def test_core_kinds_refuse_values_of_the_wrong_type_400(daemon):
     assert_status(daemon.post(f"/api/v1/namespaces/{ns}/pods", pod), 400, "BadRequest",
                   'Pod in version "v1" cannot be handled as a Pod: json: cannot unmarshal bool into '
                   "Go struct field PodSpec.spec.nodeSelector of type string")
+
+
+def test_empty_metadata_maps_and_lists_are_not_stored(daemon, ns):
+    """ObjectMeta's omitempty fields come out of its Go struct only when they hold something:
+    `labels: {}`, `finalizers: []`, `annotations: null` are not stored, and a patch that only
+    empties what was already absent is a no-op (same resourceVersion, no event)."""
+    name = uniq("empty")
+    body = job(name, labels={}, finalizers=[])
+    body["metadata"].update({"annotations": None, "ownerReferences": [], "generateName": ""})
+    r = daemon.post(pj(ns), body)
+    assert r.status == 201, r
+    md = r.json["metadata"]
+    for k in ("labels", "finalizers", "annotations", "ownerReferences", "generateName"):
+        assert k not in md, md
+    r2 = daemon.patch(pj(ns, name), {"metadata": {"labels": {}, "finalizers": []}})
+    assert r2.status == 200, r2
+    assert rv(r2.json) == rv(r.json) and "labels" not in r2.json["metadata"], r2
+    r3 = daemon.patch(pj(ns, name), {"metadata": {"finalizers": ["example.com/x"], "labels": {"a": "b"}}})
+    assert r3.json["metadata"]["finalizers"] == ["example.com/x"], r3
+    r4 = daemon.patch(pj(ns, name), {"metadata": {"finalizers": [], "labels": None}})
+    assert r4.status == 200, r4
+    assert "finalizers" not in r4.json["metadata"] and "labels" not in r4.json["metadata"], r4
+    g = daemon.get(pj(ns, name)).json["metadata"]
+    assert "finalizers" not in g and "labels" not in g, g
