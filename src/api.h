@@ -18,6 +18,7 @@ typedef struct watch_hub watch_hub;
 typedef struct gc gc_t;
 typedef struct kubelet kubelet_t;
 typedef struct tj_metrics tj_metrics;
+typedef struct svcalloc svcalloc_t;
 
 typedef struct api {
     uv_loop_t *loop;
@@ -27,6 +28,7 @@ typedef struct api {
     gc_t *gc;
     kubelet_t *kubelet;
     tj_metrics *metrics;
+    svcalloc_t *svcalloc; /* services' cluster IPs and node ports */
     uint64_t requests;
 } api_t;
 

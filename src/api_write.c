@@ -738,7 +738,7 @@ void api_do_create(apireq *r, json_t *obj, int dry)
     }
     if (!strcmp(r->res->plural, "services")) {
         fielderrs fe = {0};
-        if (svcalloc_create(r->api->store, key, obj, &fe) < 0) {
+        if (svcalloc_create(r->api->svcalloc, key, obj, &fe) < 0) {
             send_invalid(r, name, &fe);
             json_decref(obj);
             return;
@@ -1065,7 +1065,7 @@ void api_do_update(apireq *r, const store_rec *old, json_t *nobj, int dry, int r
         fielderrs fe2 = {0};
         char skey[1024];
         api_key(skey, sizeof skey, r->res, r->ns, r->name);
-        if (!strcmp(r->res->plural, "services") && svcalloc_update(r->api->store, skey, oobj, res, &fe2) < 0) {
+        if (!strcmp(r->res->plural, "services") && svcalloc_update(r->api->svcalloc, skey, oobj, res, &fe2) < 0) {
             send_invalid(r, r->name, &fe2);
             json_decref(res);
             json_decref(oobj);

@@ -21,6 +21,7 @@
 #include "http.h"
 #include "pki.h"
 #include "store.h"
+#include "svcalloc.h"
 #include "watch.h"
 
 typedef struct config {
@@ -269,6 +270,8 @@ static void on_signal(uv_signal_t *s, int signum)
     d->api.watch = NULL;
     gc_free(d->api.gc);
     d->api.gc = NULL;
+    svcalloc_free(d->api.svcalloc);
+    d->api.svcalloc = NULL;
     jobctl_free(d->jobctl);
     d->jobctl = NULL;
     events_stop(d->events);
@@ -339,6 +342,7 @@ int main(int argc, char **argv)
     d.api.watch = watch_hub_new(&d.api);
     watch_set_bookmark_interval(d.api.watch, cfg.bookmark_interval_s * 1000);
     d.api.gc = gc_new(&d.api);
+    d.api.svcalloc = svcalloc_new(d.api.store);
     snprintf(path, sizeof path, "%s/logs", cfg.data_dir);
     mkdir(path, 0755);
     char shim[4096];

@@ -1,9 +1,11 @@
 /* svcalloc — a Service's cluster IP and node ports (see svcalloc.h).
  *
- * What is taken is read from the store each time (every stored service's clusterIPs and
- * nodePorts; a cluster holds few services outside the controller's headless ones, which take
- * nothing), plus a ring of the last allocations: a create answered but not yet committed is not
- * in the store's committed state, and two of them in one batch must not share an address. The
+ * What is taken lives in an index built from the stored services at start and kept by a commit
+ * listener (a commit of a services/ key removes its previous version's values, adds its own):
+ * a count per cluster IP (open addressing) and per node port. A create answered but not yet
+ * committed is not in it, so the last allocations are also kept in a ring keyed by service: one
+ * counts as taken while that key's latest version is not committed (a deleted key, or a dry run
+ * never written, holds nothing). Two creates in one batch therefore cannot share a value. The
  * ring forgets an allocation after RECENT newer ones, far more than one batch holds.
  *
  * Like kube's allocators, a random pick prefers the upper part of the range: the first
@@ -26,50 +28,104 @@
 #define RECENT 1024
 #define INVALID_IP_MSG "must be a valid IP address, (e.g. 10.9.8.7 or 2001:db8::ffff)"
 
-/* The last allocations: the service's key and the value. One counts as taken while the latest
- * version of that key is not committed yet (a committed one is in the store's state already; a
- * deleted or never-written one, a dry run, holds nothing). */
+/* The last allocations: the service's key and the value. */
 typedef struct recent {
     char key[256];
     uint32_t v;
     int port;
 } recent;
-static recent ring[RECENT];
-static size_t n_ring;
 
+/* The cluster IPs held by stored services: open addressing, linear probing, counts (a value
+ * may pass from one version of a service to the next within a batch). */
+typedef struct ipslot {
+    uint32_t ip; /* 0: empty (10.96.0.0 is never a service's) */
+    uint32_t n;  /* 0: a tombstone, kept for probing */
+} ipslot;
+
+struct svcalloc {
+    store_t *store;
+    ipslot *ips;
+    size_t cap, used;                 /* slots, slots ever filled (tombstones included) */
+    uint32_t ports[PORT_SIZE];         /* counts per node port */
+    recent ring[RECENT];
+    size_t n_ring;
+};
+
+/* A list of values (this request's own picks, an updated service's old values). */
 typedef struct taken {
-    uint32_t *v;
-    size_t n, cap;
+    uint32_t v[64];
+    size_t n;
 } taken;
 
-typedef struct scan {
-    taken ips, ports;
-    taken own_ips, own_ports; /* the updated service's old values: its own, not taken from it */
-    const char *skip_uid;     /* the service being updated */
-} scan;
-
-static void take(taken *t, uint32_t x)
+static int has(const taken *t, uint32_t x)
 {
-    if (t->n == t->cap) {
-        size_t cap = t->cap ? t->cap * 2 : 64;
-        uint32_t *v = realloc(t->v, cap * sizeof *v);
-        if (!v)
-            abort(); /* an allocation that missed a taken value would hand it out twice */
-        t->v = v;
-        t->cap = cap;
+    for (size_t i = 0; i < t->n; i++)
+        if (t->v[i] == x)
+            return 1;
+    return 0;
+}
+
+static void add(taken *t, uint32_t x)
+{
+    if (t->n < sizeof t->v / sizeof *t->v)
+        t->v[t->n++] = x;
+}
+
+static size_t ip_hash(uint32_t ip, size_t cap)
+{
+    return (size_t)(ip * 2654435761u) & (cap - 1);
+}
+
+static ipslot *ip_find(const svcalloc_t *a, uint32_t ip)
+{
+    if (!a->cap)
+        return NULL;
+    for (size_t i = ip_hash(ip, a->cap), k = 0; k < a->cap; i = (i + 1) & (a->cap - 1), k++) {
+        if (a->ips[i].ip == ip)
+            return &a->ips[i];
+        if (!a->ips[i].ip)
+            return NULL;
     }
-    t->v[t->n++] = x;
+    return NULL;
 }
 
-static int cmp_u32(const void *a, const void *b)
+static void ip_count(svcalloc_t *a, uint32_t ip, int delta);
+
+static void ip_grow(svcalloc_t *a)
 {
-    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-    return x < y ? -1 : x > y;
+    ipslot *old = a->ips;
+    size_t oc = a->cap;
+    a->cap = oc ? oc * 2 : 256;
+    a->ips = calloc(a->cap, sizeof *a->ips);
+    if (!a->ips)
+        abort(); /* an index that lost values would hand them out twice */
+    a->used = 0;
+    for (size_t i = 0; i < oc; i++)
+        if (old[i].n)
+            for (uint32_t k = 0; k < old[i].n; k++)
+                ip_count(a, old[i].ip, 1);
+    free(old);
 }
 
-static int is_taken(const taken *t, uint32_t x)
+static void ip_count(svcalloc_t *a, uint32_t ip, int delta)
 {
-    return bsearch(&x, t->v, t->n, sizeof x, cmp_u32) != NULL;
+    ipslot *e = ip_find(a, ip);
+    if (delta < 0) {
+        if (e && e->n)
+            e->n--;
+        return;
+    }
+    if (e) {
+        e->n++;
+        return;
+    }
+    if ((a->used + 1) * 4 > a->cap * 3)
+        ip_grow(a);
+    size_t i = ip_hash(ip, a->cap);
+    while (a->ips[i].ip)
+        i = (i + 1) & (a->cap - 1);
+    a->ips[i] = (ipslot){ip, 1};
+    a->used++;
 }
 
 static int parse_ip(const char *s, uint32_t *out)
@@ -94,91 +150,138 @@ static uint32_t rnd(void)
     return r;
 }
 
-/* The values a spec holds, into ips and ports. */
+/* The values a spec holds, into ips and ports (either may be NULL). */
 static void values_of(const json_t *spec, taken *ips, taken *ports)
 {
     uint32_t ip;
     size_t i;
     json_t *v;
-    if (parse_ip(json_string_value(json_object_get(spec, "clusterIP")), &ip) == 0)
-        take(ips, ip);
+    if (ips && parse_ip(json_string_value(json_object_get(spec, "clusterIP")), &ip) == 0)
+        add(ips, ip);
     json_array_foreach(json_object_get(spec, "clusterIPs"), i, v)
-        if (parse_ip(json_string_value(v), &ip) == 0)
-            take(ips, ip);
+        if (ips && parse_ip(json_string_value(v), &ip) == 0 && !has(ips, ip))
+            add(ips, ip);
     json_array_foreach(json_object_get(spec, "ports"), i, v) {
         json_int_t np = json_integer_value(json_object_get(v, "nodePort"));
-        if (np > 0)
-            take(ports, (uint32_t)np);
+        if (ports && np > 0)
+            add(ports, (uint32_t)np);
     }
+}
+
+/* A stored version of a service enters (+1) or leaves (-1) the index. */
+static void index_rec(svcalloc_t *a, const store_rec *r, int delta)
+{
+    json_t *o = jsonio_parse(r->data, r->len, 0, NULL);
+    taken ips = {.n = 0}, ports = {.n = 0};
+    values_of(json_object_get(o, "spec"), &ips, &ports);
+    json_decref(o);
+    for (size_t i = 0; i < ips.n; i++)
+        ip_count(a, ips.v[i], delta);
+    for (size_t i = 0; i < ports.n; i++)
+        if (ports.v[i] >= SVC_NODEPORT_MIN && ports.v[i] <= SVC_NODEPORT_MAX) {
+            uint32_t *c = &a->ports[ports.v[i] - SVC_NODEPORT_MIN];
+            *c = delta > 0 ? *c + 1 : *c ? *c - 1 : 0;
+        }
+}
+
+static int is_service(const store_rec *r)
+{
+    return r && !strncmp(r->key, "services/", 9);
+}
+
+static void on_commit(void *arg, const store_rec *rec, const store_rec *prev)
+{
+    if (!is_service(rec))
+        return;
+    if (prev && !prev->deleted)
+        index_rec(arg, prev, -1);
+    if (!rec->deleted)
+        index_rec(arg, rec, 1);
 }
 
 static int scan_one(void *arg, const store_rec *r)
 {
-    scan *sc = arg;
-    json_t *o = jsonio_parse(r->data, r->len, 0, NULL);
-    const char *uid = json_string_value(json_object_get(json_object_get(o, "metadata"), "uid"));
-    if (o && !(sc->skip_uid && uid && !strcmp(uid, sc->skip_uid)))
-        values_of(json_object_get(o, "spec"), &sc->ips, &sc->ports);
-    json_decref(o);
+    index_rec(arg, r, 1);
     return 0;
 }
 
-static void scan_store(store_t *st, scan *sc, const json_t *own_spec, const char *skip_uid)
+svcalloc_t *svcalloc_new(store_t *st)
 {
-    memset(sc, 0, sizeof *sc);
-    sc->skip_uid = skip_uid;
-    if (own_spec) {
-        values_of(own_spec, &sc->own_ips, &sc->own_ports);
-        qsort(sc->own_ips.v, sc->own_ips.n, sizeof(uint32_t), cmp_u32);
-        qsort(sc->own_ports.v, sc->own_ports.n, sizeof(uint32_t), cmp_u32);
-    }
-    store_list(st, "services/", NULL, 0, scan_one, sc);
-    for (size_t i = 0; i < n_ring && i < RECENT; i++) {
-        const store_rec *r = store_latest(st, ring[i].key);
+    svcalloc_t *a = calloc(1, sizeof *a);
+    if (!a)
+        return NULL;
+    a->store = st;
+    store_list(st, "services/", NULL, 0, scan_one, a);
+    store_on_commit(st, on_commit, a);
+    return a;
+}
+
+void svcalloc_free(svcalloc_t *a)
+{
+    if (!a)
+        return;
+    free(a->ips);
+    free(a);
+}
+
+/* What a request checks a value against: the index less the updated service's own old values,
+ * the allocations not yet committed, and what this request took already. */
+typedef struct scan {
+    svcalloc_t *a;
+    taken own_ips, own_ports;
+    taken req_ips, req_ports;
+} scan;
+
+static int pending(const svcalloc_t *a, uint32_t v, int port)
+{
+    for (size_t i = 0; i < a->n_ring && i < RECENT; i++) {
+        if (a->ring[i].v != v || a->ring[i].port != port)
+            continue;
+        const store_rec *r = store_latest(a->store, a->ring[i].key);
         if (r && !r->committed)
-            take(ring[i].port ? &sc->ports : &sc->ips, ring[i].v);
+            return 1;
     }
-    qsort(sc->ips.v, sc->ips.n, sizeof *sc->ips.v, cmp_u32);
-    qsort(sc->ports.v, sc->ports.n, sizeof *sc->ports.v, cmp_u32);
+    return 0;
 }
 
-static void scan_free(scan *sc)
+/* A value the updated service held is its own (no other service can hold it too). */
+static int ip_held(const scan *sc, uint32_t ip)
 {
-    free(sc->ips.v);
-    free(sc->ports.v);
-    free(sc->own_ips.v);
-    free(sc->own_ports.v);
+    if (has(&sc->req_ips, ip))
+        return 1;
+    if (has(&sc->own_ips, ip))
+        return 0;
+    const ipslot *e = ip_find(sc->a, ip);
+    return (e && e->n) || pending(sc->a, ip, 0);
 }
 
-/* Is a value the request names held by another service (not by the one being updated)? */
-static int held(const taken *t, const taken *own, uint32_t x)
+static int port_held(const scan *sc, uint32_t p)
 {
-    return is_taken(t, x) && !is_taken(own, x);
+    if (has(&sc->req_ports, p))
+        return 1;
+    if (has(&sc->own_ports, p))
+        return 0;
+    return sc->a->ports[p - SVC_NODEPORT_MIN] || pending(sc->a, p, 1);
 }
 
-/* A free value among base + [0, size), random in [band, size) first, then anywhere; 0 when all
- * are taken. An allocated value is taken at once, for the next pick of the same request. */
-static uint32_t pick(taken *t, uint32_t base, uint32_t lo, uint32_t size, uint32_t band)
+/* A free value among base + [lo, size): random in [band, size) first, then anywhere; 0 when all
+ * are taken. */
+static uint32_t pick(const scan *sc, int port, uint32_t base, uint32_t lo, uint32_t size, uint32_t band)
 {
-    uint32_t x = 0;
-    for (int tries = 0; tries < 64 && !x; tries++) {
+    for (int tries = 0; tries < 64; tries++) {
         uint32_t c = base + band + rnd() % (size - band);
-        if (c >= base + lo && !is_taken(t, c))
-            x = c;
+        if (!(port ? port_held(sc, c) : ip_held(sc, c)))
+            return c;
     }
-    for (uint32_t i = lo; !x && i < size; i++)
-        if (!is_taken(t, base + i))
-            x = base + i;
-    if (x) {
-        take(t, x);
-        qsort(t->v, t->n, sizeof *t->v, cmp_u32);
-    }
-    return x;
+    for (uint32_t i = lo; i < size; i++)
+        if (!(port ? port_held(sc, base + i) : ip_held(sc, base + i)))
+            return base + i;
+    return 0;
 }
 
-static void remember(const char *key, uint32_t v, int port)
+static void remember(svcalloc_t *a, const char *key, uint32_t v, int port)
 {
-    recent *e = &ring[n_ring++ % RECENT];
+    recent *e = &a->ring[a->n_ring++ % RECENT];
     snprintf(e->key, sizeof e->key, "%s", key);
     e->v = v;
     e->port = port;
@@ -266,17 +369,16 @@ static int alloc_cluster_ip(json_t *spec, scan *sc, fielderrs *fe, uint32_t *got
                    text, text, SVC_CIDR);
             return -1;
         }
-        if (held(&sc->ips, &sc->own_ips, ip)) {
+        if (ip_held(sc, ip)) {
             fe_add(fe, FE_INVALID, "spec.clusterIPs", list, "failed to allocate IP %s: provided IP is already allocated", text);
             return -1;
         }
-        take(&sc->ips, ip);
-        qsort(sc->ips.v, sc->ips.n, sizeof *sc->ips.v, cmp_u32);
-    } else if (!(ip = pick(&sc->ips, IP_BASE, 1, IP_SIZE - 1, IP_BAND))) {
+    } else if (!(ip = pick(sc, 0, IP_BASE, 1, IP_SIZE - 1, IP_BAND))) {
         fe_add(fe, FE_INVALID, "spec.clusterIPs", "[]string(nil)",
                "failed to allocate a serviceIP: range is full");
         return -1;
     }
+    add(&sc->req_ips, ip);
     fmt_ip(ip, text);
     json_object_set_new(spec, "clusterIP", json_string(text));
     json_object_set_new(spec, "clusterIPs", json_pack("[s]", text));
@@ -306,30 +408,31 @@ static int alloc_node_ports(json_t *spec, scan *sc, fielderrs *fe, uint32_t *got
                        SVC_NODEPORT_MIN, SVC_NODEPORT_MAX);
                 return -1;
             }
-            if (held(&sc->ports, &sc->own_ports, (uint32_t)np)) {
+            if (port_held(sc, (uint32_t)np)) {
                 fe_add(fe, FE_INVALID, field, val, "provided port is already allocated");
                 return -1;
             }
-            take(&sc->ports, (uint32_t)np);
-            qsort(sc->ports.v, sc->ports.n, sizeof *sc->ports.v, cmp_u32);
-        } else if (!(np = pick(&sc->ports, SVC_NODEPORT_MIN, 0, PORT_SIZE, PORT_BAND))) {
+        } else if (!(np = pick(sc, 1, SVC_NODEPORT_MIN, 0, PORT_SIZE, PORT_BAND))) {
             fe_add(fe, FE_INVALID, field, "0", "failed to allocate a nodePort: range is full");
             return -1;
         } else {
             json_object_set_new(p, "nodePort", json_integer(np));
         }
+        add(&sc->req_ports, (uint32_t)np);
         if (*ngot < 64)
             got[(*ngot)++] = (uint32_t)np;
     }
     return 0;
 }
 
-/* The allocations a spec needs that it does not hold yet; remembered only when all succeed. */
-static int alloc_all(store_t *st, const char *key, json_t *spec, const json_t *own_spec,
-                     const char *own_uid, fielderrs *fe)
+/* The allocations a spec needs that it does not hold yet; remembered only when all succeed.
+ * own_spec: the updated service's old spec (its values are its own), or NULL. */
+static int alloc_all(svcalloc_t *a, const char *key, json_t *spec, const json_t *own_spec,
+                     fielderrs *fe)
 {
-    scan sc;
-    scan_store(st, &sc, own_spec, own_uid);
+    scan sc = {.a = a};
+    if (own_spec)
+        values_of(own_spec, &sc.own_ips, &sc.own_ports);
     uint32_t ip = 0, ports[64];
     size_t nports = 0;
     int rc = 0;
@@ -343,20 +446,19 @@ static int alloc_all(store_t *st, const char *key, json_t *spec, const json_t *o
         set_default(spec, "allocateLoadBalancerNodePorts", json_true());
     if (rc == 0) {
         if (ip)
-            remember(key, ip, 0);
+            remember(a, key, ip, 0);
         for (size_t i = 0; i < nports; i++)
-            remember(key, ports[i], 1);
+            remember(a, key, ports[i], 1);
     }
-    scan_free(&sc);
     return rc;
 }
 
-int svcalloc_create(store_t *st, const char *key, json_t *obj, fielderrs *fe)
+int svcalloc_create(svcalloc_t *a, const char *key, json_t *obj, fielderrs *fe)
 {
     json_t *spec = json_object_get(obj, "spec");
-    if (!json_is_object(spec))
+    if (!a || !json_is_object(spec))
         return 0;
-    return alloc_all(st, key, spec, NULL, NULL, fe);
+    return alloc_all(a, key, spec, NULL, fe);
 }
 
 /* The old port a new port without a nodePort continues: the same name, else (an unnamed single
@@ -376,13 +478,12 @@ static const json_t *old_port_for(const json_t *oports, const json_t *np)
     return NULL;
 }
 
-int svcalloc_update(store_t *st, const char *key, const json_t *old, json_t *obj, fielderrs *fe)
+int svcalloc_update(svcalloc_t *a, const char *key, const json_t *old, json_t *obj, fielderrs *fe)
 {
     const json_t *ospec = json_object_get(old, "spec");
     json_t *spec = json_object_get(obj, "spec");
-    if (!json_is_object(spec))
+    if (!a || !json_is_object(spec))
         return 0;
-    const char *uid = json_string_value(json_object_get(json_object_get(old, "metadata"), "uid"));
     static const char *const ipkeys[] = {"clusterIP", "clusterIPs", "ipFamilies", "ipFamilyPolicy"};
     if (needs_cluster_ip(ospec) && needs_cluster_ip(spec)) {
         /* patchAllocatedValues: what the new object leaves out stays; a change is refused */
@@ -437,5 +538,5 @@ int svcalloc_update(store_t *st, const char *key, const json_t *old, json_t *obj
         json_object_set(spec, "externalTrafficPolicy", json_object_get(ospec, "externalTrafficPolicy"));
     /* Whatever is still missing (a new type, new ports) is allocated; the service's own old
      * values do not count as taken, the new ones it names are checked against the others. */
-    return alloc_all(st, key, spec, ospec, uid, fe);
+    return alloc_all(a, key, spec, ospec, fe);
 }

@@ -11,13 +11,20 @@
 #define SVC_NODEPORT_MIN 30000
 #define SVC_NODEPORT_MAX 32767
 
+typedef struct svcalloc svcalloc_t;
+
+/* The allocator of a store: indexes the stored services and follows the store's commits. */
+svcalloc_t *svcalloc_new(store_t *st);
+void svcalloc_free(svcalloc_t *a);
+
 /* A new service (obj, already defaulted and valid): a clusterIP unless headless or ExternalName,
  * clusterIPs, ipFamilies and ipFamilyPolicy; for NodePort and LoadBalancer a nodePort on every
  * port and externalTrafficPolicy (and allocateLoadBalancerNodePorts for a LoadBalancer). Values
  * the body names must be in range and free. Free means no stored service holds it and no
  * allocation of the last moments (for writes not yet committed) took it. key: the service's
- * store key. 0, or -1 with fe set (kube's 422 causes). Loop thread only. */
-int svcalloc_create(store_t *st, const char *key, json_t *obj, fielderrs *fe);
+ * store key. 0, or -1 with fe set (kube's 422 causes). Loop thread only. No allocator (NULL):
+ * nothing is done. */
+int svcalloc_create(svcalloc_t *a, const char *key, json_t *obj, fielderrs *fe);
 
 /* A headless service's spec (clusterIP "None"): clusterIPs, ipFamilies and ipFamilyPolicy, as
  * svcalloc_create gives them; needs no store (the controller's services). Else nothing. */
@@ -26,5 +33,5 @@ void svcalloc_headless(json_t *spec);
 /* An update from old to obj: what obj leaves out is carried over from old (its clusterIP(s),
  * ipFamilies, ipFamilyPolicy, a port's nodePort), a changed clusterIP is refused, what a new type
  * needs is allocated and what it no longer needs is dropped. 0, or -1 with fe set. */
-int svcalloc_update(store_t *st, const char *key, const json_t *old, json_t *obj, fielderrs *fe);
+int svcalloc_update(svcalloc_t *a, const char *key, const json_t *old, json_t *obj, fielderrs *fe);
 #endif

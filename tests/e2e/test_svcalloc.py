@@ -183,3 +183,24 @@ def test_a_named_value_goes_to_one_of_two_creates_in_flight(daemon):
         return sorted(r.status for r in rs)
     got = [pair(i) for i in range(1, 31)]
     assert all(g == [201, 422] for g in got), got
+
+
+def test_the_index_follows_restarts_deletes_and_updates(make_daemon):
+    """What is taken is indexed from the store at start and kept by its commits: a value stays
+    taken across a restart, is free once its service is deleted or changed away from it."""
+    d = make_daemon()
+    ns = d.create_ns(uniq("idx"))
+    create(d, ns, svc("a", "NodePort", [{"port": 80, "nodePort": 30020}], clusterIP="10.96.0.20"))
+    create(d, ns, svc("b", clusterIP="10.96.0.21"))
+    assert d.stop() == 0
+    d.start()
+    r = d.post(svcs_path(ns), svc("c", clusterIP="10.96.0.20"))
+    assert_status(r, 422, "Invalid", contains="provided IP is already allocated")
+    r = d.post(svcs_path(ns), svc("c", "NodePort", [{"port": 80, "nodePort": 30020}]))
+    assert_status(r, 422, "Invalid", contains="provided port is already allocated")
+    # a's node port goes with its type; b goes away: both values are free again
+    assert d.patch(svcs_path(ns, "a"), {"spec": {"type": "ClusterIP"}}).status == 200
+    assert d.delete(svcs_path(ns, "b")).status == 200
+    create(d, ns, svc("c", "NodePort", [{"port": 80, "nodePort": 30020}], clusterIP="10.96.0.21"))
+    r = d.post(svcs_path(ns), svc("e", clusterIP="10.96.0.20"))  # a still holds its IP
+    assert_status(r, 422, "Invalid", contains="provided IP is already allocated")
