@@ -373,7 +373,8 @@ static void sb_go_v(sbuf *b, const json_t *v, int depth)
             oom();
         json_object_foreach((json_t *)v, k, x)
             keys[i++] = k;
-        qsort(keys, n, sizeof *keys, cmp_keyp);
+        if (n > 1)
+            qsort(keys, n, sizeof *keys, cmp_keyp);
         sbuf_puts(b, "map[");
         for (i = 0; i < n; i++) {
             if (i)

@@ -401,10 +401,18 @@ static json_t *pj_replica_spec(void)
         "restartPolicy", s_str(
             "Restart policy for all replicas within the job. One of Always, OnFailure, Never and "
             "ExitCode. Default to OnFailure for PyTorchJob."),
-        "template", s_free(
+        "template", s_obj(
             "Template is the object that describes the pod that will be created for this "
             "replica. RestartPolicy in PodTemplateSpec will be overide by RestartPolicy in "
-            "ReplicaSpec"),
+            "ReplicaSpec",
+            /* the CRD's embedded ObjectMeta: the five fields controller-gen keeps */
+            "metadata", s_obj(D_METADATA,
+                              "annotations", s_strmap(NULL), "finalizers", s_strs(NULL),
+                              "labels", s_strmap(NULL), "name", s_str(NULL),
+                              "namespace", s_str(NULL), NULL),
+            "spec", s_ref(CORE("PodSpec"), "Specification of the desired behavior of the pod. "
+                          "More info: " MORE_INFO "#spec-and-status"),
+            NULL),
         NULL);
 }
 
@@ -531,6 +539,8 @@ static json_t *pj_status(void)
         NULL);
 }
 
+static void add_core_pod_spec(json_t *sc);
+
 static void add_kubeflow_v1(json_t *sc)
 {
     json_t *spec = required(s_obj(
@@ -546,6 +556,7 @@ static void add_kubeflow_v1(json_t *sc)
             "\"Worker\": PyTorchReplicaSpec,\n  }"),
         "runPolicy", pj_run_policy(),
         NULL), "pytorchReplicaSpecs", NULL);
+    add_core_pod_spec(sc); /* the templates' spec, in this document as $refs must be */
     json_object_set_new(sc, "org.kubeflow.v1.PyTorchJob",
         kind_schema("kubeflow.org", "v1", "PyTorchJob", "PyTorchJob Represents a PyTorchJob "
                     "resource.", spec, pj_status()));
@@ -603,8 +614,12 @@ static json_t *object_reference(void)
         NULL);
 }
 
-static void add_core_pod(json_t *sc)
+/* PodSpec and the types below it: a pod's, and a PyTorchJob template's. */
+static void add_core_pod_spec(json_t *sc)
 {
+    json_object_set_new(sc, QUANTITY, json_pack("{s:s, s:[{s:s},{s:s}]}", "description",
+        "Quantity is a fixed-point representation of a number, e.g. \"500m\", \"2Gi\" or 2.",
+        "oneOf", "type", "string", "type", "number"));
     json_object_set_new(sc, CORE("Container"), required(s_obj(
         "A single application container that you want to run within a pod.",
         "args", s_strs("Arguments to the entrypoint. The container image's CMD is used if this "
@@ -626,19 +641,27 @@ static void add_core_pod(json_t *sc)
         "ports", listmap(s_arr(ref(CORE("ContainerPort")), "List of ports to expose from the "
                                                              "container."), "containerPort"),
         "readinessProbe", s_free("Periodic probe of container service readiness."),
+        "resizePolicy", s_free_arr("Resources resize policy for the container."),
         "resources", s_ref(CORE("ResourceRequirements"), "Compute Resources required by this "
                                                           "container."),
+        "restartPolicy", s_str("RestartPolicy defines the restart behavior of individual "
+                               "containers in a pod. This field may only be set for init "
+                               "containers, and the only allowed value is \"Always\"."),
         "securityContext", s_free("SecurityContext defines the security options the container "
                                   "should be run with."),
         "startupProbe", s_free("StartupProbe indicates that the Pod has successfully "
                                "initialized."),
         "stdin", s_bool("Whether this container should allocate a buffer for stdin in the "
                         "container runtime."),
+        "stdinOnce", s_bool("Whether the container runtime should close the stdin channel "
+                            "after it has been opened by a single attach."),
         "terminationMessagePath", s_str("Path at which the file to which the container's "
                                         "termination message will be written is mounted."),
         "terminationMessagePolicy", s_str("Indicate how the termination message should be "
                                           "populated. File or FallbackToLogsOnError."),
         "tty", s_bool("Whether this container should allocate a TTY for itself."),
+        "volumeDevices", listmap(s_free_arr("volumeDevices is the list of block devices to be "
+                                            "used by the container."), "devicePath"),
         "volumeMounts", listmap(s_free_arr("Pod volumes to mount into the container's "
                                            "filesystem."), "mountPath"),
         "workingDir", s_str("Container's working directory."),
@@ -667,6 +690,9 @@ static void add_core_pod(json_t *sc)
 
     json_object_set_new(sc, CORE("ResourceRequirements"), s_obj(
         "ResourceRequirements describes the compute resource requirements.",
+        "claims", listmap(s_free_arr("Claims lists the names of resources, defined in "
+                                     "spec.resourceClaims, that are used by this container."),
+                          "name"),
         "limits", s_map(ref(QUANTITY), "Limits describes the maximum amount of compute "
                                        "resources allowed."),
         "requests", s_map(ref(QUANTITY), "Requests describes the minimum amount of compute "
@@ -687,11 +713,24 @@ static void add_core_pod(json_t *sc)
             "List of containers belonging to the pod. Containers cannot currently be added or "
             "removed. There must be at least one container in a Pod. Cannot be updated."),
             "name"),
+        "dnsConfig", s_free("Specifies the DNS parameters of a pod. Parameters specified here "
+                            "will be merged to the generated DNS configuration based on "
+                            "DNSPolicy."),
         "dnsPolicy", s_str("Set DNS policy for the pod. Defaults to \"ClusterFirst\"."),
         "enableServiceLinks", s_bool("EnableServiceLinks indicates whether information about "
                                      "services should be injected into pod's environment "
                                      "variables."),
+        "ephemeralContainers", listmap(s_free_arr("List of ephemeral containers run in this "
+                                                  "pod. Ephemeral containers may be run in an "
+                                                  "existing pod to perform user-initiated "
+                                                  "actions such as debugging."), "name"),
+        "hostAliases", listmap(s_free_arr("HostAliases is an optional list of hosts and IPs "
+                                          "that will be injected into the pod's hosts file if "
+                                          "specified."), "ip"),
+        "hostIPC", s_bool("Use the host's ipc namespace. Optional: Default to false."),
         "hostNetwork", s_bool("Host networking requested for this pod."),
+        "hostPID", s_bool("Use the host's pid namespace. Optional: Default to false."),
+        "hostUsers", s_bool("Use the host's user namespace. Optional: Default to true."),
         "hostname", s_str("Specifies the hostname of the Pod. If not specified, the pod's "
                           "hostname will be set to a system-defined value."),
         "imagePullSecrets", listmap(s_free_arr("ImagePullSecrets is an optional list of "
@@ -704,24 +743,60 @@ static void add_core_pod(json_t *sc)
         "nodeName", s_str("NodeName indicates in which node this pod is scheduled."),
         "nodeSelector", s_strmap("NodeSelector is a selector which must be true for the pod "
                                  "to fit on a node."),
+        "os", s_free("Specifies the OS of the containers in the pod."),
+        "overhead", s_map(ref(QUANTITY), "Overhead represents the resource overhead "
+                                         "associated with running a pod for a given "
+                                         "RuntimeClass."),
+        "preemptionPolicy", s_str("PreemptionPolicy is the Policy for preempting pods with "
+                                  "lower priority. One of Never, PreemptLowerPriority. Defaults "
+                                  "to PreemptLowerPriority if unset."),
+        "priority", s_i32("The priority value. Various system components use this field to "
+                          "find the priority of the pod."),
         "priorityClassName", s_str("If specified, indicates the pod's priority."),
+        "readinessGates", s_free_arr("If specified, all readiness gates will be evaluated for "
+                                     "pod readiness."),
+        "resourceClaims", listmap(s_free_arr("ResourceClaims defines which ResourceClaims must "
+                                             "be allocated and reserved before the Pod is "
+                                             "allowed to start."), "name"),
+        "resources", s_ref(CORE("ResourceRequirements"), "Resources is the total amount of CPU "
+                                                          "and Memory resources required by all "
+                                                          "containers in the pod."),
         "restartPolicy", s_str("Restart policy for all containers within the pod. One of "
                                "Always, OnFailure, Never. Default to Always."),
+        "runtimeClassName", s_str("RuntimeClassName refers to a RuntimeClass object in the "
+                                  "node.k8s.io group, which should be used to run this pod."),
         "schedulerName", s_str("If specified, the pod will be dispatched by specified "
                                "scheduler."),
+        "schedulingGates", listmap(s_free_arr("SchedulingGates is an opaque list of values "
+                                              "that if specified will block scheduling the "
+                                              "pod."), "name"),
         "securityContext", s_free("SecurityContext holds pod-level security attributes and "
                                   "common container settings."),
+        "serviceAccount", s_str("DeprecatedServiceAccount is a deprecated alias for "
+                                "ServiceAccountName. Deprecated: Use serviceAccountName "
+                                "instead."),
         "serviceAccountName", s_str("ServiceAccountName is the name of the ServiceAccount to "
                                     "use to run this pod."),
+        "setHostnameAsFQDN", s_bool("If true the pod's hostname will be configured as the "
+                                    "pod's FQDN, rather than the leaf name (the default)."),
+        "shareProcessNamespace", s_bool("Share a single process namespace between all of the "
+                                        "containers in a pod."),
         "subdomain", s_str("If specified, the fully qualified Pod hostname will be "
                            "\"<hostname>.<subdomain>.<pod namespace>.svc.<cluster domain>\"."),
         "terminationGracePeriodSeconds", s_i64("Optional duration in seconds the pod needs to "
                                                "terminate gracefully. Defaults to 30 seconds."),
         "tolerations", s_free_arr("If specified, the pod's tolerations."),
+        "topologySpreadConstraints", s_free_arr("TopologySpreadConstraints describes how a "
+                                                "group of pods ought to spread across topology "
+                                                "domains."),
         "volumes", listmap(s_free_arr("List of volumes that can be mounted by containers "
                                       "belonging to the pod."), "name"),
         NULL), "containers", NULL));
+}
 
+static void add_core_pod(json_t *sc)
+{
+    add_core_pod_spec(sc);
     json_object_set_new(sc, CORE("PodCondition"), required(s_obj(
         "PodCondition contains details for the current condition of this pod.",
         "lastProbeTime", s_time("Last time we probed the condition."),
@@ -980,9 +1055,6 @@ static void add_core_v1(json_t *sc)
     json_object_set_new(sc, INTSTR, json_pack("{s:s, s:s, s:[{s:s},{s:s}]}", "description",
         "IntOrString is a type that can hold an int32 or a string.", "format", "int-or-string",
         "oneOf", "type", "integer", "type", "string"));
-    json_object_set_new(sc, QUANTITY, json_pack("{s:s, s:[{s:s},{s:s}]}", "description",
-        "Quantity is a fixed-point representation of a number, e.g. \"500m\", \"2Gi\" or 2.",
-        "oneOf", "type", "string", "type", "number"));
     add_core_namespace(sc);
     add_core_pod(sc);
     add_core_service(sc);

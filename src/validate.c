@@ -610,15 +610,28 @@ static const snode n_obj_arr = {S_ARRAY, NULL, &n_obj, NULL, 0, 0};
 /* core/v1 as the CRD embeds it (k8s.io/api 1.32 field sets: a field a newer core/v1 has is kept
  * rather than pruned). Properties in the CRD's (alphabetical) order. */
 static const char *const req_name[] = {"name", NULL};
+static const char *const req_key[] = {"key", NULL};
+static const sprop p_key_sel[] = {{"key", &n_str}, {"name", &n_str}, {"optional", &n_bool}, {NULL, NULL}};
+static const snode n_key_sel = CLOSED(p_key_sel, req_key); /* ConfigMapKeySelector, SecretKeySelector */
+static const char *const req_field_path[] = {"fieldPath", NULL};
+static const sprop p_field_sel[] = {{"apiVersion", &n_str}, {"fieldPath", &n_str}, {NULL, NULL}};
+static const snode n_field_sel = CLOSED(p_field_sel, req_field_path);
+static const char *const req_resource[] = {"resource", NULL};
+static const sprop p_res_field_sel[] = {
+    {"containerName", &n_str}, {"divisor", &n_any}, {"resource", &n_str}, {NULL, NULL},
+};
+static const snode n_res_field_sel = CLOSED(p_res_field_sel, req_resource);
 static const sprop p_env_src[] = {
-    {"configMapKeyRef", &n_obj}, {"fieldRef", &n_obj}, {"resourceFieldRef", &n_obj},
-    {"secretKeyRef", &n_obj}, {NULL, NULL},
+    {"configMapKeyRef", &n_key_sel}, {"fieldRef", &n_field_sel},
+    {"resourceFieldRef", &n_res_field_sel}, {"secretKeyRef", &n_key_sel}, {NULL, NULL},
 };
 static const snode n_env_src = CLOSED(p_env_src, NULL);
 static const sprop p_env[] = {{"name", &n_str}, {"value", &n_str}, {"valueFrom", &n_env_src}, {NULL, NULL}};
 static const snode n_env = CLOSED(p_env, req_name);
 static const snode n_env_arr = {S_ARRAY, NULL, &n_env, NULL, 0, 0};
-static const sprop p_env_from[] = {{"configMapRef", &n_obj}, {"prefix", &n_str}, {"secretRef", &n_obj}, {NULL, NULL}};
+static const sprop p_opt_ref[] = {{"name", &n_str}, {"optional", &n_bool}, {NULL, NULL}};
+static const snode n_opt_ref = CLOSED(p_opt_ref, NULL); /* ConfigMapEnvSource, SecretEnvSource */
+static const sprop p_env_from[] = {{"configMapRef", &n_opt_ref}, {"prefix", &n_str}, {"secretRef", &n_opt_ref}, {NULL, NULL}};
 static const snode n_env_from = CLOSED(p_env_from, NULL);
 static const snode n_env_from_arr = {S_ARRAY, NULL, &n_env_from, NULL, 0, 0};
 static const char *const req_port[] = {"containerPort", NULL};
@@ -635,15 +648,22 @@ static const sprop p_mount[] = {
 };
 static const snode n_mount = CLOSED(p_mount, req_mount);
 static const snode n_mount_arr = {S_ARRAY, NULL, &n_mount, NULL, 0, 0};
+static const sprop p_res_claim[] = {{"name", &n_str}, {"request", &n_str}, {NULL, NULL}};
+static const snode n_res_claim = CLOSED(p_res_claim, req_name);
+static const snode n_res_claim_arr = {S_ARRAY, NULL, &n_res_claim, NULL, 0, 0};
 static const sprop p_resources[] = {
-    {"claims", &n_obj_arr}, {"limits", &n_any_map}, {"requests", &n_any_map}, {NULL, NULL},
+    {"claims", &n_res_claim_arr}, {"limits", &n_any_map}, {"requests", &n_any_map}, {NULL, NULL},
 };
 static const snode n_resources = CLOSED(p_resources, NULL);
 static const sprop p_exec[] = {{"command", &n_str_arr}, {NULL, NULL}};
 static const snode n_exec = CLOSED(p_exec, NULL);
 static const char *const req_port_only[] = {"port", NULL};
+static const char *const req_name_value[] = {"name", "value", NULL};
+static const sprop p_http_header[] = {{"name", &n_str}, {"value", &n_str}, {NULL, NULL}};
+static const snode n_http_header = CLOSED(p_http_header, req_name_value);
+static const snode n_http_header_arr = {S_ARRAY, NULL, &n_http_header, NULL, 0, 0};
 static const sprop p_http_get[] = {
-    {"host", &n_str}, {"httpHeaders", &n_obj_arr}, {"path", &n_str}, {"port", &n_any},
+    {"host", &n_str}, {"httpHeaders", &n_http_header_arr}, {"path", &n_str}, {"port", &n_any},
     {"scheme", &n_str}, {NULL, NULL},
 };
 static const snode n_http_get = CLOSED(p_http_get, req_port_only);
@@ -658,18 +678,38 @@ static const sprop p_probe[] = {
     {NULL, NULL},
 };
 static const snode n_probe = CLOSED(p_probe, NULL);
+static const char *const req_seconds[] = {"seconds", NULL};
+static const sprop p_sleep[] = {{"seconds", &n_int}, {NULL, NULL}};
+static const snode n_sleep = CLOSED(p_sleep, req_seconds);
+static const sprop p_handler[] = {
+    {"exec", &n_exec}, {"httpGet", &n_http_get}, {"sleep", &n_sleep}, {"tcpSocket", &n_tcp},
+    {NULL, NULL},
+};
+static const snode n_handler = CLOSED(p_handler, NULL);
+static const sprop p_lifecycle[] = {{"postStart", &n_handler}, {"preStop", &n_handler}, {"stopSignal", &n_str}, {NULL, NULL}};
+static const snode n_lifecycle = CLOSED(p_lifecycle, NULL);
+static const sprop p_caps[] = {{"add", &n_str_arr}, {"drop", &n_str_arr}, {NULL, NULL}};
+static const snode n_caps = CLOSED(p_caps, NULL);
+static const char *const req_type_only[] = {"type", NULL};
+static const sprop p_profile[] = {{"localhostProfile", &n_str}, {"type", &n_str}, {NULL, NULL}};
+static const snode n_profile = CLOSED(p_profile, req_type_only); /* seccomp, AppArmor */
+static const sprop p_selinux[] = {
+    {"level", &n_str}, {"role", &n_str}, {"type", &n_str}, {"user", &n_str}, {NULL, NULL},
+};
+static const snode n_selinux = CLOSED(p_selinux, NULL);
 static const sprop p_sec_ctx[] = {
-    {"allowPrivilegeEscalation", &n_bool}, {"appArmorProfile", &n_obj}, {"capabilities", &n_obj},
-    {"privileged", &n_bool}, {"procMount", &n_str}, {"readOnlyRootFilesystem", &n_bool},
-    {"runAsGroup", &n_int}, {"runAsNonRoot", &n_bool}, {"runAsUser", &n_int},
-    {"seLinuxOptions", &n_obj}, {"seccompProfile", &n_obj}, {"windowsOptions", &n_obj},
+    {"allowPrivilegeEscalation", &n_bool}, {"appArmorProfile", &n_profile},
+    {"capabilities", &n_caps}, {"privileged", &n_bool}, {"procMount", &n_str},
+    {"readOnlyRootFilesystem", &n_bool}, {"runAsGroup", &n_int}, {"runAsNonRoot", &n_bool},
+    {"runAsUser", &n_int}, {"seLinuxOptions", &n_selinux}, {"seccompProfile", &n_profile},
+    {"windowsOptions", &n_obj},
     {NULL, NULL},
 };
 static const snode n_sec_ctx = CLOSED(p_sec_ctx, NULL);
 static const sprop p_container[] = {
     {"args", &n_str_arr}, {"command", &n_str_arr}, {"env", &n_env_arr},
     {"envFrom", &n_env_from_arr}, {"image", &n_str}, {"imagePullPolicy", &n_str},
-    {"lifecycle", &n_obj}, {"livenessProbe", &n_probe}, {"name", &n_str}, {"ports", &n_port_arr},
+    {"lifecycle", &n_lifecycle}, {"livenessProbe", &n_probe}, {"name", &n_str}, {"ports", &n_port_arr},
     {"readinessProbe", &n_probe}, {"resizePolicy", &n_obj_arr}, {"resources", &n_resources},
     {"restartPolicy", &n_str}, {"securityContext", &n_sec_ctx}, {"startupProbe", &n_probe},
     {"stdin", &n_bool}, {"stdinOnce", &n_bool}, {"terminationMessagePath", &n_str},
@@ -679,12 +719,16 @@ static const sprop p_container[] = {
 static const snode n_container = CLOSED(p_container, req_name);
 static const snode n_container_arr = {S_ARRAY, NULL, &n_container, NULL, 0, 0};
 
+static const sprop p_sysctl[] = {{"name", &n_str}, {"value", &n_str}, {NULL, NULL}};
+static const snode n_sysctl = CLOSED(p_sysctl, req_name_value);
+static const snode n_sysctl_arr = {S_ARRAY, NULL, &n_sysctl, NULL, 0, 0};
 static const sprop p_pod_sec_ctx[] = {
-    {"appArmorProfile", &n_obj}, {"fsGroup", &n_int}, {"fsGroupChangePolicy", &n_str},
+    {"appArmorProfile", &n_profile}, {"fsGroup", &n_int}, {"fsGroupChangePolicy", &n_str},
     {"runAsGroup", &n_int}, {"runAsNonRoot", &n_bool}, {"runAsUser", &n_int},
-    {"seLinuxChangePolicy", &n_str}, {"seLinuxOptions", &n_obj}, {"seccompProfile", &n_obj},
-    {"supplementalGroups", &n_int_arr}, {"supplementalGroupsPolicy", &n_str},
-    {"sysctls", &n_obj_arr}, {"windowsOptions", &n_obj}, {NULL, NULL},
+    {"seLinuxChangePolicy", &n_str}, {"seLinuxOptions", &n_selinux},
+    {"seccompProfile", &n_profile}, {"supplementalGroups", &n_int_arr},
+    {"supplementalGroupsPolicy", &n_str}, {"sysctls", &n_sysctl_arr}, {"windowsOptions", &n_obj},
+    {NULL, NULL},
 };
 static const snode n_pod_sec_ctx = CLOSED(p_pod_sec_ctx, NULL);
 static const sprop p_toleration[] = {
@@ -698,38 +742,100 @@ static const snode n_local_ref = CLOSED(p_local_ref, NULL);
 static const snode n_local_ref_arr = {S_ARRAY, NULL, &n_local_ref, NULL, 0, 0};
 static const sprop p_empty_dir[] = {{"medium", &n_str}, {"sizeLimit", &n_any}, {NULL, NULL}};
 static const snode n_empty_dir = CLOSED(p_empty_dir, NULL);
+static const char *const req_key_path[] = {"key", "path", NULL};
+static const sprop p_key_to_path[] = {{"key", &n_str}, {"mode", &n_int}, {"path", &n_str}, {NULL, NULL}};
+static const snode n_key_to_path = CLOSED(p_key_to_path, req_key_path);
+static const snode n_key_to_path_arr = {S_ARRAY, NULL, &n_key_to_path, NULL, 0, 0};
+static const sprop p_cm_vol[] = {
+    {"defaultMode", &n_int}, {"items", &n_key_to_path_arr}, {"name", &n_str},
+    {"optional", &n_bool}, {NULL, NULL},
+};
+static const snode n_cm_vol = CLOSED(p_cm_vol, NULL);
+static const sprop p_secret_vol[] = {
+    {"defaultMode", &n_int}, {"items", &n_key_to_path_arr}, {"optional", &n_bool},
+    {"secretName", &n_str}, {NULL, NULL},
+};
+static const snode n_secret_vol = CLOSED(p_secret_vol, NULL);
+static const char *const req_claim_name[] = {"claimName", NULL};
+static const sprop p_pvc_vol[] = {{"claimName", &n_str}, {"readOnly", &n_bool}, {NULL, NULL}};
+static const snode n_pvc_vol = CLOSED(p_pvc_vol, req_claim_name);
+static const char *const req_path[] = {"path", NULL};
+static const sprop p_host_path[] = {{"path", &n_str}, {"type", &n_str}, {NULL, NULL}};
+static const snode n_host_path = CLOSED(p_host_path, req_path);
+static const char *const req_nfs[] = {"path", "server", NULL};
+static const sprop p_nfs[] = {{"path", &n_str}, {"readOnly", &n_bool}, {"server", &n_str}, {NULL, NULL}};
+static const snode n_nfs = CLOSED(p_nfs, req_nfs);
 static const sprop p_volume[] = {
     {"awsElasticBlockStore", &n_obj}, {"azureDisk", &n_obj}, {"azureFile", &n_obj},
-    {"cephfs", &n_obj}, {"cinder", &n_obj}, {"configMap", &n_obj}, {"csi", &n_obj},
+    {"cephfs", &n_obj}, {"cinder", &n_obj}, {"configMap", &n_cm_vol}, {"csi", &n_obj},
     {"downwardAPI", &n_obj}, {"emptyDir", &n_empty_dir}, {"ephemeral", &n_obj}, {"fc", &n_obj},
     {"flexVolume", &n_obj}, {"flocker", &n_obj}, {"gcePersistentDisk", &n_obj},
-    {"gitRepo", &n_obj}, {"glusterfs", &n_obj}, {"hostPath", &n_obj}, {"image", &n_obj},
-    {"iscsi", &n_obj}, {"name", &n_str}, {"nfs", &n_obj}, {"persistentVolumeClaim", &n_obj},
+    {"gitRepo", &n_obj}, {"glusterfs", &n_obj}, {"hostPath", &n_host_path}, {"image", &n_obj},
+    {"iscsi", &n_obj}, {"name", &n_str}, {"nfs", &n_nfs}, {"persistentVolumeClaim", &n_pvc_vol},
     {"photonPersistentDisk", &n_obj}, {"portworxVolume", &n_obj}, {"projected", &n_obj},
-    {"quobyte", &n_obj}, {"rbd", &n_obj}, {"scaleIO", &n_obj}, {"secret", &n_obj},
+    {"quobyte", &n_obj}, {"rbd", &n_obj}, {"scaleIO", &n_obj}, {"secret", &n_secret_vol},
     {"storageos", &n_obj}, {"vsphereVolume", &n_obj}, {NULL, NULL},
 };
 static const snode n_volume = CLOSED(p_volume, req_name);
 static const snode n_volume_arr = {S_ARRAY, NULL, &n_volume, NULL, 0, 0};
 
+static const sprop p_dns_opt[] = {{"name", &n_str}, {"value", &n_str}, {NULL, NULL}};
+static const snode n_dns_opt = CLOSED(p_dns_opt, NULL);
+static const snode n_dns_opt_arr = {S_ARRAY, NULL, &n_dns_opt, NULL, 0, 0};
+static const sprop p_dns_config[] = {
+    {"nameservers", &n_str_arr}, {"options", &n_dns_opt_arr}, {"searches", &n_str_arr}, {NULL, NULL},
+};
+static const snode n_dns_config = CLOSED(p_dns_config, NULL);
+static const char *const req_ip[] = {"ip", NULL};
+static const sprop p_host_alias[] = {{"hostnames", &n_str_arr}, {"ip", &n_str}, {NULL, NULL}};
+static const snode n_host_alias = CLOSED(p_host_alias, req_ip);
+static const snode n_host_alias_arr = {S_ARRAY, NULL, &n_host_alias, NULL, 0, 0};
+static const sprop p_pod_os[] = {{"name", &n_str}, {NULL, NULL}};
+static const snode n_pod_os = CLOSED(p_pod_os, req_name);
+static const char *const req_condition_type[] = {"conditionType", NULL};
+static const sprop p_readiness_gate[] = {{"conditionType", &n_str}, {NULL, NULL}};
+static const snode n_readiness_gate = CLOSED(p_readiness_gate, req_condition_type);
+static const snode n_readiness_gate_arr = {S_ARRAY, NULL, &n_readiness_gate, NULL, 0, 0};
+static const sprop p_sched_gate[] = {{"name", &n_str}, {NULL, NULL}};
+static const snode n_sched_gate = CLOSED(p_sched_gate, req_name);
+static const snode n_sched_gate_arr = {S_ARRAY, NULL, &n_sched_gate, NULL, 0, 0};
+static const sprop p_pod_res_claim[] = {
+    {"name", &n_str}, {"resourceClaimName", &n_str}, {"resourceClaimTemplateName", &n_str},
+    {NULL, NULL},
+};
+static const snode n_pod_res_claim = CLOSED(p_pod_res_claim, req_name);
+static const snode n_pod_res_claim_arr = {S_ARRAY, NULL, &n_pod_res_claim, NULL, 0, 0};
+static const char *const req_spread[] = {"maxSkew", "topologyKey", "whenUnsatisfiable", NULL};
+static const sprop p_spread[] = {
+    {"labelSelector", &n_obj}, {"matchLabelKeys", &n_str_arr}, {"maxSkew", &n_int},
+    {"minDomains", &n_int}, {"nodeAffinityPolicy", &n_str}, {"nodeTaintsPolicy", &n_str},
+    {"topologyKey", &n_str}, {"whenUnsatisfiable", &n_str}, {NULL, NULL},
+};
+static const snode n_spread = CLOSED(p_spread, req_spread);
+static const snode n_spread_arr = {S_ARRAY, NULL, &n_spread, NULL, 0, 0};
+static const sprop p_affinity[] = {
+    {"nodeAffinity", &n_obj}, {"podAffinity", &n_obj}, {"podAntiAffinity", &n_obj}, {NULL, NULL},
+};
+static const snode n_affinity = CLOSED(p_affinity, NULL);
+
 static const char *const req_containers[] = {"containers", NULL};
 static const sprop p_podspec[] = {
-    {"activeDeadlineSeconds", &n_int}, {"affinity", &n_obj},
+    {"activeDeadlineSeconds", &n_int}, {"affinity", &n_affinity},
     {"automountServiceAccountToken", &n_bool}, {"containers", &n_container_arr},
-    {"dnsConfig", &n_obj}, {"dnsPolicy", &n_str}, {"enableServiceLinks", &n_bool},
-    {"ephemeralContainers", &n_obj_arr}, {"hostAliases", &n_obj_arr}, {"hostIPC", &n_bool},
+    {"dnsConfig", &n_dns_config}, {"dnsPolicy", &n_str}, {"enableServiceLinks", &n_bool},
+    {"ephemeralContainers", &n_obj_arr}, {"hostAliases", &n_host_alias_arr}, {"hostIPC", &n_bool},
     {"hostNetwork", &n_bool}, {"hostPID", &n_bool}, {"hostUsers", &n_bool},
     {"hostname", &n_str}, {"imagePullSecrets", &n_local_ref_arr},
     {"initContainers", &n_container_arr}, {"nodeName", &n_str}, {"nodeSelector", &n_str_map},
-    {"os", &n_obj}, {"overhead", &n_any_map}, {"preemptionPolicy", &n_str},
-    {"priority", &n_int}, {"priorityClassName", &n_str}, {"readinessGates", &n_obj_arr},
-    {"resourceClaims", &n_obj_arr}, {"resources", &n_resources}, {"restartPolicy", &n_str},
-    {"runtimeClassName", &n_str}, {"schedulerName", &n_str}, {"schedulingGates", &n_obj_arr},
+    {"os", &n_pod_os}, {"overhead", &n_any_map}, {"preemptionPolicy", &n_str},
+    {"priority", &n_int}, {"priorityClassName", &n_str}, {"readinessGates", &n_readiness_gate_arr},
+    {"resourceClaims", &n_pod_res_claim_arr}, {"resources", &n_resources}, {"restartPolicy", &n_str},
+    {"runtimeClassName", &n_str}, {"schedulerName", &n_str}, {"schedulingGates", &n_sched_gate_arr},
     {"securityContext", &n_pod_sec_ctx}, {"serviceAccount", &n_str},
     {"serviceAccountName", &n_str}, {"setHostnameAsFQDN", &n_bool},
     {"shareProcessNamespace", &n_bool}, {"subdomain", &n_str},
     {"terminationGracePeriodSeconds", &n_int}, {"tolerations", &n_toleration_arr},
-    {"topologySpreadConstraints", &n_obj_arr}, {"volumes", &n_volume_arr}, {NULL, NULL},
+    {"topologySpreadConstraints", &n_spread_arr}, {"volumes", &n_volume_arr}, {NULL, NULL},
 };
 static const snode n_podspec = CLOSED(p_podspec, req_containers);
 static const sprop p_tmeta[] = {
@@ -1313,6 +1419,25 @@ static int node_ok(const snode *node, int depth)
             !node_ok(node->props[i].node, depth + 1))
             return 0;
     return 1;
+}
+
+size_t validate_schema_props(const char *type, const char **names, size_t cap)
+{
+    static const struct {
+        const char *type;
+        const snode *node;
+    } named[] = {{"PodSpec", &n_podspec}, {"Container", &n_container},
+                 {"ResourceRequirements", &n_resources}, {"ContainerPort", &n_port},
+                 {"EnvVar", &n_env}};
+    for (size_t i = 0; i < sizeof named / sizeof *named; i++) {
+        if (strcmp(named[i].type, type))
+            continue;
+        size_t n = 0;
+        for (; n < named[i].node->nprops && n < cap; n++)
+            names[n] = named[i].node->props[n].name;
+        return n;
+    }
+    return 0;
 }
 
 int validate_schema_ok(void)

@@ -47,6 +47,10 @@ int validate_core_prune(const char *plural, json_t *obj, fieldpaths *u);
 /* The schema tables are well formed (every object's properties sorted and counted): 1, else 0.
  * For the unit tests: pruning looks properties up by binary search. */
 int validate_schema_ok(void);
+/* The property names pruning knows for a core/v1 type ("PodSpec", "Container",
+ * "ResourceRequirements", "ContainerPort", "EnvVar"), sorted, into names (at most cap); the
+ * count, 0 for another type. For the test that holds openapi.c's schemas to the same names. */
+size_t validate_schema_props(const char *type, const char **names, size_t cap);
 /* The status schema (422): condition items need type and status; counters are integers. */
 void validate_pytorchjob_status(fielderrs *l, const json_t *obj);
 /* The same, pruning unknown status fields as validate_pytorchjob_schema_prune does. */

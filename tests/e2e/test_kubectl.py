@@ -241,6 +241,19 @@ def test_explain(kubectl):
     assert "PyTorchJob" in out, out
 
 
+def test_explain_reaches_into_the_pod_template(kubectl):
+    """The template is the CRD's PodTemplateSpec, so explain goes down to the containers, as on a
+    cluster (it used to stop at `template <Object>`)."""
+    base = "pytorchjob.spec.pytorchReplicaSpecs.template"
+    out = ok(kubectl("explain", base))
+    assert "metadata\t<Object>" in out and "spec\t<PodSpec>" in out, out
+    out = ok(kubectl("explain", base + ".spec"))
+    for f in ("containers", "tolerations", "shareProcessNamespace", "topologySpreadConstraints"):
+        assert f"  {f}\t" in out, (f, out)
+    out = ok(kubectl("explain", base + ".spec.containers.resources"))
+    assert "limits\t<map[string]Quantity>" in out and "claims\t" in out, out
+
+
 # kubectl's typed clients send these creates as Kubernetes protobuf (client-compat.md, Protobuf).
 def test_create_namespace_protobuf(kubectl, daemon):
     name = uniq("pbns")

@@ -112,7 +112,9 @@ def full_job(name):
         "name": "pytorch", "image": "python:3.11", "imagePullPolicy": "IfNotPresent",
         "command": ["python3"], "args": ["-c", "print(1)"], "workingDir": "/tmp",
         "env": [{"name": "A", "value": "1"},
-                {"name": "B", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}}],
+                {"name": "B", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}},
+                {"name": "C", "valueFrom": {"secretKeyRef": {"name": "s", "key": "k", "optional": True}}},
+                {"name": "D", "valueFrom": {"resourceFieldRef": {"resource": "limits.cpu", "divisor": "1m"}}}],
         "envFrom": [{"prefix": "P_", "configMapRef": {"name": "cm", "optional": True}}],
         "ports": [{"name": "pytorchjob-port", "containerPort": 23456, "protocol": "TCP"}],
         "resources": {"limits": {"cpu": "1", "memory": "1Gi", "nvidia.com/gpu": 1},
@@ -124,8 +126,10 @@ def full_job(name):
         "securityContext": {"runAsUser": 1000, "runAsNonRoot": True, "privileged": False,
                             "allowPrivilegeEscalation": False, "readOnlyRootFilesystem": True,
                             "capabilities": {"drop": ["ALL"]},
-                            "seccompProfile": {"type": "RuntimeDefault"}},
-        "lifecycle": {"preStop": {"exec": {"command": ["sleep", "1"]}}},
+                            "seccompProfile": {"type": "RuntimeDefault"},
+                            "appArmorProfile": {"type": "RuntimeDefault"}},
+        "lifecycle": {"preStop": {"exec": {"command": ["sleep", "1"]}},
+                      "postStart": {"httpGet": {"port": 80, "httpHeaders": [{"name": "a", "value": "b"}]}}},
         "stdin": False, "tty": False, "terminationMessagePath": "/dev/termination-log",
         "terminationMessagePolicy": "File",
     }
@@ -133,7 +137,13 @@ def full_job(name):
         "containers": [c], "initContainers": [{"name": "init", "image": "busybox"}],
         "volumes": [{"name": "dshm", "emptyDir": {"medium": "Memory", "sizeLimit": "1Gi"}},
                     {"name": "data", "persistentVolumeClaim": {"claimName": "d"}},
-                    {"name": "cfg", "configMap": {"name": "c", "items": [{"key": "k", "path": "p"}]}}],
+                    {"name": "cfg", "configMap": {"name": "c", "items": [{"key": "k", "path": "p"}]}},
+                    {"name": "sec", "secret": {"secretName": "s", "defaultMode": 256}},
+                    {"name": "hp", "hostPath": {"path": "/data", "type": "Directory"}},
+                    {"name": "nfs", "nfs": {"server": "n", "path": "/x", "readOnly": True}}],
+        "dnsConfig": {"nameservers": ["1.1.1.1"], "options": [{"name": "ndots", "value": "2"}]},
+        "hostAliases": [{"ip": "10.0.0.1", "hostnames": ["db"]}],
+        "readinessGates": [{"conditionType": "x.io/ready"}], "os": {"name": "linux"},
         "nodeSelector": {"accelerator": "a100"},
         "tolerations": [{"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule",
                          "tolerationSeconds": 30}],
@@ -176,6 +186,22 @@ def test_a_full_manifest_loses_nothing(daemon, ns):
     sent_rp = dict(body["spec"]["runPolicy"])
     assert got["spec"]["runPolicy"] == sent_rp, got["spec"]["runPolicy"]
     assert got["spec"]["nprocPerNode"] == "auto"
+
+
+def test_nested_core_types_are_pruned_too(daemon, ns):
+    name = uniq("nest")
+    b = job(name)
+    c = b["spec"]["pytorchReplicaSpecs"]["Master"]["template"]["spec"]["containers"][0]
+    c["env"] = [{"name": "T", "valueFrom": {"secretKeyRef": {"name": "s", "kye": "k", "key": "t"}}}]
+    c["securityContext"] = {"capabilities": {"drop": ["ALL"], "dorp": ["X"]}}
+    b["spec"]["pytorchReplicaSpecs"]["Master"]["template"]["spec"]["volumes"] = [
+        {"name": "v", "configMap": {"nmae": "c", "name": "c"}}]
+    r = daemon.post(pj(ns), b, query={"fieldValidation": "Strict"})
+    base = "spec.pytorchReplicaSpecs.Master.template.spec."
+    assert_status(r, 400, "BadRequest", STRICT_PREFIX + strict_text([
+        base + "containers[0].env[0].valueFrom.secretKeyRef.kye",
+        base + "containers[0].securityContext.capabilities.dorp",
+        base + "volumes[0].configMap.nmae"]))
 
 
 def test_update_prunes_and_strict_refuses(daemon, ns):

@@ -4,6 +4,7 @@
 #include <jansson.h>
 #include "discovery.h"
 #include "resource.h"
+#include "validate.h"
 
 #define KUBECTL_ACCEPT                                                                  \
     "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,"             \
@@ -547,8 +548,27 @@ static void test_openapi_pytorchjob(void **state)
     json_t *rp = json_object_get(replica, "properties");
     assert_string_equal(str(json_object_get(rp, "replicas"), "format"), "int32");
     assert_string_equal(str(json_object_get(rp, "restartPolicy"), "type"), "string");
-    assert_true(json_is_true(json_object_get(json_object_get(rp, "template"),
-                                             "x-kubernetes-preserve-unknown-fields")));
+    /* the template is the CRD's PodTemplateSpec: its metadata's five fields, core's PodSpec */
+    json_t *tp = json_object_get(json_object_get(rp, "template"), "properties");
+    assert_int_equal(json_object_size(json_object_get(json_object_get(tp, "metadata"), "properties")), 5);
+    assert_string_equal(str(json_array_get(json_object_get(json_object_get(tp, "spec"), "allOf"), 0), "$ref"),
+                        "#/components/schemas/io.k8s.api.core.v1.PodSpec");
+    /* every field that pruning keeps is in the schema kubectl explain reads, and no other */
+    static const char *const types[] = {"PodSpec", "Container", "ResourceRequirements",
+                                        "ContainerPort", "EnvVar"};
+    for (size_t t = 0; t < sizeof types / sizeof *types; t++) {
+        const char *names[64];
+        size_t n = validate_schema_props(types[t], names, 64);
+        char key[128];
+        snprintf(key, sizeof key, "io.k8s.api.core.v1.%s", types[t]);
+        json_t *props_t = json_object_get(json_object_get(json_object_get(json_object_get(doc,
+            "components"), "schemas"), key), "properties");
+        assert_true(n > 0);
+        for (size_t i = 0; i < n; i++)
+            if (!json_object_get(props_t, names[i]))
+                fail_msg("%s.%s is kept by pruning but missing from the openapi schema", types[t], names[i]);
+        assert_int_equal(json_object_size(props_t), n);
+    }
     static const char *const run[] = {"cleanPodPolicy", "ttlSecondsAfterFinished",
                                       "activeDeadlineSeconds", "backoffLimit",
                                       "schedulingPolicy", "suspend", "managedBy"};
