@@ -805,16 +805,61 @@ static const sprop p_pod_res_claim[] = {
 };
 static const snode n_pod_res_claim = CLOSED(p_pod_res_claim, req_name);
 static const snode n_pod_res_claim_arr = {S_ARRAY, NULL, &n_pod_res_claim, NULL, 0, 0};
+/* NodeSelectorRequirement and LabelSelectorRequirement have the same fields. */
+static const char *const req_key_op[] = {"key", "operator", NULL};
+static const sprop p_sel_req[] = {{"key", &n_str}, {"operator", &n_str}, {"values", &n_str_arr}, {NULL, NULL}};
+static const snode n_sel_req = CLOSED(p_sel_req, req_key_op);
+static const snode n_sel_req_arr = {S_ARRAY, NULL, &n_sel_req, NULL, 0, 0};
+static const sprop p_label_selector[] = {
+    {"matchExpressions", &n_sel_req_arr}, {"matchLabels", &n_str_map}, {NULL, NULL},
+};
+static const snode n_label_selector = CLOSED(p_label_selector, NULL);
 static const char *const req_spread[] = {"maxSkew", "topologyKey", "whenUnsatisfiable", NULL};
 static const sprop p_spread[] = {
-    {"labelSelector", &n_obj}, {"matchLabelKeys", &n_str_arr}, {"maxSkew", &n_int},
+    {"labelSelector", &n_label_selector}, {"matchLabelKeys", &n_str_arr}, {"maxSkew", &n_int},
     {"minDomains", &n_int}, {"nodeAffinityPolicy", &n_str}, {"nodeTaintsPolicy", &n_str},
     {"topologyKey", &n_str}, {"whenUnsatisfiable", &n_str}, {NULL, NULL},
 };
 static const snode n_spread = CLOSED(p_spread, req_spread);
 static const snode n_spread_arr = {S_ARRAY, NULL, &n_spread, NULL, 0, 0};
+static const char *const req_weight_pref[] = {"preference", "weight", NULL};
+static const char *const req_weight_term[] = {"podAffinityTerm", "weight", NULL};
+static const char *const req_topology_key[] = {"topologyKey", NULL};
+static const char *const req_terms[] = {"nodeSelectorTerms", NULL};
+static const snode n_node_term_arr;
+static const sprop p_node_selector[] = {{"nodeSelectorTerms", &n_node_term_arr}, {NULL, NULL}};
+static const snode n_node_selector = CLOSED(p_node_selector, req_terms);
+static const sprop p_node_term[] = {
+    {"matchExpressions", &n_sel_req_arr}, {"matchFields", &n_sel_req_arr}, {NULL, NULL},
+};
+static const snode n_node_term = CLOSED(p_node_term, NULL);
+static const snode n_node_term_arr = {S_ARRAY, NULL, &n_node_term, NULL, 0, 0};
+static const sprop p_pref_term[] = {{"preference", &n_node_term}, {"weight", &n_int}, {NULL, NULL}};
+static const snode n_pref_term = CLOSED(p_pref_term, req_weight_pref);
+static const snode n_pref_term_arr = {S_ARRAY, NULL, &n_pref_term, NULL, 0, 0};
+static const sprop p_node_affinity[] = {
+    {"preferredDuringSchedulingIgnoredDuringExecution", &n_pref_term_arr},
+    {"requiredDuringSchedulingIgnoredDuringExecution", &n_node_selector}, {NULL, NULL},
+};
+static const snode n_node_affinity = CLOSED(p_node_affinity, NULL);
+static const sprop p_pod_term[] = {
+    {"labelSelector", &n_label_selector}, {"matchLabelKeys", &n_str_arr},
+    {"mismatchLabelKeys", &n_str_arr}, {"namespaceSelector", &n_label_selector},
+    {"namespaces", &n_str_arr}, {"topologyKey", &n_str}, {NULL, NULL},
+};
+static const snode n_pod_term = CLOSED(p_pod_term, req_topology_key);
+static const snode n_pod_term_arr = {S_ARRAY, NULL, &n_pod_term, NULL, 0, 0};
+static const sprop p_weighted_term[] = {{"podAffinityTerm", &n_pod_term}, {"weight", &n_int}, {NULL, NULL}};
+static const snode n_weighted_term = CLOSED(p_weighted_term, req_weight_term);
+static const snode n_weighted_term_arr = {S_ARRAY, NULL, &n_weighted_term, NULL, 0, 0};
+static const sprop p_pod_affinity[] = {
+    {"preferredDuringSchedulingIgnoredDuringExecution", &n_weighted_term_arr},
+    {"requiredDuringSchedulingIgnoredDuringExecution", &n_pod_term_arr}, {NULL, NULL},
+};
+static const snode n_pod_affinity = CLOSED(p_pod_affinity, NULL); /* and PodAntiAffinity */
 static const sprop p_affinity[] = {
-    {"nodeAffinity", &n_obj}, {"podAffinity", &n_obj}, {"podAntiAffinity", &n_obj}, {NULL, NULL},
+    {"nodeAffinity", &n_node_affinity}, {"podAffinity", &n_pod_affinity},
+    {"podAntiAffinity", &n_pod_affinity}, {NULL, NULL},
 };
 static const snode n_affinity = CLOSED(p_affinity, NULL);
 

@@ -147,8 +147,22 @@ def full_job(name):
         "nodeSelector": {"accelerator": "a100"},
         "tolerations": [{"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule",
                          "tolerationSeconds": 30}],
-        "affinity": {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {
-            "nodeSelectorTerms": [{"matchExpressions": [{"key": "k", "operator": "In", "values": ["v"]}]}]}}},
+        "affinity": {
+            "nodeAffinity": {
+                "requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": [
+                    {"matchExpressions": [{"key": "k", "operator": "In", "values": ["v"]}],
+                     "matchFields": [{"key": "metadata.name", "operator": "NotIn", "values": ["n"]}]}]},
+                "preferredDuringSchedulingIgnoredDuringExecution": [
+                    {"weight": 10, "preference": {"matchExpressions": [{"key": "z", "operator": "Exists"}]}}]},
+            "podAntiAffinity": {
+                "preferredDuringSchedulingIgnoredDuringExecution": [
+                    {"weight": 100, "podAffinityTerm": {
+                        "labelSelector": {"matchLabels": {"app": "x"},
+                                          "matchExpressions": [{"key": "a", "operator": "In", "values": ["b"]}]},
+                        "namespaceSelector": {}, "namespaces": ["n"], "matchLabelKeys": ["pod-template-hash"],
+                        "topologyKey": "kubernetes.io/hostname"}}]},
+            "podAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": [
+                {"labelSelector": {"matchLabels": {"app": "y"}}, "topologyKey": "zone"}]}},
         "imagePullSecrets": [{"name": "regcred"}],
         "securityContext": {"fsGroup": 2000, "runAsGroup": 3000, "supplementalGroups": [4000],
                             "sysctls": [{"name": "net.core.somaxconn", "value": "1024"}]},
@@ -196,9 +210,14 @@ def test_nested_core_types_are_pruned_too(daemon, ns):
     c["securityContext"] = {"capabilities": {"drop": ["ALL"], "dorp": ["X"]}}
     b["spec"]["pytorchReplicaSpecs"]["Master"]["template"]["spec"]["volumes"] = [
         {"name": "v", "configMap": {"nmae": "c", "name": "c"}}]
+    b["spec"]["pytorchReplicaSpecs"]["Master"]["template"]["spec"]["affinity"] = {
+        "nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": [
+            {"matchExpressions": [{"key": "k", "operator": "In", "valuez": ["v"]}]}]}}}
     r = daemon.post(pj(ns), b, query={"fieldValidation": "Strict"})
     base = "spec.pytorchReplicaSpecs.Master.template.spec."
     assert_status(r, 400, "BadRequest", STRICT_PREFIX + strict_text([
+        base + "affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution."
+               "nodeSelectorTerms[0].matchExpressions[0].valuez",
         base + "containers[0].env[0].valueFrom.secretKeyRef.kye",
         base + "containers[0].securityContext.capabilities.dorp",
         base + "volumes[0].configMap.nmae"]))

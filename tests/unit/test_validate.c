@@ -498,7 +498,7 @@ static void test_prune_unknown_fields(void **state)
     (void)state;
     json_t *j = load("{\"zz\":1,\"metadata\":{\"name\":\"m\",\"nam\":1,\"labels\":{\"q\":\"r\"},\"b\":null},"
                      "\"spec\":{\"runPolicy\":{\"suspend\":true,\"suspnd\":true},\"pytorchReplicaSpecs\":"
-                     "{\"Master\":{\"replicas\":1,\"template\":{\"spec\":{\"affinity\":{\"nodeAffinity\":{\"x\":1}},"
+                     "{\"Master\":{\"replicas\":1,\"template\":{\"spec\":{\"ephemeralContainers\":[{\"x\":1}],"
                      "\"containers\":[{\"name\":\"p\",\"image\":\"i\",\"imag\":\"j\",\"resources\":"
                      "{\"limits\":{\"cpu\":1},\"limit\":{}}}]}}}},\"aa\":null}}");
     fielderrs l = {0};
@@ -518,7 +518,7 @@ static void test_prune_unknown_fields(void **state)
     char *out = json_dumps(j, JSON_COMPACT);
     assert_string_equal(out, "{\"metadata\":{\"name\":\"m\",\"labels\":{\"q\":\"r\"}},\"spec\":{\"runPolicy\":"
                              "{\"suspend\":true},\"pytorchReplicaSpecs\":{\"Master\":{\"replicas\":1,\"template\":"
-                             "{\"spec\":{\"affinity\":{\"nodeAffinity\":{\"x\":1}},\"containers\":[{\"name\":\"p\",\"image\":\"i\","
+                             "{\"spec\":{\"ephemeralContainers\":[{\"x\":1}],\"containers\":[{\"name\":\"p\",\"image\":\"i\","
                              "\"resources\":{\"limits\":{\"cpu\":1}}}]}}}}}}");
     free(out);
     /* nothing left to prune the second time; without a list nothing is pruned at all */
