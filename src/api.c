@@ -23,6 +23,7 @@
 #include "kubepb.h"
 #include "table.h"
 #include "podlog.h"
+#include "validate.h"
 #include "metrics.h"
 #include "authz.h"
 
@@ -303,10 +304,12 @@ int api_str_in(const json_t *arr, const char *s)
     return 0;
 }
 
-/* What api_prepare made of a request: its decoded body, or the create made ready from it. */
+/* What api_prepare made of a request: its decoded body, or the create made ready from it; and
+ * the keys its JSON body repeats (api_take_body_dups). */
 typedef struct apiprep {
     json_t *body;
     api_precreate *create;
+    fieldpaths dups;
 } apiprep;
 
 static void prep_free(void *p)
@@ -314,7 +317,73 @@ static void prep_free(void *p)
     apiprep *ap = p;
     json_decref(ap->body);
     api_precreate_free(ap->create);
+    fieldpaths_free(&ap->dups);
     free(ap);
+}
+
+typedef struct dupkey {
+    size_t off;
+    char *path;
+} dupkey;
+
+typedef struct dups {
+    dupkey *v;
+    size_t n, cap;
+} dups;
+
+static void collect_dup(void *arg, size_t off, const char *path)
+{
+    dups *d = arg;
+    if (d->n == d->cap) {
+        size_t cap = d->cap ? d->cap * 2 : 8;
+        dupkey *v = realloc(d->v, cap * sizeof *v);
+        if (!v)
+            return;
+        d->v = v;
+        d->cap = cap;
+    }
+    if ((d->v[d->n].path = strdup(path)))
+        d->v[d->n++].off = off;
+}
+
+static int cmp_dup(const void *a, const void *b)
+{
+    size_t x = ((const dupkey *)a)->off, y = ((const dupkey *)b)->off;
+    return x < y ? -1 : x > y;
+}
+
+/* A JSON body: with its keys unique, as ever; with a key repeated, decoded as kube's decoder
+ * takes it (the last value wins) and the repeats listed in *dups as strict decoding meets them,
+ * in the document's order, each path once (kjson's messages are de-duplicated). */
+static json_t *parse_body(const char *buf, size_t len, fieldpaths *out, json_error_t *err)
+{
+    json_t *o = jsonio_parse(buf, len, JSON_REJECT_DUPLICATES, err);
+    if (o || !(o = jsonio_parse(buf, len, 0, NULL)))
+        return o;
+    dups d = {0};
+    jsonio_duplicates(buf, len, collect_dup, &d);
+    if (d.n > 1)
+        qsort(d.v, d.n, sizeof *d.v, cmp_dup);
+    for (size_t i = 0; i < d.n; i++) {
+        int seen = 0;
+        for (size_t k = 0; k < out->n && !seen; k++)
+            seen = !strcmp(out->v[k], d.v[i].path);
+        if (!seen)
+            fieldpaths_add(out, d.v[i].path);
+        free(d.v[i].path);
+    }
+    free(d.v);
+    return o;
+}
+
+void api_take_body_dups(http_req *h, fieldpaths *out)
+{
+    apiprep *ap = h->prep;
+    memset(out, 0, sizeof *out);
+    if (ap && ap->dups.n) {
+        *out = ap->dups;
+        memset(&ap->dups, 0, sizeof ap->dups);
+    }
 }
 
 static int split_path(const char *path, char **seg, int max);
@@ -353,14 +422,19 @@ void api_prepare(void *ctx, http_req *h)
     const char *ct = http_header_get(h, "content-type");
     if (ct && *ct && !api_media_is(ct, "application/json"))
         return;
-    json_t *body = jsonio_parse(h->body, h->body_len, JSON_REJECT_DUPLICATES, NULL);
+    fieldpaths dups = {0};
+    json_t *body = parse_body(h->body, h->body_len, &dups, NULL);
     apiprep *ap = calloc(1, sizeof *ap);
     if (!ap) {
+        fieldpaths_free(&dups);
         json_decref(body);
         return;
     }
+    ap->dups = dups;
     char *ns;
-    const resource *res = h->method == HTTP_POST && json_is_object(body) ? create_target(h->path, &ns) : NULL;
+    /* a body with repeated keys is answered on the loop, where its warnings or error are */
+    const resource *res = h->method == HTTP_POST && json_is_object(body) && !dups.n
+                              ? create_target(h->path, &ns) : NULL;
     if (res) {
         /* the body goes either way: what did not become a create is decoded again on the loop */
         ap->create = api_precreate_new(api, h, res, ns, body);
@@ -396,7 +470,20 @@ int api_body_json(http_req *h, json_t **out, char **err)
         return 0;
     }
     json_error_t je;
-    json_t *o = jsonio_parse(h->body, h->body_len, JSON_REJECT_DUPLICATES, &je);
+    fieldpaths dups = {0};
+    json_t *o = parse_body(h->body, h->body_len, &dups, &je);
+    if (dups.n) {
+        if (!ap && (ap = calloc(1, sizeof *ap))) {
+            h->prep = ap;
+            h->prep_free = prep_free;
+        }
+        if (ap) {
+            fieldpaths_free(&ap->dups);
+            ap->dups = dups;
+        } else {
+            fieldpaths_free(&dups);
+        }
+    }
     if (o) {
         *out = o;
         return 0;

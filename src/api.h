@@ -77,6 +77,10 @@ int api_str_in(const json_t *arr, const char *s);
 /* The request body as JSON (YAML for application/yaml and apply-patch+yaml); 0, or -1 with
  * *err (malloc'ed decoder text). */
 int api_body_json(http_req *h, json_t **out, char **err);
+/* The keys the request's JSON body repeated (kube's "duplicate field" paths, in the body's
+ * order), moved to *out (empty when none, or when taken already: they are reported once). */
+struct fieldpaths;
+void api_take_body_dups(http_req *h, struct fieldpaths *out);
 /* Parse a request body as a JSON object for create/update; 0 or -1 with e set (400/415). */
 /* A body of a built-in kind whose values do not fit its Go struct (labels, annotations, a
  * service's selector and port, a pod's nodeSelector): -1 and Go's json error in msg. */

@@ -299,13 +299,15 @@ static int field_validation_mode(const http_req *h)
     return mode;
 }
 
-/* runtime.NewStrictDecodingError's text for the pruned paths. */
-static char *strict_text(const fieldpaths *u)
+/* runtime.NewStrictDecodingError's text: the repeated keys, then the pruned fields. */
+static char *strict_text(const fieldpaths *dups, const fieldpaths *u)
 {
     sbuf b = SBUF_INIT(1u << 24);
     sbuf_add(&b, "strict decoding error: ", 23);
+    for (size_t i = 0; i < dups->n; i++)
+        sbuf_printf(&b, "%sduplicate field \"%s\"", i ? ", " : "", dups->v[i]);
     for (size_t i = 0; i < u->n; i++)
-        sbuf_printf(&b, "%sunknown field \"%s\"", i ? ", " : "", u->v[i]);
+        sbuf_printf(&b, "%sunknown field \"%s\"", i || dups->n ? ", " : "", u->v[i]);
     char *t = strdup(sbuf_str(&b));
     sbuf_free(&b);
     if (!t)
@@ -313,23 +315,36 @@ static char *strict_text(const fieldpaths *u)
     return t;
 }
 
-/* What the request's fieldValidation makes of the fields pruned from its object (u): a
- * warning each under Warn (appended to *warn), nothing under Ignore; under Strict -1 with
- * *strict set to kube's decoding error. */
+static void add_warning(json_t **warn, const char *what, const char *path)
+{
+    char text[1100]; /* kube's warning text is capped at 1 KiB anyway */
+    snprintf(text, sizeof text, "%s field \"%.1000s\"", what, path);
+    if (!*warn)
+        *warn = json_array();
+    json_array_append_new(*warn, json_string(text));
+}
+
+/* What the request's fieldValidation makes of the keys its body repeated (taken from the request
+ * once, so they are reported once; a JSON patch's own keys are not checked, as kube's) and of
+ * the fields pruned from its object (u): a warning each under Warn (appended to *warn), nothing
+ * under Ignore; under Strict -1 with *strict set to kube's decoding error. */
 static int unknown_fields(const http_req *h, const fieldpaths *u, json_t **warn, char **strict)
 {
-    int mode = u->n ? field_validation_mode(h) : FV_IGNORE;
+    fieldpaths d = {0};
+    const char *ct = h ? http_header_get(h, "content-type") : NULL;
+    if (h && !(ct && api_media_is(ct, "application/json-patch+json")))
+        api_take_body_dups((http_req *)h, &d); /* h->prep is the request's own scratch */
+    int mode = u->n || d.n ? field_validation_mode(h) : FV_IGNORE;
     if (mode == FV_STRICT) {
-        *strict = strict_text(u);
+        *strict = strict_text(&d, u);
+        fieldpaths_free(&d);
         return -1;
     }
-    for (size_t i = 0; mode == FV_WARN && i < u->n; i++) {
-        char text[1100]; /* kube's warning text is capped at 1 KiB anyway */
-        snprintf(text, sizeof text, "unknown field \"%.1000s\"", u->v[i]);
-        if (!*warn)
-            *warn = json_array();
-        json_array_append_new(*warn, json_string(text));
-    }
+    for (size_t i = 0; mode == FV_WARN && i < d.n; i++)
+        add_warning(warn, "duplicate", d.v[i]);
+    for (size_t i = 0; mode == FV_WARN && i < u->n; i++)
+        add_warning(warn, "unknown", u->v[i]);
+    fieldpaths_free(&d);
     return 0;
 }
 

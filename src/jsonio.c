@@ -801,3 +801,228 @@ char *jsonio_indent(const char *text, size_t len, size_t *len_out)
         *len_out = b.len - 1;
     return b.buf;
 }
+
+/*** duplicate keys ***/
+
+/* A scan of valid JSON text for keys repeated within one object (jsonio_duplicates). The path of
+ * the value being scanned is kept in one growing buffer; each object's keys are decoded once,
+ * sorted to find the repeats, and reported with their offsets. */
+typedef struct dscan {
+    const unsigned char *p, *end, *start;
+    char *path;
+    size_t plen, pcap;
+    jsonio_dup_fn fn;
+    void *arg;
+    int depth, failed;
+} dscan;
+
+typedef struct dkey {
+    char *s;      /* decoded, malloc'ed */
+    size_t n;
+    size_t off;   /* of the key's opening quote */
+    size_t order; /* position in the object */
+} dkey;
+
+static int path_push(dscan *d, const char *s, size_t n, int index, size_t idx)
+{
+    char num[32];
+    if (index)
+        n = (size_t)snprintf(num, sizeof num, "[%zu]", idx), s = num;
+    size_t need = d->plen + n + 2;
+    if (need > d->pcap) {
+        size_t cap = d->pcap ? d->pcap : 256;
+        while (cap < need)
+            cap *= 2;
+        char *p = realloc(d->path, cap);
+        if (!p)
+            return -1;
+        d->path = p;
+        d->pcap = cap;
+    }
+    if (!index && d->plen)
+        d->path[d->plen++] = '.';
+    memcpy(d->path + d->plen, s, n);
+    d->plen += n;
+    d->path[d->plen] = 0;
+    return 0;
+}
+
+/* The string at d->p (its opening quote), decoded into a new buffer when out is not NULL. */
+static int dscan_string(dscan *d, char **out, size_t *n)
+{
+    const unsigned char *q = d->p + 1;
+    while (q < d->end && *q != '"')
+        q += *q == '\\' ? 2 : 1;
+    if (q >= d->end)
+        return -1;
+    if (out) {
+        char *t = malloc((size_t)(q - d->p)), *o = t;
+        if (!t)
+            return -1;
+        for (const unsigned char *s = d->p + 1; s < q;) {
+            if (*s != '\\') {
+                *o++ = (char)*s++;
+                continue;
+            }
+            size_t used = 2;
+            switch (s[1]) {
+            case 'b': *o++ = '\b'; break;
+            case 'f': *o++ = '\f'; break;
+            case 'n': *o++ = '\n'; break;
+            case 'r': *o++ = '\r'; break;
+            case 't': *o++ = '\t'; break;
+            case 'u':
+                if (!(used = unicode_escape(s, q, &o))) { /* valid text: only \u0000 lands here */
+                    *o++ = '?';
+                    used = 6;
+                }
+                break;
+            default: *o++ = (char)s[1]; break;
+            }
+            s += used;
+        }
+        *out = t;
+        *n = (size_t)(o - t);
+    }
+    d->p = q + 1;
+    return 0;
+}
+
+static void dscan_ws(dscan *d)
+{
+    while (d->p < d->end && IS_WS(*d->p))
+        d->p++;
+}
+
+static int cmp_dkey(const void *a, const void *b)
+{
+    const dkey *x = a, *y = b;
+    size_t n = x->n < y->n ? x->n : y->n;
+    int c = memcmp(x->s, y->s, n);
+    if (c)
+        return c;
+    if (x->n != y->n)
+        return x->n < y->n ? -1 : 1;
+    return x->order < y->order ? -1 : x->order > y->order;
+}
+
+static int dscan_value(dscan *d);
+
+static int dscan_object(dscan *d)
+{
+    dkey *keys = NULL;
+    size_t nk = 0, ck = 0, base = d->plen;
+    int rc = -1;
+    d->p++;
+    dscan_ws(d);
+    if (d->p < d->end && *d->p == '}') {
+        d->p++;
+        return 0;
+    }
+    for (;;) {
+        dscan_ws(d);
+        if (d->p >= d->end || *d->p != '"')
+            goto out;
+        if (nk == ck) {
+            ck = ck ? ck * 2 : 8;
+            dkey *k = realloc(keys, ck * sizeof *k);
+            if (!k)
+                goto out;
+            keys = k;
+        }
+        dkey *k = &keys[nk];
+        k->off = (size_t)(d->p - d->start);
+        k->order = nk;
+        if (dscan_string(d, &k->s, &k->n) < 0)
+            goto out;
+        nk++;
+        dscan_ws(d);
+        if (d->p >= d->end || *d->p != ':')
+            goto out;
+        d->p++;
+        if (path_push(d, k->s, k->n, 0, 0) < 0 || dscan_value(d) < 0)
+            goto out;
+        d->plen = base;
+        d->path[base] = 0;
+        dscan_ws(d);
+        if (d->p < d->end && *d->p == ',') {
+            d->p++;
+            continue;
+        }
+        if (d->p < d->end && *d->p == '}') {
+            d->p++;
+            break;
+        }
+        goto out;
+    }
+    qsort(keys, nk, sizeof *keys, cmp_dkey);
+    for (size_t i = 1; i < nk; i++) {
+        if (keys[i].n != keys[i - 1].n || memcmp(keys[i].s, keys[i - 1].s, keys[i].n))
+            continue;
+        if (path_push(d, keys[i].s, keys[i].n, 0, 0) < 0)
+            goto out;
+        d->fn(d->arg, keys[i].off, d->path);
+        d->plen = base;
+        d->path[base] = 0;
+    }
+    rc = 0;
+out:
+    for (size_t i = 0; i < nk; i++)
+        free(keys[i].s);
+    free(keys);
+    return rc;
+}
+
+static int dscan_value(dscan *d)
+{
+    dscan_ws(d);
+    if (d->p >= d->end || ++d->depth > MAX_DEPTH)
+        return -1;
+    int rc = 0;
+    if (*d->p == '{') {
+        rc = dscan_object(d);
+    } else if (*d->p == '[') {
+        size_t base = d->plen, i = 0;
+        d->p++;
+        dscan_ws(d);
+        if (d->p < d->end && *d->p == ']')
+            d->p++;
+        else
+            for (;; i++) {
+                if (path_push(d, NULL, 0, 1, i) < 0 || dscan_value(d) < 0) {
+                    rc = -1;
+                    break;
+                }
+                d->plen = base;
+                d->path[base] = 0;
+                dscan_ws(d);
+                if (d->p < d->end && *d->p == ',') {
+                    d->p++;
+                    continue;
+                }
+                if (d->p < d->end && *d->p == ']')
+                    d->p++;
+                else
+                    rc = -1;
+                break;
+            }
+    } else if (*d->p == '"') {
+        rc = dscan_string(d, NULL, NULL);
+    } else {
+        while (d->p < d->end && *d->p != ',' && *d->p != ']' && *d->p != '}' && !IS_WS(*d->p))
+            d->p++;
+    }
+    d->depth--;
+    return rc;
+}
+
+int jsonio_duplicates(const char *buf, size_t len, jsonio_dup_fn fn, void *arg)
+{
+    dscan d = {(const unsigned char *)buf, (const unsigned char *)buf + len,
+               (const unsigned char *)buf, NULL, 0, 0, fn, arg, 0, 0};
+    if (path_push(&d, "", 0, 0, 0) < 0)
+        return -1;
+    int rc = dscan_value(&d);
+    free(d.path);
+    return rc;
+}

@@ -23,4 +23,12 @@ char *jsonio_dump(const json_t *o, size_t flags, size_t *len_out);
  * dropped; the text is not checked. Returns malloc'd, NUL-terminated text (length in *len_out),
  * or NULL when memory runs out. */
 char *jsonio_indent(const char *text, size_t len, size_t *len_out);
+/* The keys repeated within one object of JSON text buf (valid JSON, as a parse without
+ * JSON_REJECT_DUPLICATES took it): fn(arg, offset of the repeat's opening quote, path) for every
+ * occurrence after an object's first of the same key; the path as kube's strict decoding writes it
+ * ("metadata.name", "spec.containers[0].env[1].name"). The calls come object by object, innermost
+ * first: sort by offset for the document's order. 0, or -1 (text it could not follow, or out of
+ * memory). */
+typedef void (*jsonio_dup_fn)(void *arg, size_t offset, const char *path);
+int jsonio_duplicates(const char *buf, size_t len, jsonio_dup_fn fn, void *arg);
 #endif

@@ -386,3 +386,61 @@ def test_core_patches_strict(daemon):
     r = daemon.patch(f"{pods}/p", {"spec": {"bar": 1}})
     assert r.status == 200 and unknown_warnings(r) == [warning("spec.bar")], r
     assert r.json["metadata"]["resourceVersion"] == rv0, r
+
+
+# -- repeated keys: the last value wins, and fieldValidation says what the client hears ------------
+
+def raw_job(name_a, name_b, extra=""):
+    return ('{"apiVersion":"kubeflow.org/v1","kind":"PyTorchJob","metadata":{"name":"%s","name":"%s"},'
+            '"spec":{"pytorchReplicaSpecs":{"Master":{"replicas":2,"replicas":1,"template":{"spec":'
+            '{"containers":[{"name":"pytorch","image":"i","image":"j"}]}}}},'
+            '"runPolicy":{"managedBy":"kueue.x-k8s.io/multikueue"}%s}}' % (name_a, name_b, extra))
+
+
+DUP_PATHS = ["metadata.name", "spec.pytorchReplicaSpecs.Master.replicas",
+             "spec.pytorchReplicaSpecs.Master.template.spec.containers[0].image"]
+
+
+def dup_warning(path):
+    return '299 - "duplicate field \\"{}\\""'.format(path)
+
+
+def test_repeated_keys(daemon, ns):
+    a, b = uniq("dupa"), uniq("dupb")
+    body = raw_job(a, b, ',"foo":1').encode()
+    r = daemon.api("POST", pj(ns), body=body, ctype="application/json", query={"fieldValidation": "Strict"})
+    assert_status(r, 400, "BadRequest", STRICT_PREFIX + ", ".join(
+        ['duplicate field "%s"' % p for p in DUP_PATHS] + ['unknown field "spec.foo"']))
+    r = daemon.api("POST", pj(ns), body=body, ctype="application/json")
+    assert r.status == 201, r
+    got = r.headers.get_all("Warning") or []
+    assert got == [dup_warning(p) for p in DUP_PATHS] + [warning("spec.foo")], got
+    o = r.json
+    assert o["metadata"]["name"] == b, o  # the last value wins
+    m = o["spec"]["pytorchReplicaSpecs"]["Master"]
+    assert m["replicas"] == 1 and m["template"]["spec"]["containers"][0]["image"] == "j", m
+    r = daemon.api("POST", pj(ns), body=raw_job(uniq("x"), uniq("dupc")).encode(), ctype="application/json",
+                   query={"fieldValidation": "Ignore"})
+    assert r.status == 201 and not r.headers.get_all("Warning"), r
+    # a merge patch's repeated keys (paths in the patch, which are the object's)
+    path = pj(ns, b)
+    p = b'{"metadata":{"labels":{"a":"1","a":"2"}}}'
+    r = daemon.api("PATCH", path, body=p, ctype="application/merge-patch+json",
+                   query={"fieldValidation": "Strict"})
+    m = assert_status(r, 422, "Invalid", prefix=' "" is invalid: patch: Invalid value: ')["message"]
+    assert m.endswith('": strict decoding error: duplicate field "metadata.labels.a"'), m
+    r = daemon.api("PATCH", path, body=p, ctype="application/merge-patch+json")
+    assert r.status == 200 and r.json["metadata"]["labels"] == {"a": "2"}, r
+    assert (r.headers.get_all("Warning") or []) == [dup_warning("metadata.labels.a")], r
+    # a JSON patch's own keys are not checked (kube decodes the operations without strictness)
+    jp = b'[{"op":"add","op":"replace","path":"/metadata/labels/a","value":"3"}]'
+    r = daemon.api("PATCH", path, body=jp, ctype="application/json-patch+json",
+                   query={"fieldValidation": "Strict"})
+    assert r.status == 200 and r.json["metadata"]["labels"] == {"a": "3"}, r
+    # a built-in kind's body
+    pod = (b'{"apiVersion":"v1","kind":"Pod","metadata":{"name":"p","labels":{"x":"1","x":"2"}},'
+           b'"spec":{"containers":[{"name":"c","image":"i","command":["true"]}]}}')
+    r = daemon.api("POST", f"/api/v1/namespaces/{ns}/pods", body=pod, ctype="application/json",
+                   query={"dryRun": "All"})
+    assert r.status == 201 and r.json["metadata"]["labels"] == {"x": "2"}, r
+    assert (r.headers.get_all("Warning") or []) == [dup_warning("metadata.labels.x")], r

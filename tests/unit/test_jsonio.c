@@ -639,13 +639,40 @@ static void test_mutations(void **state)
     free(job);
 }
 
+/* Repeated keys, with kube's strict-decoding paths; calls come innermost object first. */
+static void collect_dup(void *arg, size_t off, const char *path)
+{
+    char *buf = arg;
+    size_t n = strlen(buf);
+    snprintf(buf + n, 1024 - n, "%s%zu:%s", n ? " " : "", off, path);
+}
+
+static void test_duplicates(void **state)
+{
+    (void)state;
+    char got[1024] = "";
+    const char *t = "{\"a\":1,\"m\":{\"x\":[{\"k\":1,\"k\":2,\"k\":3}],\"y\":\"\\u00e9\\\"\",\"x\":null},"
+                    "\"a\":{\"z\":{}}, \"\\u0061\" : 3}";
+    assert_int_equal(jsonio_duplicates(t, strlen(t), collect_dup, got), 0);
+    assert_string_equal(got, "24:m.x[0].k 30:m.x[0].k 53:m.x 63:a 77:a");
+    got[0] = 0;
+    t = "[{\"a\":1},{\"b\":[1,2,{\"c\":{},\"c\":[]}]}] ";
+    assert_int_equal(jsonio_duplicates(t, strlen(t), collect_dup, got), 0);
+    assert_string_equal(got, "27:[1].b[2].c");
+    got[0] = 0;
+    t = "{\"a\":1,\"b\":\"a\"}";
+    assert_int_equal(jsonio_duplicates(t, strlen(t), collect_dup, got), 0);
+    assert_string_equal(got, "");
+    assert_int_equal(jsonio_duplicates("{\"a\":", 5, collect_dup, got), -1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_fixtures),       cmocka_unit_test(test_fast_path_taken),
         cmocka_unit_test(test_depth),          cmocka_unit_test(test_random_trees),
         cmocka_unit_test(test_dump_odd_strings), cmocka_unit_test(test_mutations),
-        cmocka_unit_test(test_indent),
+        cmocka_unit_test(test_indent),         cmocka_unit_test(test_duplicates),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
