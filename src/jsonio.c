@@ -142,6 +142,22 @@ static size_t unicode_escape(const unsigned char *p, const unsigned char *q, cha
     return used;
 }
 
+/* One escape at p (the backslash), q the closing quote: its bytes to *t, the escape's length, or
+ * 0 for one jansson refuses. */
+static size_t unescape_one(const unsigned char *p, const unsigned char *q, char **t)
+{
+    switch (p[1]) {
+    case '"': case '\\': case '/': *(*t)++ = (char)p[1]; return 2;
+    case 'b': *(*t)++ = '\b'; return 2;
+    case 'f': *(*t)++ = '\f'; return 2;
+    case 'n': *(*t)++ = '\n'; return 2;
+    case 'r': *(*t)++ = '\r'; return 2;
+    case 't': *(*t)++ = '\t'; return 2;
+    case 'u': return unicode_escape(p, q, t);
+    default: return 0;
+    }
+}
+
 /* The string whose opening quote is at ps->p. On success ps->p is past the closing quote and the
  * contents are (*s, *n): in the input when nothing needed unescaping (*in_arena 0), else at
  * ps->arena + ps->top, not reserved (*in_arena 1). -1: not ours to take. */
@@ -187,21 +203,9 @@ static int scan_string(parser *ps, const char **s, size_t *n, int *in_arena)
     while (p < q) {
         unsigned char c = *p;
         if (c == '\\') {
-            size_t used = 2;
-            switch (p[1]) {
-            case '"': case '\\': case '/': *t++ = (char)p[1]; break;
-            case 'b': *t++ = '\b'; break;
-            case 'f': *t++ = '\f'; break;
-            case 'n': *t++ = '\n'; break;
-            case 'r': *t++ = '\r'; break;
-            case 't': *t++ = '\t'; break;
-            case 'u':
-                if (!(used = unicode_escape(p, q, &t)))
-                    return -1;
-                break;
-            default:
+            size_t used = unescape_one(p, q, &t);
+            if (!used)
                 return -1;
-            }
             p += used;
         } else if (c < 0x20) {
             return -1;
@@ -864,20 +868,10 @@ static int dscan_string(dscan *d, char **out, size_t *n)
                 *o++ = (char)*s++;
                 continue;
             }
-            size_t used = 2;
-            switch (s[1]) {
-            case 'b': *o++ = '\b'; break;
-            case 'f': *o++ = '\f'; break;
-            case 'n': *o++ = '\n'; break;
-            case 'r': *o++ = '\r'; break;
-            case 't': *o++ = '\t'; break;
-            case 'u':
-                if (!(used = unicode_escape(s, q, &o))) { /* valid text: only \u0000 lands here */
-                    *o++ = '?';
-                    used = 6;
-                }
-                break;
-            default: *o++ = (char)s[1]; break;
+            size_t used = unescape_one(s, q, &o);
+            if (!used) { /* text the lenient parse took: only a \u0000 could land here */
+                *o++ = '?';
+                used = 6;
             }
             s += used;
         }
