@@ -888,6 +888,22 @@ static void dscan_ws(dscan *d)
         d->p++;
 }
 
+static void path_pop(dscan *d, size_t base)
+{
+    d->plen = base;
+    d->path[base] = 0;
+}
+
+/* After a member or an element: 1 another follows (its comma taken), 0 the container ends (its
+ * closer taken), -1 neither. */
+static int dscan_next(dscan *d, unsigned char closer)
+{
+    dscan_ws(d);
+    if (d->p < d->end && (*d->p == ',' || *d->p == closer))
+        return *d->p++ == ',';
+    return -1;
+}
+
 static int cmp_dkey(const void *a, const void *b)
 {
     const dkey *x = a, *y = b;
@@ -936,18 +952,12 @@ static int dscan_object(dscan *d)
         d->p++;
         if (path_push(d, k->s, k->n, 0, 0) < 0 || dscan_value(d) < 0)
             goto out;
-        d->plen = base;
-        d->path[base] = 0;
-        dscan_ws(d);
-        if (d->p < d->end && *d->p == ',') {
-            d->p++;
-            continue;
-        }
-        if (d->p < d->end && *d->p == '}') {
-            d->p++;
+        path_pop(d, base);
+        int next = dscan_next(d, '}');
+        if (next < 0)
+            goto out;
+        if (!next)
             break;
-        }
-        goto out;
     }
     qsort(keys, nk, sizeof *keys, cmp_dkey);
     for (size_t i = 1; i < nk; i++) {
@@ -956,8 +966,7 @@ static int dscan_object(dscan *d)
         if (path_push(d, keys[i].s, keys[i].n, 0, 0) < 0)
             goto out;
         d->fn(d->arg, keys[i].off, d->path);
-        d->plen = base;
-        d->path[base] = 0;
+        path_pop(d, base);
     }
     rc = 0;
 out:
@@ -982,23 +991,14 @@ static int dscan_value(dscan *d)
         if (d->p < d->end && *d->p == ']')
             d->p++;
         else
-            for (;; i++) {
+            for (int next = 1; next > 0; i++) {
                 if (path_push(d, NULL, 0, 1, i) < 0 || dscan_value(d) < 0) {
                     rc = -1;
                     break;
                 }
-                d->plen = base;
-                d->path[base] = 0;
-                dscan_ws(d);
-                if (d->p < d->end && *d->p == ',') {
-                    d->p++;
-                    continue;
-                }
-                if (d->p < d->end && *d->p == ']')
-                    d->p++;
-                else
+                path_pop(d, base);
+                if ((next = dscan_next(d, ']')) < 0)
                     rc = -1;
-                break;
             }
     } else if (*d->p == '"') {
         rc = dscan_string(d, NULL, NULL);
