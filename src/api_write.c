@@ -569,6 +569,33 @@ static void gen_suffix(char out[6])
     out[5] = 0;
 }
 
+/* The DefaultTolerationSeconds admission plugin (on by default): a pod that does not tolerate
+ * the not-ready and unreachable NoExecute taints gets a 300 s toleration of each. */
+static void default_tolerations(json_t *spec)
+{
+    static const char *const taints[] = {"node.kubernetes.io/not-ready", "node.kubernetes.io/unreachable"};
+    json_t *tols = json_object_get(spec, "tolerations");
+    int have[2] = {0, 0};
+    size_t i;
+    json_t *t;
+    json_array_foreach(tols, i, t) {
+        const char *key = json_string_value(json_object_get(t, "key"));
+        const char *effect = json_string_value(json_object_get(t, "effect"));
+        int any_effect = !effect || !*effect || !strcmp(effect, "NoExecute");
+        for (size_t k = 0; k < 2; k++)
+            have[k] |= any_effect && (!key || !*key || !strcmp(key, taints[k]));
+    }
+    for (size_t k = 0; k < 2; k++) {
+        if (have[k])
+            continue;
+        if (!json_is_array(tols))
+            json_object_set_new(spec, "tolerations", tols = json_array());
+        json_array_append_new(tols, json_pack("{s:s,s:s,s:s,s:I}", "key", taints[k], "operator",
+                                              "Exists", "effect", "NoExecute", "tolerationSeconds",
+                                              (json_int_t)300));
+    }
+}
+
 /* What a new object gets from kube's defaulting, its strategy's PrepareForCreate and, for a pod,
  * the scheduler (one node, "localhost"): the same for a POST and for the controller's children
  * (api_validate_create), as the operator's pods and services are POSTed on a cluster. */
@@ -588,6 +615,7 @@ static void create_defaults(const resource *res, json_t *obj)
                 json_object_set_new(spec, "schedulerName", json_string("default-scheduler"));
             if (!json_is_string(json_object_get(spec, "nodeName")))
                 json_object_set_new(spec, "nodeName", json_string("localhost"));
+            default_tolerations(spec);
         }
         json_object_set_new(obj, "status", json_pack("{s:s,s:s}", "phase", "Pending", "qosClass", "BestEffort"));
     } else if (!strcmp(res->plural, "services")) {

@@ -204,3 +204,27 @@ def test_the_index_follows_restarts_deletes_and_updates(make_daemon):
     create(d, ns, svc("c", "NodePort", [{"port": 80, "nodePort": 30020}], clusterIP="10.96.0.21"))
     r = d.post(svcs_path(ns), svc("e", clusterIP="10.96.0.20"))  # a still holds its IP
     assert_status(r, 422, "Invalid", contains="provided IP is already allocated")
+
+
+def test_pods_get_the_default_tolerations(daemon):
+    """DefaultTolerationSeconds: not-ready and unreachable NoExecute for 300 s, unless tolerated."""
+    ns = daemon.create_ns(uniq("tol"))
+    pods = pods_path(ns)
+
+    def pod(tols=None):
+        spec = {"containers": [{"name": "c", "image": "i", "command": ["true"]}], "restartPolicy": "Never"}
+        if tols is not None:
+            spec["tolerations"] = tols
+        return {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": uniq("p")}, "spec": spec}
+    nr = {"key": "node.kubernetes.io/not-ready", "operator": "Exists", "effect": "NoExecute",
+          "tolerationSeconds": 300}
+    ur = dict(nr, key="node.kubernetes.io/unreachable")
+    r = daemon.post(pods, pod(), query={"dryRun": "All"})
+    assert r.json["spec"]["tolerations"] == [nr, ur], r.json["spec"]
+    own = {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}
+    r = daemon.post(pods, pod([own, {"key": "node.kubernetes.io/unreachable", "operator": "Exists"}]),
+                    query={"dryRun": "All"})
+    assert r.json["spec"]["tolerations"] == [own, {"key": "node.kubernetes.io/unreachable",
+                                                   "operator": "Exists"}, nr], r.json["spec"]
+    r = daemon.post(pods, pod([{"operator": "Exists"}]), query={"dryRun": "All"})
+    assert r.json["spec"]["tolerations"] == [{"operator": "Exists"}], r.json["spec"]
