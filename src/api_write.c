@@ -738,11 +738,37 @@ static void ns_name_label(const resource *res, json_t *obj, const char *name)
     json_object_set_new(labels, "kubernetes.io/metadata.name", json_string(name));
 }
 
+/* Under Strict, kube's decoding error comes before every other rule of a create (the namespace,
+ * the name, validation): the body's unknown and repeated fields are looked for first. -1 with e
+ * set; 0 otherwise (obj pruned, which check_object would do anyway). */
+static int strict_first(apireq *r, json_t *obj, apierr *e)
+{
+    if (field_validation_mode(r->http) != FV_STRICT)
+        return 0;
+    fielderrs fe = {0};
+    fieldpaths u = {0};
+    json_t *warn = NULL;
+    char *strict = NULL, *patched = strict_patched(r->http, obj);
+    if (!strcmp(r->res->plural, "pytorchjobs"))
+        validate_pytorchjob_schema_prune(&fe, obj, &u);
+    else if (!r->res->is_cr)
+        validate_core_prune(r->res->plural, obj, &u);
+    fe_free(&fe);
+    int rc = unknown_fields(r->http, &u, &warn, &strict);
+    if (rc < 0)
+        strict_error(r->res, r->http, patched, strict, e);
+    fieldpaths_free(&u);
+    json_decref(warn);
+    free(strict);
+    free(patched);
+    return rc;
+}
+
 void api_do_create(apireq *r, json_t *obj, int dry)
 {
     apierr e = {0};
     json_t *md = meta_of(obj);
-    if (create_shape(r->res, r->ns, obj, &e) < 0)
+    if (strict_first(r, obj, &e) < 0 || create_shape(r->res, r->ns, obj, &e) < 0)
         goto fail;
     const char *name = str_at(md, "name");
     if (api_check_namespace(r, "create", name, &e) < 0)

@@ -99,6 +99,14 @@ def test_create_strict_is_400_and_stores_nothing(daemon, ns):
     bad["spec"]["foo"] = 1
     r = daemon.post(pj(ns), bad, query={"fieldValidation": "Strict"})
     assert_status(r, 400, "BadRequest", STRICT_PREFIX + 'unknown field "spec.foo"')
+    # and before the create's own rules: a namespace that is not the URL's is answered after it
+    bad = job(name, ns="elsewhere")
+    bad["spec"]["foo"] = 1
+    r = daemon.post(pj(ns), bad, query={"fieldValidation": "Strict"})
+    assert_status(r, 400, "BadRequest", STRICT_PREFIX + 'unknown field "spec.foo"')
+    r = daemon.post(pj(ns), bad)
+    assert_status(r, 400, "BadRequest", "the namespace of the provided object does not match the "
+                  "namespace sent on the request")
 
 
 def full_job(name):
