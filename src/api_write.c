@@ -402,7 +402,8 @@ static int check_object(const resource *res, json_t *obj, const json_t *old, int
     if (pj) /* decoded with the schema's defaults, as kube */
         validate_pytorchjob_defaults(obj);
     validate_object_meta(fe, json_object_get(obj, "metadata"),
-                         strcmp(res->plural, "namespaces") && strcmp(res->plural, "services"));
+                         !strcmp(res->plural, "services") ? META_NAME_DNS1035
+                                                          : strcmp(res->plural, "namespaces") != 0);
     fieldpaths u = {0};
     if (pj)
         validate_pytorchjob_schema_prune(fe, obj, &u);
@@ -416,6 +417,8 @@ static int check_object(const resource *res, json_t *obj, const json_t *old, int
     }
     if (!strcmp(res->plural, "pods"))
         validate_pod_spec(fe, obj);
+    else if (!strcmp(res->plural, "services"))
+        validate_service_spec(fe, obj);
     api_scale_validate(res, obj, 1, 1, fe);
     if (fe->n)
         return -1;

@@ -381,7 +381,9 @@ static void name_fn(msgs *ms, const char *name, int prefix, int subdomain)
         masked[n - 1] = '\0';
         name = masked;
     }
-    if (subdomain)
+    if (subdomain == META_NAME_DNS1035)
+        is_dns1035_label(ms, name);
+    else if (subdomain)
         is_dns1123_subdomain(ms, name);
     else
         is_dns1123_label(ms, name);
@@ -1639,6 +1641,129 @@ void validate_pod_spec(fielderrs *l, const json_t *obj)
         fe_add(l, FE_NOT_SUPPORTED, "spec.restartPolicy", v, "supported values: \"Always\", \"OnFailure\", \"Never\"");
         free(v);
     }
+}
+
+/* ---- core/v1 Service (ValidateService, the rules a manifest gets wrong) -------------------- */
+
+/* validation.IsValidPortName */
+static void is_port_name(msgs *ms, const char *v)
+{
+    size_t n = strlen(v);
+    int letter = 0, charset = n > 0;
+    for (size_t i = 0; i < n; i++) {
+        letter |= v[i] >= 'a' && v[i] <= 'z';
+        charset &= (v[i] >= 'a' && v[i] <= 'z') || (v[i] >= '0' && v[i] <= '9') || v[i] == '-';
+    }
+    if (n > 15)
+        msgs_add(ms, "must be no more than %d characters", 15);
+    if (!charset)
+        msgs_add(ms, "must contain only alpha-numeric characters (a-z, 0-9), and hyphens (-)");
+    if (!letter)
+        msgs_add(ms, "must contain at least one letter (a-z)");
+    if (strstr(v, "--"))
+        msgs_add(ms, "must not contain consecutive hyphens");
+    if (n > 0 && (v[0] == '-' || v[n - 1] == '-'))
+        msgs_add(ms, "must not begin or end with a hyphen");
+}
+
+/* validation.IsValidPortNum, on a JSON number (a port field is an int32 by now). */
+static void port_num(fielderrs *l, const char *field, json_int_t p)
+{
+    char v[32];
+    snprintf(v, sizeof v, "%lld", (long long)p);
+    if (p < 1 || p > 65535)
+        fe_add(l, FE_INVALID, field, v, "must be between 1 and 65535, inclusive");
+}
+
+static int one_of(const char *v, const char *const *set)
+{
+    for (; *set; set++)
+        if (!strcmp(v, *set))
+            return 1;
+    return 0;
+}
+
+static void not_supported(fielderrs *l, const char *field, const char *v, const char *supported)
+{
+    char *q = fe_str(v);
+    fe_add(l, FE_NOT_SUPPORTED, field, q, "supported values: %s", supported);
+    free(q);
+}
+
+void validate_service_spec(fielderrs *l, const json_t *obj)
+{
+    static const char *const types[] = {"ClusterIP", "ExternalName", "LoadBalancer", "NodePort", NULL};
+    static const char *const protocols[] = {"SCTP", "TCP", "UDP", NULL};
+    static const char *const affinities[] = {"ClientIP", "None", NULL};
+    const json_t *spec = get(obj, "spec");
+    const char *type = get_str(spec, "type"), *cip = get_str(spec, "clusterIP");
+    if (!type)
+        type = "ClusterIP";
+    int headless = cip && !strcmp(cip, "None");
+    const json_t *ports = get(spec, "ports");
+    size_t nports = json_array_size(ports);
+    if (!nports && !headless && strcmp(type, "ExternalName"))
+        fe_add(l, FE_REQUIRED, "spec.ports", NULL, NULL);
+    if (!strcmp(type, "ExternalName")) {
+        if (json_array_size(get(spec, "clusterIPs")) > 0)
+            fe_add(l, FE_FORBIDDEN, "spec.clusterIPs", NULL, "may not be set for ExternalName services");
+        const char *en = get_str(spec, "externalName");
+        size_t n = en ? strlen(en) : 0;
+        if (n && en[n - 1] == '.') /* a CNAME may end in a dot: fully qualified */
+            n--;
+        if (n) {
+            char *cname = strndup(en, n);
+            if (!cname)
+                oom();
+            validate_dns1123_subdomain(l, "spec.externalName", cname);
+            free(cname);
+        } else {
+            fe_add(l, FE_REQUIRED, "spec.externalName", NULL, NULL);
+        }
+    }
+    for (size_t i = 0; i < nports; i++) {
+        const json_t *p = json_array_get(ports, i);
+        char field[64];
+        const char *name = get_str(p, "name");
+        snprintf(field, sizeof field, "spec.ports[%zu].name", i);
+        if (nports > 1 && (!name || !*name)) {
+            fe_add(l, FE_REQUIRED, field, NULL, NULL);
+        } else if (name && *name) {
+            validate_dns1123_label(l, field, name);
+            for (size_t k = 0; k < i; k++) {
+                const char *other = get_str(json_array_get(ports, k), "name");
+                if (other && !strcmp(other, name)) {
+                    char *q = fe_str(name);
+                    fe_add(l, FE_DUPLICATE, field, q, NULL);
+                    free(q);
+                    break;
+                }
+            }
+        }
+        snprintf(field, sizeof field, "spec.ports[%zu].port", i);
+        port_num(l, field, json_integer_value(get(p, "port")));
+        const char *proto = get_str(p, "protocol");
+        snprintf(field, sizeof field, "spec.ports[%zu].protocol", i);
+        if (!proto || !*proto)
+            fe_add(l, FE_REQUIRED, field, NULL, NULL);
+        else if (!one_of(proto, protocols))
+            not_supported(l, field, proto, "\"SCTP\", \"TCP\", \"UDP\"");
+        const json_t *tp = get(p, "targetPort");
+        snprintf(field, sizeof field, "spec.ports[%zu].targetPort", i);
+        if (json_is_string(tp)) {
+            msgs ms = {0};
+            is_port_name(&ms, json_string_value(tp));
+            add_invalid_each(l, field, json_string_value(tp), &ms);
+            msgs_free(&ms);
+        } else {
+            port_num(l, field, tp ? json_integer_value(tp) : json_integer_value(get(p, "port")));
+        }
+    }
+    const char *aff = get_str(spec, "sessionAffinity");
+    if (aff && !one_of(aff, affinities))
+        not_supported(l, "spec.sessionAffinity", aff, "\"ClientIP\", \"None\"");
+    if (!one_of(type, types))
+        not_supported(l, "spec.type", type, "\"ClusterIP\", \"ExternalName\", \"LoadBalancer\", \"NodePort\"");
 }
 
 /* The CRD schema's defaults, applied where kube applies them (decoding a request body): a

@@ -21,6 +21,7 @@ char *validate_label_value_msg(const char *value, const char *sep);
  * name/generateName (subdomain if name_subdomain else DNS-1123 label), labels, annotations
  * (total size), finalizers (qualified names; orphan+foregroundDeletion together), ownerReferences.
  * meta may be NULL (→ name required). */
+#define META_NAME_DNS1035 2 /* name_subdomain's third value: a Service's name */
 void validate_object_meta(fielderrs *l, const json_t *meta, int name_subdomain);
 
 /* Paths of pruned fields ("spec.foo", "spec.template.spec.containers[0].bar"), malloc'ed. */
@@ -65,6 +66,10 @@ void validate_pytorchjob_webhook(fielderrs *l, const json_t *obj, json_t **warni
 void validate_core_defaults(const char *plural, json_t *obj);
 /* The CRD schema's defaults (runPolicy.suspend, ports' protocol), in place. */
 void validate_pytorchjob_defaults(json_t *obj);
+/* core/v1 Service (ValidateService): ports required unless headless or ExternalName; each
+ * port's name (required when several, DNS label, unique), port, protocol and targetPort; an
+ * ExternalName's name; sessionAffinity and type values. */
+void validate_service_spec(fielderrs *l, const json_t *obj);
 /* core/v1 Pod spec: containers with name and image, restartPolicy values. */
 void validate_pod_spec(fielderrs *l, const json_t *obj);
 #endif

@@ -1082,12 +1082,13 @@ def test_core_defaults_pod_and_service(daemon):
         {"dnsPolicy": "ClusterFirst", "enableServiceLinks": True, "securityContext": {}, "priority": 0,
          "preemptionPolicy": "PreemptLowerPriority", "restartPolicy": "Never"}
     svc = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "s"},
-           "spec": {"ports": [{"port": 80}, {"port": 53, "protocol": "UDP", "targetPort": "dns"}]}}
+           "spec": {"ports": [{"name": "http", "port": 80},
+                              {"name": "dns", "port": 53, "protocol": "UDP", "targetPort": "dns"}]}}
     r = daemon.post(f"/api/v1/namespaces/{ns}/services", svc)
     assert r.status == 201, r
     s = r.json["spec"]
-    assert s["ports"] == [{"port": 80, "protocol": "TCP", "targetPort": 80},
-                          {"port": 53, "protocol": "UDP", "targetPort": "dns"}], s
+    assert s["ports"] == [{"name": "http", "port": 80, "protocol": "TCP", "targetPort": 80},
+                          {"name": "dns", "port": 53, "protocol": "UDP", "targetPort": "dns"}], s
     assert (s["type"], s["sessionAffinity"], s["internalTrafficPolicy"]) == ("ClusterIP", "None", "Cluster")
 
 

@@ -228,3 +228,40 @@ def test_pods_get_the_default_tolerations(daemon):
                                                    "operator": "Exists"}, nr], r.json["spec"]
     r = daemon.post(pods, pod([{"operator": "Exists"}]), query={"dryRun": "All"})
     assert r.json["spec"]["tolerations"] == [{"operator": "Exists"}], r.json["spec"]
+
+
+def test_service_validation(daemon):
+    """ValidateService's rules that manifests get wrong, with kube's texts."""
+    ns = daemon.create_ns(uniq("sv"))
+
+    def post(body):
+        return daemon.post(svcs_path(ns), body, query={"dryRun": "All"})
+    r = post(svc("a", ports=[]))
+    assert_status(r, 422, "Invalid", 'Service "a" is invalid: spec.ports: Required value')
+    assert post(svc("a", ports=[], clusterIP="None")).status == 201
+    r = post(svc("a", ports=[{"port": 0, "protocol": "XTP"}, {"name": "Bad_Name", "port": 70000,
+                                                            "targetPort": "--http-too-long-name"}]))
+    assert_status(r, 422, "Invalid", 'Service "a" is invalid: [spec.ports[0].name: Required value, '
+                  'spec.ports[0].port: Invalid value: 0: must be between 1 and 65535, inclusive, '
+                  'spec.ports[0].protocol: Unsupported value: "XTP": supported values: "SCTP", "TCP", "UDP", '
+                  'spec.ports[0].targetPort: Invalid value: 0: must be between 1 and 65535, inclusive, '
+                  'spec.ports[1].name: Invalid value: "Bad_Name": a lowercase RFC 1123 label must consist of '
+                  "lower case alphanumeric characters or '-', and must start and end with an alphanumeric "
+                  "character (e.g. 'my-name',  or '123-abc', regex used for validation is "
+                  "'[a-z0-9]([-a-z0-9]*[a-z0-9])?'), "
+                  'spec.ports[1].port: Invalid value: 70000: must be between 1 and 65535, inclusive, '
+                  'spec.ports[1].targetPort: Invalid value: "--http-too-long-name": must be no more than 15 characters, '
+                  'spec.ports[1].targetPort: Invalid value: "--http-too-long-name": must not contain consecutive hyphens, '
+                  'spec.ports[1].targetPort: Invalid value: "--http-too-long-name": must not begin or end with a hyphen]')
+    r = post(svc("a", ports=[{"name": "x", "port": 1}, {"name": "x", "port": 2}]))
+    assert_status(r, 422, "Invalid", 'Service "a" is invalid: spec.ports[1].name: Duplicate value: "x"')
+    r = post(svc("a", "Foo", sessionAffinity="Sticky"))
+    assert_status(r, 422, "Invalid", 'Service "a" is invalid: [spec.sessionAffinity: Unsupported value: '
+                  '"Sticky": supported values: "ClientIP", "None", spec.type: Unsupported value: "Foo": '
+                  'supported values: "ClusterIP", "ExternalName", "LoadBalancer", "NodePort"]')
+    r = post(svc("a", "ExternalName", ports=[]))
+    assert_status(r, 422, "Invalid", 'Service "a" is invalid: spec.externalName: Required value')
+    assert post(svc("a", "ExternalName", ports=[], externalName="db.example.com.")).status == 201
+    r = post(svc("1a"))
+    assert_status(r, 422, "Invalid", prefix='Service "1a" is invalid: metadata.name: Invalid value: "1a": '
+                  'a DNS-1035 label must consist of lower case alphanumeric characters')
