@@ -1273,6 +1273,11 @@ void api_update(apireq *r)
     apierr e = {0};
     if (api_typed_request(r, "UpdateOptions.meta.k8s.io", &dry, &obj) < 0)
         return;
+    if (!r->sub && strict_first(r, obj, &e) < 0) { /* before the name checks and the 404 */
+        json_decref(obj);
+        api_send_error(r, &e);
+        return;
+    }
     int64_t replicas;
     if (is_scale(r) && api_scale_decode(obj, &replicas, &e) < 0) { /* decoded before checkName */
         json_decref(obj);

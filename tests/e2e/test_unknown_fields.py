@@ -238,6 +238,13 @@ def test_update_prunes_and_strict_refuses(daemon, ns):
     body["spec"]["runPolicy"]["backofLimit"] = 5
     r = daemon.put(pj(ns, name), body, query={"fieldValidation": "Strict"})
     assert_status(r, 400, "BadRequest", STRICT_PREFIX + 'unknown field "spec.runPolicy.backofLimit"')
+    # decoding comes first: before the name check, and before the 404 of a missing object
+    r = daemon.put(pj(ns, name + "-x"), body, query={"fieldValidation": "Strict"})
+    assert_status(r, 400, "BadRequest", STRICT_PREFIX + 'unknown field "spec.runPolicy.backofLimit"')
+    gone = copy.deepcopy(body)
+    gone["metadata"]["name"] = name + "-gone"
+    r = daemon.put(pj(ns, name + "-gone"), gone, query={"fieldValidation": "Strict"})
+    assert_status(r, 400, "BadRequest", STRICT_PREFIX + 'unknown field "spec.runPolicy.backofLimit"')
     r = daemon.put(pj(ns, name), body)
     assert r.status == 200, r
     assert unknown_warnings(r) == [warning("spec.runPolicy.backofLimit")]
