@@ -610,12 +610,6 @@ static void create_defaults(const resource *res, json_t *obj)
         /* What a cluster's defaulting and scheduler would fill in: one node, "localhost". */
         json_t *spec = json_object_get(obj, "spec");
         if (json_is_object(spec)) {
-            if (!json_is_string(json_object_get(spec, "restartPolicy")))
-                json_object_set_new(spec, "restartPolicy", json_string("Always"));
-            if (!json_is_integer(json_object_get(spec, "terminationGracePeriodSeconds")))
-                json_object_set_new(spec, "terminationGracePeriodSeconds", json_integer(30));
-            if (!json_is_string(json_object_get(spec, "schedulerName")))
-                json_object_set_new(spec, "schedulerName", json_string("default-scheduler"));
             if (!json_is_string(json_object_get(spec, "nodeName")))
                 json_object_set_new(spec, "nodeName", json_string("localhost"));
             default_tolerations(spec);
@@ -1218,6 +1212,15 @@ void api_do_update(apireq *r, const store_rec *old, json_t *nobj, int dry, int r
             json_decref(res);
             json_decref(oobj);
             return;
+        }
+        if (!strcmp(r->res->plural, "pods")) {
+            validate_pod_update(&fe, oobj, res);
+            if (fe.n) {
+                send_invalid(r, r->name, &fe);
+                json_decref(res);
+                json_decref(oobj);
+                return;
+            }
         }
     }
     char key[1024];

@@ -1643,6 +1643,119 @@ void validate_pod_spec(fielderrs *l, const json_t *obj)
     }
 }
 
+/* ---- core/v1 Pod updates (ValidatePodUpdate) ---------------------------------------------- */
+
+#define POD_UPDATABLE                                                                             \
+    "pod updates may not change fields other than `spec.containers[*].image`,"                    \
+    "`spec.initContainers[*].image`,`spec.activeDeadlineSeconds`,`spec.tolerations` (only "       \
+    "additions to existing tolerations),`spec.terminationGracePeriodSeconds` (allow it to be "    \
+    "set to 1 if it was previously negative)"
+
+/* The containers of list name in new, their images taken from old's (the one field that may
+ * change); -1 when a container was added or removed (that error is in l). */
+static int munge_images(fielderrs *l, json_t *munged, const json_t *ospec, const char *name)
+{
+    json_t *nc = json_object_get(munged, name);
+    const json_t *oc = json_object_get(ospec, name);
+    if (json_array_size(nc) != json_array_size(oc)) {
+        char field[32];
+        snprintf(field, sizeof field, "spec.%s", name);
+        fe_add(l, FE_FORBIDDEN, field, NULL, "pod updates may not add or remove containers");
+        return -1;
+    }
+    size_t i;
+    json_t *c;
+    json_array_foreach(nc, i, c) {
+        const json_t *img = json_object_get(json_array_get(oc, i), "image");
+        if (json_is_object(c) && img)
+            json_object_set(c, "image", (json_t *)img);
+        else if (json_is_object(c))
+            json_object_del(c, "image");
+    }
+    return 0;
+}
+
+/* Each old toleration is still there (validateOnlyAddedTolerations, for equal ones). */
+static int same_toleration(const json_t *a, const json_t *b)
+{
+    json_t *x = json_deep_copy(a), *y = json_deep_copy(b);
+    json_object_del(x, "tolerationSeconds");
+    json_object_del(y, "tolerationSeconds");
+    int eq = json_equal(x, y);
+    json_decref(x);
+    json_decref(y);
+    return eq;
+}
+
+/* Each old toleration is still there, but for its tolerationSeconds (validateOnlyAddedTolerations). */
+static void only_added_tolerations(fielderrs *l, const json_t *nt, const json_t *ot)
+{
+    size_t i, k;
+    json_t *o, *n;
+    json_array_foreach(ot, i, o) {
+        int found = 0;
+        json_array_foreach(nt, k, n)
+            found |= same_toleration(o, n);
+        if (!found) {
+            fe_add(l, FE_FORBIDDEN, "spec.tolerations", NULL,
+                   "existing toleration can not be modified except its tolerationSeconds");
+            return;
+        }
+    }
+}
+
+void validate_pod_update(fielderrs *l, const json_t *old, const json_t *obj)
+{
+    const json_t *ospec = get(old, "spec"), *nspec = get(obj, "spec");
+    if (!ospec || !nspec)
+        return;
+    json_t *m = json_deep_copy(nspec);
+    if (munge_images(l, m, ospec, "containers") < 0 || munge_images(l, m, ospec, "initContainers") < 0) {
+        json_decref(m);
+        return;
+    }
+    const json_t *nads = get(nspec, "activeDeadlineSeconds"), *oads = get(ospec, "activeDeadlineSeconds");
+    if (nads) {
+        json_int_t v = json_integer_value(nads);
+        char text[32];
+        snprintf(text, sizeof text, "%lld", (long long)v);
+        if (v < 0 || v > 2147483647)
+            fe_add(l, FE_INVALID, "spec.activeDeadlineSeconds", text, "must be between 0 and 2147483647, inclusive");
+        else if (oads && v > json_integer_value(oads))
+            fe_add(l, FE_INVALID, "spec.activeDeadlineSeconds", text, "must be less than or equal to previous value");
+    } else if (oads) {
+        fe_add(l, FE_INVALID, "spec.activeDeadlineSeconds", "null", "must not update from a positive integer to nil value");
+    }
+    only_added_tolerations(l, get(nspec, "tolerations"), get(ospec, "tolerations"));
+    /* the fields that may change take their old values; what differs then may not change */
+    static const char *const free_keys[] = {"activeDeadlineSeconds", "tolerations", "schedulingGates"};
+    for (size_t i = 0; i < 3; i++) {
+        const json_t *ov = json_object_get(ospec, free_keys[i]);
+        if (ov)
+            json_object_set(m, free_keys[i], (json_t *)ov);
+        else
+            json_object_del(m, free_keys[i]);
+    }
+    const json_t *og = get(ospec, "terminationGracePeriodSeconds"), *ng = get(m, "terminationGracePeriodSeconds");
+    if (og && json_integer_value(og) < 0 && ng && json_integer_value(ng) == 1)
+        json_object_set(m, "terminationGracePeriodSeconds", (json_t *)og);
+    if (!json_equal(m, ospec)) {
+        /* kube follows this line with cmp.Diff of its Go PodSpec; the fields that differ here */
+        sbuf d = SBUF_INIT(1u << 16);
+        const char *k;
+        json_t *v;
+        json_object_foreach((json_t *)ospec, k, v)
+            if (!json_equal(v, json_object_get(m, k)))
+                sbuf_printf(&d, "\n  spec.%s changed", k);
+        json_object_foreach(m, k, v)
+            if (!json_object_get(ospec, k))
+                sbuf_printf(&d, "\n  spec.%s added", k);
+        fe_add(l, FE_FORBIDDEN, "spec", NULL, "%s%s", POD_UPDATABLE, sbuf_str(&d));
+        sbuf_free(&d);
+    }
+    json_decref(m);
+}
+
 /* ---- core/v1 Service (ValidateService, the rules a manifest gets wrong) -------------------- */
 
 /* validation.IsValidPortName */
@@ -1841,6 +1954,13 @@ void validate_core_defaults(const char *plural, json_t *obj)
             json_object_set_new(spec, "priority", json_integer(0));
         if (!json_object_get(spec, "preemptionPolicy"))
             json_object_set_new(spec, "preemptionPolicy", json_string("PreemptLowerPriority"));
+        /* SetDefaults_PodSpec, on every decode (an update's body too) */
+        if (!json_is_string(json_object_get(spec, "restartPolicy")))
+            json_object_set_new(spec, "restartPolicy", json_string("Always"));
+        if (!json_is_integer(json_object_get(spec, "terminationGracePeriodSeconds")))
+            json_object_set_new(spec, "terminationGracePeriodSeconds", json_integer(30));
+        if (!json_is_string(json_object_get(spec, "schedulerName")))
+            json_object_set_new(spec, "schedulerName", json_string("default-scheduler"));
     } else if (!strcmp(plural, "services")) {
         const char *type = json_string_value(json_object_get(spec, "type"));
         int external = type && !strcmp(type, "ExternalName");

@@ -70,6 +70,9 @@ void validate_pytorchjob_defaults(json_t *obj);
  * port's name (required when several, DNS label, unique), port, protocol and targetPort; an
  * ExternalName's name; sessionAffinity and type values. */
 void validate_service_spec(fielderrs *l, const json_t *obj);
+/* An update of a pod (ValidatePodUpdate): only the containers' images, activeDeadlineSeconds
+ * (down, never to null), added tolerations and a negative grace period set to 1 may change. */
+void validate_pod_update(fielderrs *l, const json_t *old, const json_t *obj);
 /* core/v1 Pod spec: containers with name and image, restartPolicy values. */
 void validate_pod_spec(fielderrs *l, const json_t *obj);
 #endif

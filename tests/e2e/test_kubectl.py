@@ -397,15 +397,22 @@ def test_patch_pod_default_strategic_keeps_container_fields(kubectl, daemon):
            "spec": {"containers": [{"name": "main", "image": "busybox:1.36", "command": ["sleep", "60"],
                                     "env": [{"name": "A", "value": "1"}, {"name": "B", "value": "2"}]}]}}
     assert daemon.post(f"/api/v1/namespaces/{ns}/pods", pod).status == 201
+    # the container is merged by its name: the image (the one field a pod update may change)
+    # changes, the rest of the container stays
     ok(kubectl("patch", "pod", "p1", "-n", ns, "-p",
-               '{"spec":{"containers":[{"name":"main","image":"busybox:2",'
-               '"env":[{"name":"B","$patch":"delete"},{"name":"C","value":"3"}]}]}}'))
+               '{"spec":{"containers":[{"name":"main","image":"busybox:2"}]}}'))
     c = daemon.get(f"/api/v1/namespaces/{ns}/pods/p1").json["spec"]["containers"]
     assert c == [{"name": "main", "image": "busybox:2", "command": ["sleep", "60"],
-                  "env": [{"name": "A", "value": "1"}, {"name": "C", "value": "3"}],
+                  "env": [{"name": "A", "value": "1"}, {"name": "B", "value": "2"}],
                   "imagePullPolicy": "IfNotPresent", "resources": {},
                   "terminationMessagePath": "/dev/termination-log",
                   "terminationMessagePolicy": "File"}], c
+    # the env may not change on a pod (ValidatePodUpdate); the merge itself is test_patch.c's
+    err = fail(kubectl("patch", "pod", "p1", "-n", ns, "-p",
+                       '{"spec":{"containers":[{"name":"main",'
+                       '"env":[{"name":"B","$patch":"delete"},{"name":"C","value":"3"}]}]}}'))
+    assert ('The Pod "p1" is invalid: spec: Forbidden: pod updates may not change fields other than '
+            '`spec.containers[*].image`') in err, err
     daemon.delete(f"/api/v1/namespaces/{ns}/pods/p1", query={"gracePeriodSeconds": "0"})
 
 

@@ -265,3 +265,42 @@ def test_service_validation(daemon):
     r = post(svc("1a"))
     assert_status(r, 422, "Invalid", prefix='Service "1a" is invalid: metadata.name: Invalid value: "1a": '
                   'a DNS-1035 label must consist of lower case alphanumeric characters')
+
+
+def test_pod_updates_are_restricted(daemon):
+    """ValidatePodUpdate: a running pod's spec keeps what its process was started with; only the
+    images, activeDeadlineSeconds (down), added tolerations may change."""
+    ns = daemon.create_ns(uniq("pu"))
+    body = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"},
+            "spec": {"restartPolicy": "Never", "activeDeadlineSeconds": 100,
+                     "containers": [{"name": "c", "image": "busybox", "command": ["sleep", "30"]}]}}
+    assert daemon.post(pods_path(ns), body).status == 201
+    path = pods_path(ns, "p")
+    tols = daemon.get(path).json["spec"]["tolerations"]  # the admission's two: a list is replaced whole
+    r = daemon.patch(path, {"spec": {"containers": [{"name": "c", "image": "busybox:2"}],
+                                     "activeDeadlineSeconds": 50,
+                                     "tolerations": tols + [{"key": "a", "operator": "Exists"}]}},
+                     ctype="application/strategic-merge-patch+json")
+    assert r.status == 200, r
+    s = r.json["spec"]
+    assert s["containers"][0]["image"] == "busybox:2" and s["activeDeadlineSeconds"] == 50, s
+    r = daemon.patch(path, {"spec": {"restartPolicy": "Always"}})
+    b = assert_status(r, 422, "Invalid", prefix='Pod "p" is invalid: spec: Forbidden: pod updates may not '
+                      'change fields other than `spec.containers[*].image`,`spec.initContainers[*].image`,'
+                      '`spec.activeDeadlineSeconds`,`spec.tolerations` (only additions to existing '
+                      'tolerations),`spec.terminationGracePeriodSeconds` (allow it to be set to 1 if it '
+                      'was previously negative)')
+    assert b["details"]["causes"][0]["field"] == "spec", b
+    r = daemon.patch(path, {"spec": {"activeDeadlineSeconds": 60}})
+    assert_status(r, 422, "Invalid", 'Pod "p" is invalid: spec.activeDeadlineSeconds: Invalid value: 60: '
+                  'must be less than or equal to previous value')
+    r = daemon.patch(path, {"spec": {"tolerations": []}})
+    assert_status(r, 422, "Invalid", 'Pod "p" is invalid: spec.tolerations: Forbidden: existing toleration '
+                  'can not be modified except its tolerationSeconds')
+    r = daemon.patch(path, {"spec": {"containers": [{"name": "c", "image": "x"}, {"name": "d", "image": "y"}]}},
+                     ctype="application/strategic-merge-patch+json")
+    assert_status(r, 422, "Invalid", 'Pod "p" is invalid: spec.containers: Forbidden: pod updates may not '
+                  'add or remove containers')
+    # labels and the status stay writable
+    assert daemon.patch(path, {"metadata": {"labels": {"a": "b"}}}).status == 200
+    daemon.delete(path, query={"gracePeriodSeconds": "0"})
