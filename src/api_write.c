@@ -1,7 +1,9 @@
 /* api_write — create (POST), update (PUT), patch (merge, json, apply), the status subresource
  * and the writes of the scale subresource (api_scale.c makes the object a Scale asks for), with
  * kube-apiserver's rules for server-owned metadata, generation, resourceVersion preconditions,
- * finalizers on terminating objects and no-op writes. */
+ * finalizers on terminating objects and no-op writes; fieldValidation's answers to unknown and
+ * repeated fields (warnings, or the strict decoding error before any other rule); a service's
+ * addresses (svcalloc.c) and a pod's update rules. */
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>

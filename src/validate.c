@@ -7,7 +7,13 @@
  *   2. validate_pytorchjob_schema  the CRD's structural schema as kube-openapi checks it
  *                                  (apiextensions-apiserver pkg/apiserver/validation):
  *                                  types and `required`, nulls already pruned     → 422 Invalid
+ *      (_prune: the same walk removes what the schema does not know, as kube's decoding of a
+ *      CR prunes it, and lists the paths for fieldValidation; validate_core_prune does the
+ *      same for the built-in kinds, in the document's order, as their Go decoding meets them)
  *   3. validate_pytorchjob_webhook training-operator v1.9 pkg/webhooks/pytorch   → 403 Forbidden
+ *
+ * And for the built-in kinds the rules manifests get wrong: validate_pod_spec,
+ * validate_pod_update (ValidatePodUpdate), validate_service_spec (ValidateService).
  *
  * Upstream iterates Go maps (labels, replica specs, schema properties) in random order; here maps
  * are walked in sorted key order and schema properties in the CRD's (alphabetical) order, so a
