@@ -811,7 +811,9 @@ def test_deadline_clock_starts_at_resume(run):
     assert time.monotonic() - t_res < 2.0 or find_cond(j, "Failed") is None
     j = wait_cond(run.d, run.ns, name, "Failed", timeout=10)
     took = time.monotonic() - t_res
-    assert 1.5 <= took <= 5.0, f"deadline 2 s after resume fired after {took:.1f}s"
+    # startTime is stored in whole seconds (RFC 3339), so the deadline can fire up to 1 s early,
+    # as training-operator's, which also reads the truncated startTime back
+    assert 0.9 <= took <= 5.0, f"deadline 2 s after resume fired after {took:.1f}s"
     assert find_cond(j, "Failed")["message"] == (
         f"Job {name} has failed because it was active longer than specified deadline")
 
