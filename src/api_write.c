@@ -333,9 +333,11 @@ static void add_warning(json_t **warn, const char *what, const char *path)
 static int unknown_fields(const http_req *h, const fieldpaths *u, json_t **warn, char **strict)
 {
     fieldpaths d = {0};
-    const char *ct = h ? http_header_get(h, "content-type") : NULL;
-    if (h && !(ct && api_media_is(ct, "application/json-patch+json")))
+    if (h)
         api_take_body_dups((http_req *)h, &d); /* h->prep is the request's own scratch */
+    const char *ct = d.n ? http_header_get(h, "content-type") : NULL;
+    if (ct && api_media_is(ct, "application/json-patch+json"))
+        fieldpaths_free(&d);
     int mode = u->n || d.n ? field_validation_mode(h) : FV_IGNORE;
     if (mode == FV_STRICT) {
         *strict = strict_text(&d, u);
@@ -385,6 +387,16 @@ static void strict_error(const resource *res, const http_req *h, const char *pat
                res->version, res->kind, strict);
 }
 
+/* The fields obj's kind does not know, pruned from obj and listed in u: a PyTorchJob against its
+ * CRD's schema (its schema errors go to fe), a built-in kind as its Go decoding drops them. */
+static void prune_kind(const resource *res, json_t *obj, fielderrs *fe, fieldpaths *u)
+{
+    if (!strcmp(res->plural, "pytorchjobs"))
+        validate_pytorchjob_schema_prune(fe, obj, u);
+    else if (!res->is_cr)
+        validate_core_prune(res->plural, obj, u);
+}
+
 /* Validation of a whole object (create or update of the main resource, or a /scale write),
  * touching nothing but its arguments (it also runs off the loop, for a prepared create); obj gets
  * the schema's defaults first, and loses the fields the CRD's schema does not know (as kube's
@@ -407,10 +419,7 @@ static int check_object(const resource *res, json_t *obj, const json_t *old, int
                          !strcmp(res->plural, "services") ? META_NAME_DNS1035
                                                           : strcmp(res->plural, "namespaces") != 0);
     fieldpaths u = {0};
-    if (pj)
-        validate_pytorchjob_schema_prune(fe, obj, &u);
-    else if (!res->is_cr)
-        validate_core_prune(res->plural, obj, &u);
+    prune_kind(res, obj, fe, &u);
     int rc = unknown_fields(h, &u, warn, strict);
     fieldpaths_free(&u);
     if (rc < 0) { /* a decoding error: no validation error is reported with it */
@@ -737,30 +746,36 @@ static void ns_name_label(const resource *res, json_t *obj, const char *name)
     json_object_set_new(labels, "kubernetes.io/metadata.name", json_string(name));
 }
 
-/* Under Strict, kube's decoding error comes before every other rule of a create (the namespace,
- * the name, validation): the body's unknown and repeated fields are looked for first. -1 with e
- * set; 0 otherwise (obj pruned, which check_object would do anyway). */
-static int strict_first(apireq *r, json_t *obj, apierr *e)
+/* A request's body loses its unknown fields, as kube's decoding drops them, so that what
+ * follows (an update's generation and no-op check) sees the object as it will be stored. The
+ * warnings are sent; under Strict, -1 with e set. A status write's body is pruned whole (spec
+ * and status). */
+static int prune_body(apireq *r, json_t *obj, int is_status, apierr *e)
 {
-    if (field_validation_mode(r->http) != FV_STRICT)
-        return 0;
-    fielderrs fe = {0};
+    fielderrs fe = {0}; /* the schema's errors come again from check_object */
     fieldpaths u = {0};
     json_t *warn = NULL;
-    char *strict = NULL, *patched = strict_patched(r->http, obj);
-    if (!strcmp(r->res->plural, "pytorchjobs"))
-        validate_pytorchjob_schema_prune(&fe, obj, &u);
-    else if (!r->res->is_cr)
-        validate_core_prune(r->res->plural, obj, &u);
+    char *patched = strict_patched(r->http, obj), *strict = NULL;
+    prune_kind(r->res, obj, &fe, &u);
+    if (is_status && r->res->is_cr)
+        validate_pytorchjob_status_prune(&fe, obj, &u);
     fe_free(&fe);
     int rc = unknown_fields(r->http, &u, &warn, &strict);
+    fieldpaths_free(&u);
+    send_warnings(r, warn);
+    json_decref(warn);
     if (rc < 0)
         strict_error(r->res, r->http, patched, strict, e);
-    fieldpaths_free(&u);
-    json_decref(warn);
-    free(strict);
     free(patched);
+    free(strict);
     return rc;
+}
+
+/* Under Strict, kube's decoding error comes before every other rule of a create or a PUT (the
+ * namespace, the name, a 404): the body's unknown and repeated fields are looked for first. */
+static int strict_first(apireq *r, json_t *obj, apierr *e)
+{
+    return field_validation_mode(r->http) == FV_STRICT ? prune_body(r, obj, 0, e) : 0;
 }
 
 void api_do_create(apireq *r, json_t *obj, int dry)
@@ -989,52 +1004,13 @@ static void copy_key(json_t *dst, const json_t *src, const char *k)
         json_object_del(dst, k);
 }
 
-static int cmp_path(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* An update's body loses its unknown fields first, as kube's decoding drops them: what follows
- * (the generation, a no-op write) sees the object as it will be stored. The warnings are sent;
- * under Strict, -1 with e set. A status write's body is pruned whole (spec and status). A
- * PyTorchJob's or a built-in kind's (pods, services, namespaces, events). */
-static int prune_update(apireq *r, json_t *nobj, int is_status, apierr *e)
-{
-    fielderrs fe = {0}; /* the schema's errors come again from check_object */
-    fieldpaths u = {0};
-    json_t *warn = NULL;
-    char *patched = strict_patched(r->http, nobj), *strict = NULL;
-    if (r->res->is_cr)
-        validate_pytorchjob_schema_prune(&fe, nobj, &u);
-    else
-        validate_core_prune(r->res->plural, nobj, &u);
-    if (is_status && r->res->is_cr) {
-        size_t meta = 0;
-        while (meta < u.n && !strncmp(u.v[meta], "metadata.", 9))
-            meta++;
-        validate_pytorchjob_status_prune(&fe, nobj, &u);
-        if (u.n - meta > 1)
-            qsort(u.v + meta, u.n - meta, sizeof *u.v, cmp_path);
-    }
-    fe_free(&fe);
-    int rc = unknown_fields(r->http, &u, &warn, &strict);
-    fieldpaths_free(&u);
-    send_warnings(r, warn);
-    json_decref(warn);
-    if (rc < 0)
-        strict_error(r->res, r->http, patched, strict, e);
-    free(patched);
-    free(strict);
-    return rc;
-}
-
 void api_do_update(apireq *r, const store_rec *old, json_t *nobj, int dry, int rv_required)
 {
     apierr e = {0};
     json_t *oobj = NULL;
     int prunable = !strcmp(r->res->plural, "pytorchjobs") ||
                    (!r->res->is_cr && !(r->sub && !strcmp(r->sub, "scale")));
-    if (prunable && prune_update(r, nobj, r->sub && !strcmp(r->sub, "status"), &e) < 0)
+    if (prunable && prune_body(r, nobj, r->sub && !strcmp(r->sub, "status"), &e) < 0)
         goto fail;
     if (!strcmp(r->res->plural, "pytorchjobs")) /* before generation compares the specs */
         validate_pytorchjob_defaults(nobj);
@@ -1043,6 +1019,8 @@ void api_do_update(apireq *r, const store_rec *old, json_t *nobj, int dry, int r
         validate_core_defaults(r->res->plural, nobj); /* a request body is decoded with them */
     const char *gr = resource_gr(r->res);
     oobj = api_rec_json(old);
+    char key[1024];
+    api_key(key, sizeof key, r->res, r->ns, r->name);
     json_t *om = meta_of(oobj), *nm = meta_of(nobj);
     int is_status = r->sub && !strcmp(r->sub, "status");
     /* as kube's checkName: a body without a name does not match either (no silent fill-in) */
@@ -1131,9 +1109,7 @@ void api_do_update(apireq *r, const store_rec *old, json_t *nobj, int dry, int r
         if (!json_object_get(res, "kind"))
             json_object_set(res, "kind", json_object_get(oobj, "kind"));
         fielderrs fe2 = {0};
-        char skey[1024];
-        api_key(skey, sizeof skey, r->res, r->ns, r->name);
-        if (!strcmp(r->res->plural, "services") && svcalloc_update(r->api->svcalloc, skey, oobj, res, &fe2) < 0) {
+        if (!strcmp(r->res->plural, "services") && svcalloc_update(r->api->svcalloc, key, oobj, res, &fe2) < 0) {
             send_invalid(r, r->name, &fe2);
             json_decref(res);
             json_decref(oobj);
@@ -1225,8 +1201,6 @@ void api_do_update(apireq *r, const store_rec *old, json_t *nobj, int dry, int r
             }
         }
     }
-    char key[1024];
-    api_key(key, sizeof key, r->res, r->ns, r->name);
     if (json_equal(res, oobj)) { /* a no-op write keeps the resourceVersion and sends no event */
         json_decref(res);
         if (is_scale(r))
@@ -1327,6 +1301,13 @@ void api_update(apireq *r)
 enum { P_MERGE, P_JSON, P_APPLY, P_STRATEGIC };
 
 
+/* kube's 422 for a patch that cannot be applied or does not make an object: no causes. */
+static void patch_rejected(apierr *e)
+{
+    apierr_set(e, ST_INVALID, "the server rejected our request due to an error in our request");
+    apierr_details(e, NULL, NULL, NULL, NULL);
+}
+
 void api_patch(apireq *r)
 {
     apierr e = {0};
@@ -1417,8 +1398,7 @@ void api_patch(apireq *r)
         json_decref(cur);
         json_decref(stored);
         json_decref(p);
-        apierr_set(&e, ST_INVALID, "the server rejected our request due to an error in our request");
-        apierr_details(&e, NULL, NULL, NULL, NULL);
+        patch_rejected(&e);
         api_send_error(r, &e);
         return;
     }
@@ -1442,8 +1422,7 @@ void api_patch(apireq *r)
             apierr_set(&e, ST_TOO_LARGE, "Request entity too large: The allowed maximum operations in a JSON patch is %d, got %zu",
                        PATCH_MAX_OPS, json_array_size(p));
         else {
-            apierr_set(&e, ST_INVALID, "the server rejected our request due to an error in our request");
-            apierr_details(&e, NULL, NULL, NULL, NULL);
+            patch_rejected(&e);
         }
         free(err);
         json_decref(cur);
@@ -1458,8 +1437,7 @@ void api_patch(apireq *r)
     if (!json_is_object(result)) {
         json_decref(stored);
         json_decref(result);
-        apierr_set(&e, ST_INVALID, "the server rejected our request due to an error in our request");
-        apierr_details(&e, NULL, NULL, NULL, NULL);
+        patch_rejected(&e);
         api_send_error(r, &e);
         return;
     }

@@ -817,7 +817,7 @@ typedef struct dscan {
     size_t plen, pcap;
     jsonio_dup_fn fn;
     void *arg;
-    int depth, failed;
+    int depth;
 } dscan;
 
 typedef struct dkey {
@@ -1013,7 +1013,7 @@ static int dscan_value(dscan *d)
 int jsonio_duplicates(const char *buf, size_t len, jsonio_dup_fn fn, void *arg)
 {
     dscan d = {(const unsigned char *)buf, (const unsigned char *)buf + len,
-               (const unsigned char *)buf, NULL, 0, 0, fn, arg, 0, 0};
+               (const unsigned char *)buf, NULL, 0, 0, fn, arg, 0};
     if (path_push(&d, "", 0, 0, 0) < 0)
         return -1;
     int rc = dscan_value(&d);

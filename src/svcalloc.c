@@ -89,8 +89,17 @@ static ipslot *ip_find(const svcalloc_t *a, uint32_t ip)
     return NULL;
 }
 
-static void ip_count(svcalloc_t *a, uint32_t ip, int delta);
+/* A new slot for ip, whose count is n (the probe's first empty one). */
+static void ip_place(svcalloc_t *a, uint32_t ip, uint32_t n)
+{
+    size_t i = ip_hash(ip, a->cap);
+    while (a->ips[i].ip)
+        i = (i + 1) & (a->cap - 1);
+    a->ips[i] = (ipslot){ip, n};
+    a->used++;
+}
 
+/* Twice the slots; the live ones move with their counts, the tombstones stay behind. */
 static void ip_grow(svcalloc_t *a)
 {
     ipslot *old = a->ips;
@@ -102,8 +111,7 @@ static void ip_grow(svcalloc_t *a)
     a->used = 0;
     for (size_t i = 0; i < oc; i++)
         if (old[i].n)
-            for (uint32_t k = 0; k < old[i].n; k++)
-                ip_count(a, old[i].ip, 1);
+            ip_place(a, old[i].ip, old[i].n);
     free(old);
 }
 
@@ -121,11 +129,7 @@ static void ip_count(svcalloc_t *a, uint32_t ip, int delta)
     }
     if ((a->used + 1) * 4 > a->cap * 3)
         ip_grow(a);
-    size_t i = ip_hash(ip, a->cap);
-    while (a->ips[i].ip)
-        i = (i + 1) & (a->cap - 1);
-    a->ips[i] = (ipslot){ip, 1};
-    a->used++;
+    ip_place(a, ip, 1);
 }
 
 static int parse_ip(const char *s, uint32_t *out)
@@ -343,10 +347,9 @@ void svcalloc_headless(json_t *spec)
 }
 
 /* The cluster IP fields of a spec that needs them: the given IP checked, or one allocated. */
-static int alloc_cluster_ip(json_t *spec, scan *sc, fielderrs *fe, uint32_t *got)
+static int alloc_cluster_ip(json_t *spec, scan *sc, fielderrs *fe)
 {
     const char *cip = cluster_ip_of(spec);
-    *got = 0;
     if (cip && !strcmp(cip, "None")) {
         svcalloc_headless(spec);
         return 0;
@@ -384,13 +387,12 @@ static int alloc_cluster_ip(json_t *spec, scan *sc, fielderrs *fe, uint32_t *got
     json_object_set_new(spec, "clusterIPs", json_pack("[s]", text));
     set_default(spec, "ipFamilies", json_pack("[s]", "IPv4"));
     set_default(spec, "ipFamilyPolicy", json_string("SingleStack"));
-    *got = ip;
     return 0;
 }
 
 /* Node ports for every port of a spec that needs them: a given one checked, a missing one
- * allocated. got/ngot: what was allocated or claimed (for the ring). */
-static int alloc_node_ports(json_t *spec, scan *sc, fielderrs *fe, uint32_t *got, size_t *ngot)
+ * allocated. */
+static int alloc_node_ports(json_t *spec, scan *sc, fielderrs *fe)
 {
     size_t i;
     json_t *p;
@@ -419,8 +421,6 @@ static int alloc_node_ports(json_t *spec, scan *sc, fielderrs *fe, uint32_t *got
             json_object_set_new(p, "nodePort", json_integer(np));
         }
         add(&sc->req_ports, (uint32_t)np);
-        if (*ngot < 64)
-            got[(*ngot)++] = (uint32_t)np;
     }
     return 0;
 }
@@ -433,23 +433,19 @@ static int alloc_all(svcalloc_t *a, const char *key, json_t *spec, const json_t 
     scan sc = {.a = a};
     if (own_spec)
         values_of(own_spec, &sc.own_ips, &sc.own_ports);
-    uint32_t ip = 0, ports[64];
-    size_t nports = 0;
     int rc = 0;
     if (needs_cluster_ip(spec))
-        rc = alloc_cluster_ip(spec, &sc, fe, &ip);
+        rc = alloc_cluster_ip(spec, &sc, fe);
     if (rc == 0 && needs_node_ports(spec))
-        rc = alloc_node_ports(spec, &sc, fe, ports, &nports);
+        rc = alloc_node_ports(spec, &sc, fe);
     if (rc == 0 && external_policy(spec))
         set_default(spec, "externalTrafficPolicy", json_string("Cluster"));
     if (rc == 0 && !strcmp(spec_type(spec), "LoadBalancer"))
         set_default(spec, "allocateLoadBalancerNodePorts", json_true());
-    if (rc == 0) {
-        if (ip)
-            remember(a, key, ip, 0);
-        for (size_t i = 0; i < nports; i++)
-            remember(a, key, ports[i], 1);
-    }
+    for (size_t i = 0; rc == 0 && i < sc.req_ips.n; i++) /* what this request took */
+        remember(a, key, sc.req_ips.v[i], 0);
+    for (size_t i = 0; rc == 0 && i < sc.req_ports.n; i++)
+        remember(a, key, sc.req_ports.v[i], 1);
     return rc;
 }
 

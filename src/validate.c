@@ -1266,11 +1266,8 @@ static void prune_level(fieldpaths *u, const snode *node, const char *name, json
         return;
     const char *k;
     json_t *x;
-    json_object_foreach(v, k, x) { /* a few members against the property names: no hashing */
-        const sprop *p = node->props;
-        while (p->name && (p->name[0] != k[0] || strcmp(p->name, k)))
-            p++;
-        if (!p->name) {
+    json_object_foreach(v, k, x) {
+        if (prop_index(node, k) < 0) {
             spath path = {NULL, name, 0};
             prune_unknown(u, node, name ? &path : NULL, v);
             return;
@@ -1287,10 +1284,13 @@ static void sort_from(fieldpaths *u, size_t from)
 void validate_pytorchjob_status_prune(fielderrs *l, json_t *obj, fieldpaths *u)
 {
     spath root = {NULL, "status", 0};
-    size_t from = u ? u->n : 0;
     schema_walk(l, &n_status, &root, get(obj, "status"), u);
+    /* kube's order over all of u: metadata's paths first, then the rest sorted together */
+    size_t meta = 0;
+    while (u && meta < u->n && !strncmp(u->v[meta], "metadata.", 9))
+        meta++;
     if (u)
-        sort_from(u, from);
+        sort_from(u, meta);
 }
 
 void validate_pytorchjob_status(fielderrs *l, const json_t *obj)

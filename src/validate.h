@@ -54,7 +54,9 @@ int validate_schema_ok(void);
 size_t validate_schema_props(const char *type, const char **names, size_t cap);
 /* The status schema (422): condition items need type and status; counters are integers. */
 void validate_pytorchjob_status(fielderrs *l, const json_t *obj);
-/* The same, pruning unknown status fields as validate_pytorchjob_schema_prune does. */
+/* The same, pruning unknown status fields as validate_pytorchjob_schema_prune does; u (which may
+ * hold that function's paths already) is left in kube's order: metadata's, then all the rest
+ * sorted. */
 void validate_pytorchjob_status_prune(fielderrs *l, json_t *obj, fieldpaths *u);
 /* The v1.9 validating webhook (answered as 403). warnings: if non-NULL, receives a new JSON
  * array of warning strings (possibly empty). */
