@@ -625,7 +625,7 @@ static void create_defaults(const resource *res, json_t *obj)
                 json_object_set_new(spec, "nodeName", json_string("localhost"));
             default_tolerations(spec);
         }
-        json_object_set_new(obj, "status", json_pack("{s:s,s:s}", "phase", "Pending", "qosClass", "BestEffort"));
+        json_object_set_new(obj, "status", json_pack("{s:s,s:s}", "phase", "Pending", "qosClass", validate_pod_qos(obj)));
     } else if (!strcmp(res->plural, "services")) {
         json_t *spec = json_object_get(obj, "spec");
         if (json_is_object(spec) && !json_is_string(json_object_get(spec, "type")))

@@ -13,6 +13,10 @@
  *   deletionTimestamp: RUNNING ──SIGTERM, SIGKILL after grace──► exit ──► object removed    EXITED
  *                      other states ──────────────────────────────────────► object removed
  *
+ *   STARTING ──env names a ConfigMap or Secret (none is served, so none exists) and is not
+ *              optional──► CONFIG_ERROR (phase Pending, waiting: CreateContainerConfigError), for
+ *              good: the pod's env cannot change
+ *
  * Invariants:
  *  1. At most one process per pod; its runtime id is "<pod uid>/<restart>", never reused.
  *  2. Status is written only from here (and only the status part), from the latest stored
@@ -28,16 +32,20 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
 #include "kubelet.h"
 #include "events.h"
 #include "jsonio.h"
+#include "quantity.h"
+#include "validate.h"
 
 #define NODE_NAME "localhost" /* the one node: every pod's spec.nodeName */
 
-enum { K_WAITING, K_STARTING, K_RUNNING, K_BACKOFF, K_STOPPING, K_EXITED };
-static const char *const kstate_name[] = {"WAITING", "STARTING", "RUNNING", "BACKOFF", "STOPPING", "EXITED"};
+enum { K_WAITING, K_STARTING, K_RUNNING, K_BACKOFF, K_STOPPING, K_EXITED, K_CONFIG_ERROR };
+static const char *const kstate_name[] = {"WAITING", "STARTING", "RUNNING", "BACKOFF", "STOPPING", "EXITED",
+                                          "CONFIG_ERROR"};
 
 typedef struct kpod {
     struct kpod *next;
@@ -249,7 +257,7 @@ static void write_status(kpod *p, const char *phase, json_t *state, json_t *last
     }
     json_object_set_new(st, "containerStatuses", json_pack("[o]", cs));
     if (!json_object_get(st, "qosClass"))
-        json_object_set_new(st, "qosClass", json_string("BestEffort"));
+        json_object_set_new(st, "qosClass", json_string(validate_pod_qos(pod)));
     free(now);
     /* Timestamps aside, unchanged status means no write. */
     if (json_equal(old, st)) {
@@ -383,6 +391,151 @@ static void add_env(char ***env, size_t *n, const char *k, const char *v)
     (*env)[*n] = NULL;
 }
 
+/* ---- the container's environment (kubelet's makeEnvironmentVariables) ----------------------- */
+
+/* The node's allocatable resources, which stand in for a limit the container does not set
+ * (defaultPodLimitsForDownwardAPI): the machine's CPUs, memory and the data dir's disk. */
+static long double node_allocatable(const kubelet_t *k, const char *resource)
+{
+    if (!strcmp(resource, "cpu"))
+        return (long double)sysconf(_SC_NPROCESSORS_ONLN);
+    if (!strcmp(resource, "memory"))
+        return (long double)sysconf(_SC_PHYS_PAGES) * (long double)sysconf(_SC_PAGESIZE);
+    struct statvfs fs;
+    if (statvfs(k->o.log_dir, &fs) == 0)
+        return (long double)fs.f_blocks * (long double)fs.f_frsize;
+    return 0;
+}
+
+/* A container of the pod by name, among containers and init containers. */
+static const json_t *container_named(const json_t *pod, const char *name)
+{
+    static const char *const lists[] = {"containers", "initContainers"};
+    for (size_t l = 0; l < 2; l++) {
+        size_t i;
+        json_t *c;
+        json_array_foreach(json_object_get(json_object_get(pod, "spec"), lists[l]), i, c)
+            if (jstr(c, "name") && !strcmp(jstr(c, "name"), name))
+                return c;
+    }
+    return NULL;
+}
+
+/* resourceFieldRef: the container's limit or request as a decimal string (kubelet's
+ * containerResourceRuntimeValue); a limit not set is the node's allocatable, a request not set 0.
+ * 0, or -1 with err set. */
+static int resource_value(const kubelet_t *k, const json_t *pod, const json_t *c, const json_t *rr,
+                          char *out, size_t cap, char *err, size_t ecap)
+{
+    const char *cname = jstr(rr, "containerName"), *res = jstr(rr, "resource");
+    if (cname && *cname && !(c = container_named(pod, cname))) {
+        snprintf(err, ecap, "container %s not found", cname);
+        return -1;
+    }
+    const char *dot = res ? strchr(res, '.') : NULL;
+    if (!dot) {
+        snprintf(err, ecap, "unsupported container resource : %s", res ? res : "");
+        return -1;
+    }
+    char kind[16];
+    snprintf(kind, sizeof kind, "%.*s", (int)(dot - res), res);
+    const char *name = dot + 1;
+    const json_t *q = json_object_get(json_object_get(json_object_get(c, "resources"), kind), name);
+    long double v = 0, d = 0;
+    char buf[32];
+    const char *qt = json_is_string(q) ? json_string_value(q) : NULL;
+    if (json_is_integer(q)) {
+        snprintf(buf, sizeof buf, "%lld", (long long)json_integer_value(q));
+        qt = buf;
+    }
+    if (qt && quantity_parse(qt, &v) < 0)
+        v = 0;
+    else if (!qt && !strcmp(kind, "limits"))
+        v = node_allocatable(k, name);
+    const json_t *dq = json_object_get(rr, "divisor");
+    if (json_is_string(dq))
+        quantity_parse(json_string_value(dq), &d);
+    else if (json_is_integer(dq))
+        d = (long double)json_integer_value(dq);
+    snprintf(out, cap, "%lld", quantity_ceil_div(v, d, !strcmp(name, "cpu")));
+    return 0;
+}
+
+/* fieldRef: podFieldSelectorRuntimeValue (the pod's own address is the node's, 127.0.0.1). */
+static void field_value(const json_t *pod, const char *fp, char *out, size_t cap)
+{
+    const json_t *md = json_object_get(pod, "metadata"), *spec = json_object_get(pod, "spec");
+    char path[256], key[256];
+    const char *v = "";
+    if (validate_split_subscript(fp, path, sizeof path, key, sizeof key)) {
+        const char *map = !strcmp(path, "metadata.labels") ? "labels" : "annotations";
+        v = jstr(json_object_get(md, map), key);
+    } else if (!strcmp(fp, "metadata.name") || !strcmp(fp, "metadata.namespace") || !strcmp(fp, "metadata.uid")) {
+        v = jstr(md, fp + 9);
+    } else if (!strcmp(fp, "spec.nodeName") || !strcmp(fp, "spec.host")) {
+        v = NODE_NAME;
+    } else if (!strcmp(fp, "spec.serviceAccountName")) {
+        v = jstr(spec, "serviceAccountName");
+    } else if (!strncmp(fp, "status.hostIP", 13) || !strncmp(fp, "status.podIP", 12)) {
+        v = "127.0.0.1";
+    }
+    snprintf(out, cap, "%s", v ? v : "");
+}
+
+/* A ConfigMap or Secret reference: none exists here (they are not served), so an optional one
+ * is left out (1) and any other is the error kubelet's manager gives (-1). */
+static int missing_ref(const json_t *ref, const char *what, char *err, size_t ecap)
+{
+    if (json_is_true(json_object_get(ref, "optional")))
+        return 1;
+    snprintf(err, ecap, "%s \"%s\" not found", what, jstr(ref, "name") ? jstr(ref, "name") : "");
+    return -1;
+}
+
+/* The environment kubelet gives container c of pod, after PATH, HOSTNAME and HOME: envFrom, then
+ * env in order, "$(VAR)" expanded in plain values only. 0, or -1 with err set (the container
+ * cannot be created). */
+static int container_env(const kubelet_t *k, const json_t *pod, const json_t *c, char ***env, size_t *ne,
+                         char *err, size_t ecap)
+{
+    size_t i;
+    json_t *ef, *ev;
+    json_array_foreach(json_object_get(c, "envFrom"), i, ef) {
+        const json_t *cm = json_object_get(ef, "configMapRef"), *sec = json_object_get(ef, "secretRef");
+        if (json_is_object(cm) || json_is_object(sec))
+            if (missing_ref(json_is_object(cm) ? cm : sec, json_is_object(cm) ? "configmap" : "secret", err, ecap) < 0)
+                return -1;
+    }
+    json_array_foreach(json_object_get(c, "env"), i, ev) {
+        const char *n = jstr(ev, "name"), *v = jstr(ev, "value");
+        const json_t *from = json_object_get(ev, "valueFrom");
+        if (!n)
+            continue;
+        char val[4096] = "";
+        if (v && *v) {
+            char *x = expand(v, *env, *ne);
+            add_env(env, ne, n, x);
+            free(x);
+            continue;
+        }
+        const json_t *fr = json_object_get(from, "fieldRef"), *rr = json_object_get(from, "resourceFieldRef"),
+                     *cmk = json_object_get(from, "configMapKeyRef"), *sk = json_object_get(from, "secretKeyRef");
+        if (json_is_object(fr)) {
+            field_value(pod, jstr(fr, "fieldPath") ? jstr(fr, "fieldPath") : "", val, sizeof val);
+        } else if (json_is_object(rr)) {
+            if (resource_value(k, pod, c, rr, val, sizeof val, err, ecap) < 0)
+                return -1;
+        } else if (json_is_object(cmk) || json_is_object(sk)) {
+            int r = missing_ref(json_is_object(cmk) ? cmk : sk, json_is_object(cmk) ? "configmap" : "secret", err, ecap);
+            if (r < 0)
+                return -1;
+            continue;
+        }
+        add_env(env, ne, n, val);
+    }
+    return 0;
+}
+
 static void mkdirs(const char *path)
 {
     char tmp[2048];
@@ -458,16 +611,25 @@ static void start(kpod *p)
         host[--hl] = 0;
     add_env(&env, &ne, "HOSTNAME", host);
     add_env(&env, &ne, "HOME", "/root");
-    json_t *ev;
-    size_t i;
-    json_array_foreach(json_object_get(c, "env"), i, ev) {
-        const char *n = jstr(ev, "name"), *v = jstr(ev, "value");
-        if (!n)
-            continue;
-        char *x = expand(v ? v : "", env, ne);
-        add_env(&env, &ne, n, x);
-        free(x);
+    char cfgerr[600] = "";
+    if (container_env(k, pod, c, &env, &ne, cfgerr, sizeof cfgerr) < 0) {
+        /* kubelet: the image is there, the container cannot be made; the pod stays Pending */
+        char img[600];
+        quote(jstr(c, "image") ? jstr(c, "image") : "", img, sizeof img);
+        pod_event(p, 1, "Normal", "Pulled", "Container image %s already present on machine", img);
+        pod_event(p, 1, "Warning", "Failed", "Error: %s", cfgerr);
+        set_state(p, K_CONFIG_ERROR);
+        write_status(p, "Pending",
+                     json_pack("{s:{s:s,s:s}}", "waiting", "reason", "CreateContainerConfigError", "message", cfgerr),
+                     json_incref(p->last_term), 0);
+        for (size_t j = 0; j < ne; j++)
+            free(env[j]);
+        free(env);
+        free(argv);
+        json_decref(pod);
+        return;
     }
+    size_t i;
     size_t ai = 0;
     json_t *a;
     if (k->o.shim)

@@ -262,9 +262,13 @@ static void serve(apireq *r, const char *ns, const char *pod, json_t *pod_json)
             json_t *c;
             char list[1024] = "";
             size_t l = 0;
-            json_array_foreach(cs, i, c)
-                l += (size_t)snprintf(list + l, sizeof list - l < sizeof list ? sizeof list - l : 0, "%s%s",
-                                      i ? " " : "", json_string_value(json_object_get(c, "name")));
+            json_array_foreach(cs, i, c) {
+                const char *cn = json_string_value(json_object_get(c, "name"));
+                int n = snprintf(list + l, sizeof list - l, "%s%s", i ? " " : "", cn ? cn : "");
+                if (n < 0 || (size_t)n >= sizeof list - l)
+                    break; /* a pod has few containers; a list past 1 KiB is cut */
+                l += (size_t)n;
+            }
             apierr e = {0};
             apierr_set(&e, ST_BAD_REQUEST, "a container name must be specified for pod %s, choose one of: [%s]", pod, list);
             api_send_error(r, &e);

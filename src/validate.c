@@ -13,7 +13,9 @@
  *   3. validate_pytorchjob_webhook training-operator v1.9 pkg/webhooks/pytorch   → 403 Forbidden
  *
  * And for the built-in kinds the rules manifests get wrong: validate_pod_spec,
- * validate_pod_update (ValidatePodUpdate), validate_service_spec (ValidateService).
+ * validate_pod_update (ValidatePodUpdate), validate_service_spec (ValidateService); and the
+ * defaulting a pod gets on decode (validate_core_defaults, with SetDefaults_Pod's requests from
+ * limits) and its QoS class (validate_pod_qos).
  *
  * Upstream iterates Go maps (labels, replica specs, schema properties) in random order; here maps
  * are walked in sorted key order and schema properties in the CRD's (alphabetical) order, so a
@@ -21,6 +23,7 @@
  * server prunes nulls of non-nullable CRD fields before validation and admission. */
 #include "validate.h"
 #include "sbuf.h"
+#include "quantity.h"
 
 #include <assert.h>
 #include <ctype.h>
@@ -1618,6 +1621,260 @@ void validate_pytorchjob_webhook(fielderrs *l, const json_t *obj, json_t **warni
 
 /* ---- core/v1 Pod (the parts the local runtime relies on) ----------------------------------- */
 
+/* ---- core/v1 container env (ValidateEnv, ValidateEnvFrom; kube 1.32, whose
+ * RelaxedEnvironmentVariableValidation is on) ------------------------------------------------- */
+
+#define CONFIG_KEY_FMT "[-._a-zA-Z0-9]+"
+static const char msg_config_key[] = RE_EX3("a valid config key must consist of alphanumeric characters, '-', '_' or '.'",
+                                            CONFIG_KEY_FMT, "key.name", "KEY_NAME", "key-name");
+
+/* IsRelaxedEnvVarName */
+static void is_env_var_name(msgs *ms, const char *v)
+{
+    if (!*v)
+        msgs_add(ms, "environment variable name must be non-empty");
+    for (const unsigned char *c = (const unsigned char *)v; *c; c++)
+        if (*c < 0x20 || *c > 0x7e || *c == '=') {
+            msgs_add(ms, "a valid environment variable name must consist only of printable ASCII characters other than '='");
+            break;
+        }
+}
+
+/* IsConfigMapKey */
+static void is_config_key(msgs *ms, const char *v)
+{
+    size_t n = strlen(v);
+    if (n > 253)
+        msgs_add(ms, "must be no more than %d characters", 253);
+    int ok = n > 0;
+    for (size_t i = 0; i < n && ok; i++)
+        ok = is_alnum(v[i]) || v[i] == '-' || v[i] == '.' || v[i] == '_';
+    if (!ok)
+        msgs_add(ms, "%s", msg_config_key);
+    if (!strcmp(v, "."))
+        msgs_add(ms, "must not be '.'");
+    else if (!strcmp(v, ".."))
+        msgs_add(ms, "must not be '..'");
+    else if (!strncmp(v, "..", 2))
+        msgs_add(ms, "must not start with '..'");
+}
+
+/* The downward API fields a variable may name (validEnvDownwardAPIFieldPathExpressions, sorted). */
+static const char *const env_field_paths[] = {"metadata.name", "metadata.namespace", "metadata.uid",
+                                              "spec.nodeName", "spec.serviceAccountName", "status.hostIP",
+                                              "status.hostIPs", "status.podIP", "status.podIPs"};
+
+/* SplitMaybeSubscriptedPath: "metadata.labels['k']" → path "metadata.labels", key "k". */
+int validate_split_subscript(const char *fp, char *path, size_t pcap, char *key, size_t kcap)
+{
+    size_t n = strlen(fp);
+    const char *open = strstr(fp, "['");
+    if (n < 2 || strcmp(fp + n - 2, "']") || !open || open == fp || open + 2 > fp + n - 2)
+        return 0;
+    snprintf(path, pcap, "%.*s", (int)(open - fp), fp);
+    snprintf(key, kcap, "%.*s", (int)(fp + n - 2 - (open + 2)), open + 2);
+    return 1;
+}
+
+/* validateObjectFieldSelector with ConvertDownwardAPIFieldLabel for "v1"; at: "…valueFrom.fieldRef". */
+static void env_field_ref(fielderrs *l, const char *at, const json_t *fr)
+{
+    char f[352];
+    const char *av = get_str(fr, "apiVersion"), *fp = get_str(fr, "fieldPath");
+    if (!av || !*av) {
+        snprintf(f, sizeof f, "%s.apiVersion", at);
+        fe_add(l, FE_REQUIRED, f, NULL, NULL);
+        return;
+    }
+    snprintf(f, sizeof f, "%s.fieldPath", at);
+    if (!fp || !*fp) {
+        fe_add(l, FE_REQUIRED, f, NULL, NULL);
+        return;
+    }
+    char path[256], key[256], *v = fe_str(fp);
+    int sub = validate_split_subscript(fp, path, sizeof path, key, sizeof key);
+    static const char *const known[] = {"metadata.annotations", "metadata.labels", "metadata.name",
+                                        "metadata.namespace", "metadata.uid", "spec.nodeName",
+                                        "spec.restartPolicy", "spec.serviceAccountName", "spec.schedulerName",
+                                        "status.phase", "status.hostIP", "status.hostIPs", "status.podIP",
+                                        "status.podIPs", "spec.host"};
+    int found = 0;
+    for (size_t i = 0; i < sizeof known / sizeof *known && !sub; i++)
+        found |= !strcmp(fp, known[i]);
+    if (strcmp(av, "v1"))
+        fe_add(l, FE_INVALID, f, v, "error converting fieldPath: unsupported pod version: %s", av);
+    else if (sub && strcmp(path, "metadata.annotations") && strcmp(path, "metadata.labels"))
+        fe_add(l, FE_INVALID, f, v, "error converting fieldPath: field label does not support subscript: %s", fp);
+    else if (!sub && !found)
+        fe_add(l, FE_INVALID, f, v, "error converting fieldPath: field label not supported: %s", fp);
+    else if (sub && !strcmp(path, "metadata.annotations")) {
+        for (char *c = key; *c; c++)
+            *c = (char)tolower((unsigned char)*c);
+        validate_qualified_name(l, at, key);
+    } else if (sub) {
+        validate_qualified_name(l, at, key);
+    } else {
+        const char *internal = strcmp(fp, "spec.host") ? fp : "spec.nodeName";
+        int ok = 0;
+        for (size_t i = 0; i < sizeof env_field_paths / sizeof *env_field_paths; i++)
+            ok |= !strcmp(internal, env_field_paths[i]);
+        if (!ok) {
+            char *iv = fe_str(internal);
+            fe_add(l, FE_NOT_SUPPORTED, f, iv, "supported values: \"metadata.name\", \"metadata.namespace\", "
+                   "\"metadata.uid\", \"spec.nodeName\", \"spec.serviceAccountName\", \"status.hostIP\", "
+                   "\"status.hostIPs\", \"status.podIP\", \"status.podIPs\"");
+            free(iv);
+        }
+    }
+    free(v);
+}
+
+/* A quantity as the JSON carries it (a string, or a number as YAML gives it), in buf. */
+static const char *quantity_text(const json_t *q, char *buf, size_t cap)
+{
+    if (json_is_string(q))
+        return json_string_value(q);
+    if (json_is_integer(q)) {
+        snprintf(buf, cap, "%lld", (long long)json_integer_value(q));
+        return buf;
+    }
+    return NULL;
+}
+
+/* validateContainerResourceFieldSelector (not for a volume) and validateContainerResourceDivisor. */
+static void env_resource_ref(fielderrs *l, const char *at, const json_t *rr)
+{
+    static const char *const res[] = {"limits.cpu", "limits.ephemeral-storage", "limits.memory",
+                                      "requests.cpu", "requests.ephemeral-storage", "requests.memory"};
+    char f[352], buf[32];
+    const char *r = get_str(rr, "resource");
+    int known = 0;
+    for (size_t i = 0; r && i < sizeof res / sizeof *res; i++)
+        known |= !strcmp(r, res[i]);
+    if (!r || !*r) {
+        snprintf(f, sizeof f, "%s.resource", at);
+        fe_add(l, FE_REQUIRED, f, NULL, NULL);
+    } else if (!known && strncmp(r, "requests.hugepages-", 19) && strncmp(r, "limits.hugepages-", 17)) {
+        snprintf(f, sizeof f, "%s.resource", at);
+        char *v = fe_str(r);
+        fe_add(l, FE_NOT_SUPPORTED, f, v, "supported values: \"limits.cpu\", \"limits.ephemeral-storage\", "
+               "\"limits.memory\", \"requests.cpu\", \"requests.ephemeral-storage\", \"requests.memory\"");
+        free(v);
+    }
+    const char *d = quantity_text(json_object_get(rr, "divisor"), buf, sizeof buf);
+    if (!r || !d || !strcmp(d, "0"))
+        return;
+    static const char *const mem[] = {"1", "1k", "1M", "1G", "1T", "1P", "1E", "1Ki", "1Mi", "1Gi", "1Ti", "1Pi", "1Ei"};
+    int cpu = !strcmp(r, "limits.cpu") || !strcmp(r, "requests.cpu");
+    int memory = !strcmp(r, "limits.memory") || !strcmp(r, "requests.memory");
+    int storage = !strcmp(r, "limits.ephemeral-storage") || !strcmp(r, "requests.ephemeral-storage");
+    int ok = 0;
+    if (cpu)
+        ok = !strcmp(d, "1m") || !strcmp(d, "1");
+    for (size_t i = 0; (memory || storage) && i < sizeof mem / sizeof *mem; i++)
+        ok |= !strcmp(d, mem[i]);
+    if (ok || !(cpu || memory || storage))
+        return;
+    snprintf(f, sizeof f, "%s.divisor", at);
+    char *v = fe_str(r);
+    if (cpu)
+        fe_add(l, FE_INVALID, f, v, "only divisor's values 1m and 1 are supported with the cpu resource");
+    else
+        fe_add(l, FE_INVALID, f, v, "only divisor's values 1, 1k, 1M, 1G, 1T, 1P, 1E, 1Ki, 1Mi, 1Gi, 1Ti, 1Pi, 1Ei "
+               "are supported with the %s resource", memory ? "memory" : "local ephemeral storage");
+    free(v);
+}
+
+/* validateConfigMapKeySelector / validateSecretKeySelector: a DNS-1123 subdomain name, a key. */
+static void env_key_ref(fielderrs *l, const char *at, const json_t *kr)
+{
+    char f[352];
+    snprintf(f, sizeof f, "%s.name", at);
+    validate_dns1123_subdomain(l, f, get_str(kr, "name") ? get_str(kr, "name") : "");
+    snprintf(f, sizeof f, "%s.key", at);
+    const char *key = get_str(kr, "key");
+    if (!key || !*key)
+        fe_add(l, FE_REQUIRED, f, NULL, NULL);
+    else
+        check_each(l, f, key, is_config_key);
+}
+
+/* ValidateEnv for one container's env list; at: "spec.containers[0].env". */
+static void validate_env(fielderrs *l, const char *at, const json_t *env)
+{
+    size_t i;
+    json_t *ev;
+    json_array_foreach(env, i, ev) {
+        char f[300], vf[320];
+        snprintf(f, sizeof f, "%s[%zu].name", at, i);
+        const char *name = get_str(ev, "name");
+        if (!name || !*name)
+            fe_add(l, FE_REQUIRED, f, NULL, NULL);
+        else
+            check_each(l, f, name, is_env_var_name);
+        const json_t *from = get(ev, "valueFrom");
+        if (!json_is_object(from))
+            continue;
+        snprintf(f, sizeof f, "%s[%zu].valueFrom", at, i);
+        static const char *const kinds[] = {"fieldRef", "resourceFieldRef", "configMapKeyRef", "secretKeyRef"};
+        int sources = 0;
+        for (size_t k = 0; k < 4; k++) {
+            const json_t *src = get(from, kinds[k]);
+            if (!json_is_object(src))
+                continue;
+            sources++;
+            snprintf(vf, sizeof vf, "%s.%s", f, kinds[k]);
+            if (k == 0)
+                env_field_ref(l, vf, src);
+            else if (k == 1)
+                env_resource_ref(l, vf, src);
+            else
+                env_key_ref(l, vf, src);
+        }
+        const char *value = get_str(ev, "value");
+        if (sources == 0)
+            fe_add(l, FE_INVALID, f, "\"\"", "must specify one of: `fieldRef`, `resourceFieldRef`, `configMapKeyRef` or `secretKeyRef`");
+        else if (value && *value)
+            fe_add(l, FE_INVALID, f, "\"\"", "may not be specified when `value` is not empty");
+        else if (sources > 1)
+            fe_add(l, FE_INVALID, f, "\"\"", "may not have more than one field specified at a time");
+    }
+}
+
+/* ValidateEnvFrom; at: "spec.containers[0].envFrom". */
+static void validate_env_from(fielderrs *l, const char *at, const json_t *list)
+{
+    size_t i;
+    json_t *ef;
+    json_array_foreach(list, i, ef) {
+        char f[300];
+        const char *prefix = get_str(ef, "prefix");
+        if (prefix && *prefix) {
+            snprintf(f, sizeof f, "%s[%zu].prefix", at, i);
+            check_each(l, f, prefix, is_env_var_name);
+        }
+        int sources = 0;
+        static const char *const kinds[] = {"configMapRef", "secretRef"};
+        for (size_t k = 0; k < 2; k++) {
+            const json_t *ref = get(ef, kinds[k]);
+            if (!json_is_object(ref))
+                continue;
+            sources++;
+            snprintf(f, sizeof f, "%s[%zu].%s.name", at, i, kinds[k]);
+            const char *name = get_str(ref, "name");
+            if (!name || !*name)
+                fe_add(l, FE_REQUIRED, f, NULL, NULL);
+            else
+                validate_dns1123_subdomain(l, f, name);
+        }
+        /* upstream names the list here, not the item */
+        if (sources == 0)
+            fe_add(l, FE_INVALID, at, "\"\"", "must specify one of: `configMapRef` or `secretRef`");
+        else if (sources > 1)
+            fe_add(l, FE_INVALID, at, "\"\"", "may not have more than one field specified at a time");
+    }
+}
+
 void validate_pod_spec(fielderrs *l, const json_t *obj)
 {
     const json_t *spec = get(obj, "spec");
@@ -1640,6 +1897,10 @@ void validate_pod_spec(fielderrs *l, const json_t *obj)
         const char *image = get_str(c, "image");
         if (!image || !*image)
             fe_add(l, FE_REQUIRED, field, NULL, NULL);
+        snprintf(field, sizeof field, "spec.containers[%zu].env", i);
+        validate_env(l, field, get(c, "env"));
+        snprintf(field, sizeof field, "spec.containers[%zu].envFrom", i);
+        validate_env_from(l, field, get(c, "envFrom"));
     }
     const char *rp = get_str(spec, "restartPolicy");
     if (rp && strcmp(rp, "Always") && strcmp(rp, "OnFailure") && strcmp(rp, "Never")) {
@@ -1930,10 +2191,84 @@ static void container_defaults(json_t *c)
     if (!json_object_get(c, "resources"))
         json_object_set_new(c, "resources", json_object());
     size_t i;
+    json_t *ev;
+    json_array_foreach(json_object_get(c, "env"), i, ev) {
+        /* SetDefaults_ObjectFieldSelector; a ResourceFieldSelector's divisor is a Quantity, not a
+         * pointer, so Go writes its zero value */
+        json_t *from = json_object_get(ev, "valueFrom"), *fr = json_object_get(from, "fieldRef"),
+               *rr = json_object_get(from, "resourceFieldRef");
+        if (json_is_object(fr) && !json_object_get(fr, "apiVersion"))
+            json_object_set_new(fr, "apiVersion", json_string("v1"));
+        if (json_is_object(rr) && !json_object_get(rr, "divisor"))
+            json_object_set_new(rr, "divisor", json_string("0"));
+    }
     json_t *port;
     json_array_foreach(json_object_get(c, "ports"), i, port)
         if (json_is_object(port) && !json_object_get(port, "protocol"))
             json_object_set_new(port, "protocol", json_string("TCP"));
+}
+
+/* SetDefaults_Pod: a limit without its request gives the request (a Pod's, not a template's). */
+static void requests_from_limits(json_t *c)
+{
+    json_t *res = json_object_get(c, "resources"), *lim = json_object_get(res, "limits");
+    if (!json_is_object(lim))
+        return;
+    json_t *req = json_object_get(res, "requests");
+    if (!json_is_object(req))
+        json_object_set_new(res, "requests", req = json_object());
+    const char *k;
+    json_t *v;
+    json_object_foreach(lim, k, v)
+        if (!json_object_get(req, k))
+            json_object_set(req, k, v);
+}
+
+/* A quantity of a resource list (a string, or a number as YAML gives it) as a number; 0 when
+ * absent or not a quantity. */
+static long double list_quantity(const json_t *list, const char *name)
+{
+    const json_t *q = json_object_get(list, name);
+    long double v = 0;
+    if (json_is_integer(q))
+        return (long double)json_integer_value(q);
+    if (!json_is_string(q) || quantity_parse(json_string_value(q), &v) < 0)
+        return 0;
+    return v;
+}
+
+const char *validate_pod_qos(const json_t *pod)
+{
+    /* GetPodQOS over cpu and memory: positive requests and limits summed over all containers;
+     * Guaranteed when every container limits both and the sums of requests equal the limits */
+    static const char *const lists[] = {"containers", "initContainers"}, *const names[] = {"cpu", "memory"};
+    long double req[2] = {0, 0}, lim[2] = {0, 0};
+    int has_req[2] = {0, 0}, has_lim[2] = {0, 0}, guaranteed = 1;
+    const json_t *spec = json_object_get(pod, "spec");
+    for (size_t l = 0; l < 2; l++) {
+        size_t i;
+        json_t *c;
+        json_array_foreach(json_object_get(spec, lists[l]), i, c) {
+            const json_t *res = json_object_get(c, "resources");
+            int found = 0;
+            for (int n = 0; n < 2; n++) {
+                long double r = list_quantity(json_object_get(res, "requests"), names[n]);
+                long double m = list_quantity(json_object_get(res, "limits"), names[n]);
+                if (r > 0)
+                    req[n] += r, has_req[n] = 1;
+                if (m > 0)
+                    lim[n] += m, has_lim[n] = 1, found++;
+            }
+            if (found < 2)
+                guaranteed = 0;
+        }
+    }
+    if (!has_req[0] && !has_req[1] && !has_lim[0] && !has_lim[1])
+        return "BestEffort";
+    for (int n = 0; n < 2 && guaranteed; n++)
+        if (has_req[n] && (!has_lim[n] || req[n] != lim[n]))
+            guaranteed = 0;
+    return guaranteed && has_req[0] + has_req[1] == has_lim[0] + has_lim[1] ? "Guaranteed" : "Burstable";
 }
 
 void validate_core_defaults(const char *plural, json_t *obj)
@@ -1946,8 +2281,10 @@ void validate_core_defaults(const char *plural, json_t *obj)
         for (size_t l = 0; l < 2; l++) {
             size_t i;
             json_t *c;
-            json_array_foreach(json_object_get(spec, lists[l]), i, c)
+            json_array_foreach(json_object_get(spec, lists[l]), i, c) {
                 container_defaults(c);
+                requests_from_limits(c);
+            }
         }
         if (!json_object_get(spec, "dnsPolicy"))
             json_object_set_new(spec, "dnsPolicy", json_string("ClusterFirst"));

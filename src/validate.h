@@ -75,6 +75,12 @@ void validate_service_spec(fielderrs *l, const json_t *obj);
 /* An update of a pod (ValidatePodUpdate): only the containers' images, activeDeadlineSeconds
  * (down, never to null), added tolerations and a negative grace period set to 1 may change. */
 void validate_pod_update(fielderrs *l, const json_t *old, const json_t *obj);
-/* core/v1 Pod spec: containers with name and image, restartPolicy values. */
+/* core/v1 Pod spec: containers with name and image, their env and envFrom (ValidateEnv,
+ * ValidateEnvFrom), restartPolicy values. */
 void validate_pod_spec(fielderrs *l, const json_t *obj);
+/* A pod's status.qosClass (GetPodQOS over cpu and memory): "BestEffort", "Burstable" or
+ * "Guaranteed". */
+const char *validate_pod_qos(const json_t *pod);
+/* SplitMaybeSubscriptedPath: 1 when fp is "PATH['KEY']" (path and key copied out), else 0. */
+int validate_split_subscript(const char *fp, char *path, size_t pcap, char *key, size_t kcap);
 #endif

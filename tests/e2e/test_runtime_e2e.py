@@ -176,6 +176,120 @@ def test_command_args_env_expansion_and_working_dir(rd, rns, mark, tmp_path):
         "hi $(GREETING) $(NO_SUCH_VAR) hi there", str(tmp_path), f"host={name}"]
 
 
+def test_env_value_from_downward_api_and_resources(rd, rns, mark):
+    """valueFrom as kubelet resolves it: the pod's own fields (fieldRef), the container's limits
+    and requests (resourceFieldRef: a limit not set is the node's allocatable, a request not set
+    0; rounded up against the divisor), an optional ConfigMap or Secret that does not exist left
+    out; $(VAR) sees the resolved values; the stored pod carries fieldRef's defaulted apiVersion
+    and the zero divisor, as kube writes them back."""
+    name = uniq("envfrom")
+    body = pod_body(name, "", mark)
+    body["metadata"]["labels"] = {"app": "trainer"}
+    body["metadata"]["annotations"] = {"team.example.com/owner": "ml"}
+    c = body["spec"]["containers"][0]
+    c["command"] = ["sh", "-c", "for v in POD NS UID APP OWNER NOLABEL NODE SA PODIP HOSTIPS MEM_MI CPU_M "
+                    "CPU REQ_CPU REQ_MEM OTHER_CPU OPT_CM OPT_SECRET FROM_OPT_X COMBINED; do "
+                    "eval \"echo $v=\\${$v-unset}\"; done"]
+    c["resources"] = {"limits": {"memory": "64Mi", "cpu": "1500m"}, "requests": {"cpu": "250m"}}
+    def fr(path, **kw):
+        return {"valueFrom": {"fieldRef": {"fieldPath": path, **kw}}}
+    def rr(res, **kw):
+        return {"valueFrom": {"resourceFieldRef": {"resource": res, **kw}}}
+    c["env"] += [
+        {"name": "POD", **fr("metadata.name")}, {"name": "NS", **fr("metadata.namespace")},
+        {"name": "UID", **fr("metadata.uid", apiVersion="v1")},
+        {"name": "APP", **fr("metadata.labels['app']")},
+        {"name": "OWNER", **fr("metadata.annotations['team.example.com/owner']")},
+        {"name": "NOLABEL", **fr("metadata.labels['missing']")},
+        {"name": "NODE", **fr("spec.nodeName")}, {"name": "SA", **fr("spec.serviceAccountName")},
+        {"name": "PODIP", **fr("status.podIP")}, {"name": "HOSTIPS", **fr("status.hostIPs")},
+        {"name": "MEM_MI", **rr("limits.memory", divisor="1Mi")},
+        {"name": "CPU_M", **rr("limits.cpu", divisor="1m")},
+        {"name": "CPU", **rr("limits.cpu")},
+        {"name": "REQ_CPU", **rr("requests.cpu", divisor="1m")},
+        {"name": "REQ_MEM", **rr("requests.memory")},
+        {"name": "OTHER_CPU", **rr("limits.cpu", containerName="side")},
+        {"name": "OPT_CM", "valueFrom": {"configMapKeyRef": {"name": "none", "key": "k", "optional": True}}},
+        {"name": "OPT_SECRET", "valueFrom": {"secretKeyRef": {"name": "none", "key": "k", "optional": True}}},
+        {"name": "COMBINED", "value": "$(POD)@$(NODE)/$(CPU_M)"},
+    ]
+    c["envFrom"] = [{"configMapRef": {"name": "none", "optional": True}, "prefix": "FROM_"}]
+    body["spec"]["containers"].append({"name": "side", "image": "busybox", "command": ["true"]})
+    created = create_pod(rd, rns, body)
+    env = {e["name"]: e for e in created["spec"]["containers"][0]["env"]}
+    assert env["POD"]["valueFrom"]["fieldRef"] == {"apiVersion": "v1", "fieldPath": "metadata.name"}
+    assert env["MEM_MI"]["valueFrom"]["resourceFieldRef"] == {"resource": "limits.memory", "divisor": "1Mi"}
+    assert env["CPU"]["valueFrom"]["resourceFieldRef"] == {"resource": "limits.cpu", "divisor": "0"}
+    # SetDefaults_Pod: the memory limit without a request gives the request; cpu 250m < 1500m
+    assert created["spec"]["containers"][0]["resources"]["requests"] == {"cpu": "250m", "memory": "64Mi"}
+    assert created["status"]["qosClass"] == "Burstable", created["status"]
+    wait_pod(rd, rns, name, lambda p: pod_phase(p) == "Succeeded", 10, desc="Succeeded")
+    r = pod_log(rd, rns, name)  # two containers: kube names them
+    assert (r.status, r.json["message"]) == (
+        400, f"a container name must be specified for pod {name}, choose one of: [main side]"), r
+    text = pod_log(rd, rns, name, container="main").text
+    assert all("=" in line for line in text.splitlines()), text
+    got = dict(line.split("=", 1) for line in text.splitlines())
+    assert got == {
+        "POD": name, "NS": rns, "UID": created["metadata"]["uid"], "APP": "trainer", "OWNER": "ml",
+        "NOLABEL": "", "NODE": "localhost", "SA": "", "PODIP": "127.0.0.1", "HOSTIPS": "127.0.0.1",
+        "MEM_MI": "64", "CPU_M": "1500", "CPU": "2", "REQ_CPU": "250", "REQ_MEM": "67108864",
+        "OTHER_CPU": str(os.cpu_count()), "OPT_CM": "unset", "OPT_SECRET": "unset", "FROM_OPT_X": "unset",
+        "COMBINED": f"{name}@localhost/1500"}, got
+
+
+@pytest.mark.parametrize("ref,want", [
+    ({"valueFrom": {"configMapKeyRef": {"name": "app-config", "key": "url"}}}, 'configmap "app-config" not found'),
+    ({"valueFrom": {"secretKeyRef": {"name": "wandb", "key": "token", "optional": False}}}, 'secret "wandb" not found'),
+    (None, 'secret "creds" not found'),
+])
+def test_env_missing_config_map_or_secret(rd, rns, mark, ref, want):
+    """A ConfigMap or Secret the container needs does not exist (none is served): as kubelet, the
+    container is never created; the pod stays Pending, waiting with CreateContainerConfigError,
+    and a Failed event says why. Deleting the pod removes it at once."""
+    name = uniq("envmiss")
+    body = pod_body(name, "echo should-not-run", mark)
+    c = body["spec"]["containers"][0]
+    if ref:
+        c["env"].append({"name": "X", **ref})
+    else:
+        c["envFrom"] = [{"secretRef": {"name": "creds"}}]
+    uid = create_pod(rd, rns, body)["metadata"]["uid"]
+    p = wait_pod(rd, rns, name, lambda p: (container_status(p, "main") or {}).get("state", {}).get("waiting"),
+                 10, desc="waiting")
+    assert pod_phase(p) == "Pending", p["status"]
+    cs = container_status(p, "main")
+    assert cs["state"] == {"waiting": {"reason": "CreateContainerConfigError", "message": want}}, cs
+    assert (cs["ready"], cs["started"], cs["restartCount"]) == (False, False, 0), cs
+    assert "containerID" not in cs, cs
+    evs = wait_pod_events(rd, rns, name, lambda evs: "Failed" in reasons(evs))
+    assert reasons(evs) == ["Scheduled", "Pulled", "Failed"], evs
+    assert (evs[-1]["type"], evs[-1]["message"]) == ("Warning", f"Error: {want}"), evs[-1]
+    check_pod_event(evs[-1], rns, name, uid)
+    time.sleep(0.3)
+    assert "should-not-run" not in pod_log(rd, rns, name).text
+    assert rd.delete(pods_path(rns, name)).status == 200
+    wait_pod_gone(rd, rns, name, timeout=5)
+
+
+def test_env_value_from_is_validated(rd, rns, mark):
+    """ValidateEnv's rules answer 422 with kube's texts."""
+    body = pod_body(uniq("envbad"), "true", mark)
+    body["spec"]["containers"][0]["env"] += [
+        {"name": "A", "valueFrom": {"fieldRef": {"fieldPath": "status.phase"}}},
+        {"name": "B", "value": "x", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}}]
+    r = rd.post(pods_path(rns), body)
+    assert r.status == 422, r
+    causes = [(x["field"], x["message"]) for x in r.json["details"]["causes"]]
+    assert causes == [
+        ("spec.containers[0].env[1].valueFrom.fieldRef.fieldPath",
+         'Unsupported value: "status.phase": supported values: "metadata.name", "metadata.namespace", '
+         '"metadata.uid", "spec.nodeName", "spec.serviceAccountName", "status.hostIP", "status.hostIPs", '
+         '"status.podIP", "status.podIPs"'),
+        ("spec.containers[0].env[2].valueFrom", 'Invalid value: "": may not be specified when `value` is not empty'),
+    ], causes
+
+
 # -- logs ------------------------------------------------------------------------------------------
 
 def test_kubectl_logs_follow_tail_timestamps(rd, rns, mark, tmp_path):
@@ -427,6 +541,43 @@ def test_job_log_endpoint_after_clean_pod_policy_all(rd, rns, mark):
     assert rd.get(base, query={"pod": f"{name}-worker-7"}).status == 404
     assert rd.get(base, query={"pod": "someone-else-master-0"}).status == 404
     assert rd.get(pj(rns, "no-such-job", "log"), query={"pod": "no-such-job-master-0"}).status == 404
+
+
+def test_job_pods_env_value_from(rd, rns, mark):
+    """A job's template may read its pod's own name and labels (the downward API) as many
+    launchers do; the controller's pods get fieldRef's default apiVersion as a POSTed pod would.
+    A template that needs a ConfigMap leaves every pod Pending with CreateContainerConfigError,
+    and the job Created, as on a cluster without that ConfigMap."""
+    name = uniq("jenv")
+    env = [{"name": "MY_POD", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}},
+           {"name": "MY_TYPE", "valueFrom": {"fieldRef": {
+               "fieldPath": "metadata.labels['training.kubeflow.org/replica-type']"}}}]
+    body = run_job(name, 'echo "$MY_POD $MY_TYPE rank=$RANK"', 'echo "$MY_POD $MY_TYPE rank=$RANK"', mark=mark)
+    for spec in body["spec"]["pytorchReplicaSpecs"].values():
+        spec["template"]["spec"]["containers"][0]["env"] += env
+    assert rd.post(pj(rns), body).status == 201
+    wait_cond(rd, rns, name, "Succeeded", timeout=20)
+    for pod, rtype, rank in ((f"{name}-master-0", "master", 0), (f"{name}-worker-0", "worker", 1)):
+        assert pod_log(rd, rns, pod).text == f"{pod} {rtype} rank={rank}\n"
+        fr = get_pod(rd, rns, pod)["spec"]["containers"][0]["env"]
+        assert {"name": "MY_POD", "valueFrom": {"fieldRef": {"apiVersion": "v1", "fieldPath": "metadata.name"}}} in fr
+
+    blocked = uniq("jcfg")
+    body = run_job(blocked, "echo never", "echo never", mark=mark)
+    for spec in body["spec"]["pytorchReplicaSpecs"].values():
+        spec["template"]["spec"]["containers"][0]["envFrom"] = [{"configMapRef": {"name": "train-config"}}]
+    assert rd.post(pj(rns), body).status == 201
+    pod = f"{blocked}-master-0"
+    p = wait_pod(rd, rns, pod, lambda p: (container_status(p) or {}).get("state", {}).get("waiting"), 10,
+                 desc="waiting")
+    assert pod_phase(p) == "Pending", p["status"]
+    assert container_status(p)["state"]["waiting"] == {
+        "reason": "CreateContainerConfigError", "message": 'configmap "train-config" not found'}
+    time.sleep(0.5)
+    # the worker waits for the master's process (our stand-in for upstream's init container)
+    assert pod_phase(get_pod(rd, rns, f"{blocked}-worker-0")) == "Pending"
+    conds = [c["type"] for c in rd.get(pj(rns, blocked)).json["status"].get("conditions", [])]
+    assert conds == ["Created"], conds
 
 
 def test_job_log_endpoint_only_serves_its_own_pods(rd, rns, mark):

@@ -1051,6 +1051,146 @@ static void test_webhook_all_collected(void **state)
     fe_free(&l);
 }
 
+/* ValidateEnv and ValidateEnvFrom of kube 1.32 (relaxed variable names), messages verbatim. */
+static void test_pod_env(void **state)
+{
+    (void)state;
+    json_t *pod = json_loads(
+        "{\"spec\":{\"containers\":[{\"name\":\"c\",\"image\":\"busybox\",\"env\":["
+        "{\"name\":\"OK\",\"valueFrom\":{\"fieldRef\":{\"apiVersion\":\"v1\",\"fieldPath\":\"metadata.name\"}}},"
+        "{\"name\":\"my var.1\",\"value\":\"x\"},"
+        "{\"name\":\"A=B\",\"value\":\"x\"},"
+        "{\"name\":\"\"},"
+        "{\"name\":\"R\",\"valueFrom\":{\"fieldRef\":{\"apiVersion\":\"v1\",\"fieldPath\":\"spec.restartPolicy\"}}},"
+        "{\"name\":\"F\",\"valueFrom\":{\"fieldRef\":{\"apiVersion\":\"v1\",\"fieldPath\":\"foo\"}}},"
+        "{\"name\":\"V\",\"valueFrom\":{\"fieldRef\":{\"apiVersion\":\"v2\",\"fieldPath\":\"metadata.name\"}}},"
+        "{\"name\":\"S\",\"valueFrom\":{\"fieldRef\":{\"apiVersion\":\"v1\",\"fieldPath\":\"metadata.name['x']\"}}},"
+        "{\"name\":\"L\",\"valueFrom\":{\"fieldRef\":{\"apiVersion\":\"v1\",\"fieldPath\":\"metadata.labels['-bad']\"}}},"
+        "{\"name\":\"AN\",\"valueFrom\":{\"fieldRef\":{\"apiVersion\":\"v1\",\"fieldPath\":\"metadata.annotations['Ok.Key']\"}}},"
+        "{\"name\":\"W\",\"valueFrom\":{\"fieldRef\":{\"apiVersion\":\"v1\",\"fieldPath\":\"metadata.labels\"}}},"
+        "{\"name\":\"E\",\"valueFrom\":{}},"
+        "{\"name\":\"B\",\"value\":\"x\",\"valueFrom\":{\"fieldRef\":{\"apiVersion\":\"v1\",\"fieldPath\":\"metadata.uid\"}}},"
+        "{\"name\":\"T\",\"valueFrom\":{\"fieldRef\":{\"apiVersion\":\"v1\",\"fieldPath\":\"metadata.uid\"},"
+        "\"secretKeyRef\":{\"name\":\"s\",\"key\":\"k\"}}},"
+        "{\"name\":\"RR\",\"valueFrom\":{\"resourceFieldRef\":{\"resource\":\"limits.gpu\"}}},"
+        "{\"name\":\"RD\",\"valueFrom\":{\"resourceFieldRef\":{\"resource\":\"limits.cpu\",\"divisor\":\"1k\"}}},"
+        "{\"name\":\"RM\",\"valueFrom\":{\"resourceFieldRef\":{\"resource\":\"requests.memory\",\"divisor\":\"1Mi\"}}},"
+        "{\"name\":\"RX\",\"valueFrom\":{\"resourceFieldRef\":{\"resource\":\"limits.memory\",\"divisor\":\"1m\"}}},"
+        "{\"name\":\"CK\",\"valueFrom\":{\"configMapKeyRef\":{\"name\":\"Cfg\",\"key\":\"a/b\"}}},"
+        "{\"name\":\"CN\",\"valueFrom\":{\"configMapKeyRef\":{\"name\":\"cfg\"}}},"
+        "{\"name\":\"DD\",\"valueFrom\":{\"secretKeyRef\":{\"name\":\"s\",\"key\":\"..x\"}}}],"
+        "\"envFrom\":[{\"prefix\":\"P=\",\"configMapRef\":{\"name\":\"cm\"}},{},"
+        "{\"configMapRef\":{\"name\":\"\"},\"secretRef\":{\"name\":\"s\"}}]}]}}", 0, NULL);
+    assert_non_null(pod);
+    fielderrs l = {0};
+    validate_pod_spec(&l, pod);
+#define E "spec.containers[0].env"
+    const char *want[] = {
+        E "[2].name: Invalid value: \"A=B\": a valid environment variable name must consist only of printable ASCII characters other than '='",
+        E "[3].name: Required value",
+        E "[4].valueFrom.fieldRef.fieldPath: Unsupported value: \"spec.restartPolicy\": supported values: "
+          "\"metadata.name\", \"metadata.namespace\", \"metadata.uid\", \"spec.nodeName\", \"spec.serviceAccountName\", "
+          "\"status.hostIP\", \"status.hostIPs\", \"status.podIP\", \"status.podIPs\"",
+        E "[5].valueFrom.fieldRef.fieldPath: Invalid value: \"foo\": error converting fieldPath: field label not supported: foo",
+        E "[6].valueFrom.fieldRef.fieldPath: Invalid value: \"metadata.name\": error converting fieldPath: unsupported pod version: v2",
+        E "[7].valueFrom.fieldRef.fieldPath: Invalid value: \"metadata.name['x']\": error converting fieldPath: field label does not support subscript: metadata.name['x']",
+        E "[8].valueFrom.fieldRef: Invalid value: \"-bad\": name part " QNAME_MSG,
+        E "[10].valueFrom.fieldRef.fieldPath: Unsupported value: \"metadata.labels\": supported values: "
+          "\"metadata.name\", \"metadata.namespace\", \"metadata.uid\", \"spec.nodeName\", \"spec.serviceAccountName\", "
+          "\"status.hostIP\", \"status.hostIPs\", \"status.podIP\", \"status.podIPs\"",
+        E "[11].valueFrom: Invalid value: \"\": must specify one of: `fieldRef`, `resourceFieldRef`, `configMapKeyRef` or `secretKeyRef`",
+        E "[12].valueFrom: Invalid value: \"\": may not be specified when `value` is not empty",
+        E "[13].valueFrom: Invalid value: \"\": may not have more than one field specified at a time",
+        E "[14].valueFrom.resourceFieldRef.resource: Unsupported value: \"limits.gpu\": supported values: \"limits.cpu\", "
+          "\"limits.ephemeral-storage\", \"limits.memory\", \"requests.cpu\", \"requests.ephemeral-storage\", \"requests.memory\"",
+        E "[15].valueFrom.resourceFieldRef.divisor: Invalid value: \"limits.cpu\": only divisor's values 1m and 1 are supported with the cpu resource",
+        E "[17].valueFrom.resourceFieldRef.divisor: Invalid value: \"limits.memory\": only divisor's values 1, 1k, 1M, 1G, 1T, 1P, "
+          "1E, 1Ki, 1Mi, 1Gi, 1Ti, 1Pi, 1Ei are supported with the memory resource",
+        E "[18].valueFrom.configMapKeyRef.name: Invalid value: \"Cfg\": " SUBDOMAIN_MSG,
+        E "[18].valueFrom.configMapKeyRef.key: Invalid value: \"a/b\": a valid config key must consist of alphanumeric "
+          "characters, '-', '_' or '.' (e.g. 'key.name',  or 'KEY_NAME',  or 'key-name', regex used for validation is '[-._a-zA-Z0-9]+')",
+        E "[19].valueFrom.configMapKeyRef.key: Required value",
+        E "[20].valueFrom.secretKeyRef.key: Invalid value: \"..x\": must not start with '..'",
+        E "From[0].prefix: Invalid value: \"P=\": a valid environment variable name must consist only of printable ASCII characters other than '='",
+        E "From: Invalid value: \"\": must specify one of: `configMapRef` or `secretRef`",
+        E "From[2].configMapRef.name: Required value",
+        E "From: Invalid value: \"\": may not have more than one field specified at a time",
+    };
+#undef E
+    for (size_t i = 0; i < sizeof want / sizeof *want; i++)
+        expect(&l, i, want[i]);
+    assert_int_equal(l.n, sizeof want / sizeof *want);
+    fe_free(&l);
+    json_decref(pod);
+}
+
+/* A fieldRef without apiVersion gets "v1" and a resourceFieldRef its zero divisor, as Go
+ * writes them back; the pod is then valid. */
+static void test_pod_env_defaults(void **state)
+{
+    (void)state;
+    json_t *pod = json_loads("{\"spec\":{\"containers\":[{\"name\":\"c\",\"image\":\"i\",\"env\":["
+                             "{\"name\":\"N\",\"valueFrom\":{\"fieldRef\":{\"fieldPath\":\"metadata.name\"}}},"
+                             "{\"name\":\"M\",\"valueFrom\":{\"resourceFieldRef\":{\"resource\":\"limits.memory\"}}}]}]}}",
+                             0, NULL);
+    validate_core_defaults("pods", pod);
+    json_t *env = json_object_get(json_array_get(json_object_get(json_object_get(pod, "spec"), "containers"), 0), "env");
+    json_t *fr = json_object_get(json_object_get(json_array_get(env, 0), "valueFrom"), "fieldRef");
+    json_t *rr = json_object_get(json_object_get(json_array_get(env, 1), "valueFrom"), "resourceFieldRef");
+    assert_string_equal(json_string_value(json_object_get(fr, "apiVersion")), "v1");
+    assert_string_equal(json_string_value(json_object_get(rr, "divisor")), "0");
+    fielderrs l = {0};
+    validate_pod_spec(&l, pod);
+    expect_none(&l);
+    json_decref(pod);
+}
+
+/* GetPodQOS: requests default from limits (SetDefaults_Pod) before the class is taken. */
+static void test_pod_qos(void **state)
+{
+    (void)state;
+    struct { const char *containers, *want; } cases[] = {
+        {"[{\"name\":\"a\"}]", "BestEffort"},
+        {"[{\"name\":\"a\",\"resources\":{\"limits\":{\"cpu\":\"1\",\"memory\":\"1Gi\"}}}]", "Guaranteed"},
+        {"[{\"name\":\"a\",\"resources\":{\"limits\":{\"cpu\":\"1\",\"memory\":\"1Gi\"},"
+         "\"requests\":{\"cpu\":\"1000m\",\"memory\":\"1024Mi\"}}}]", "Guaranteed"},
+        {"[{\"name\":\"a\",\"resources\":{\"limits\":{\"cpu\":\"1\",\"memory\":\"1Gi\"},"
+         "\"requests\":{\"cpu\":\"500m\"}}}]", "Burstable"},
+        {"[{\"name\":\"a\",\"resources\":{\"limits\":{\"cpu\":\"1\"}}}]", "Burstable"},
+        {"[{\"name\":\"a\",\"resources\":{\"requests\":{\"memory\":\"1Gi\"}}}]", "Burstable"},
+        {"[{\"name\":\"a\",\"resources\":{\"limits\":{\"cpu\":\"1\",\"memory\":\"1Gi\"}}},{\"name\":\"b\"}]",
+         "Burstable"},
+        {"[{\"name\":\"a\",\"resources\":{\"requests\":{\"cpu\":\"0\"},\"limits\":{\"nvidia.com/gpu\":1}}}]",
+         "BestEffort"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        char *text;
+        assert_true(asprintf(&text, "{\"spec\":{\"containers\":%s}}", cases[i].containers) > 0);
+        json_t *pod = json_loads(text, 0, NULL);
+        assert_non_null(pod);
+        validate_core_defaults("pods", pod);
+        if (strcmp(validate_pod_qos(pod), cases[i].want))
+            print_error("case %zu: got %s want %s\n", i, validate_pod_qos(pod), cases[i].want);
+        assert_string_equal(validate_pod_qos(pod), cases[i].want);
+        json_decref(pod);
+        free(text);
+    }
+}
+
+static void test_split_subscript(void **state)
+{
+    (void)state;
+    char p[64], k[64];
+    assert_int_equal(validate_split_subscript("metadata.labels['app']", p, sizeof p, k, sizeof k), 1);
+    assert_string_equal(p, "metadata.labels");
+    assert_string_equal(k, "app");
+    assert_int_equal(validate_split_subscript("metadata.annotations['a.b/c']", p, sizeof p, k, sizeof k), 1);
+    assert_string_equal(k, "a.b/c");
+    assert_int_equal(validate_split_subscript("metadata.labels", p, sizeof p, k, sizeof k), 0);
+    assert_int_equal(validate_split_subscript("['x']", p, sizeof p, k, sizeof k), 0);
+    assert_int_equal(validate_split_subscript("a[']", p, sizeof p, k, sizeof k), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1077,6 +1217,10 @@ int main(void)
         cmocka_unit_test(test_prune_unknown_fields),
         cmocka_unit_test(test_prune_many_members),
         cmocka_unit_test(test_core_prune_document_order),
+        cmocka_unit_test(test_pod_env),
+        cmocka_unit_test(test_pod_env_defaults),
+        cmocka_unit_test(test_split_subscript),
+        cmocka_unit_test(test_pod_qos),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,14 @@
+/* quantity — resource.Quantity text ("500m", "1.5Gi", "2e3", "128974848") as a number, for the
+ * values the kubelet hands to a process (resourceFieldRef). Parsing only: this server stores
+ * quantities as the client wrote them. */
+#ifndef TJ_QUANTITY_H
+#define TJ_QUANTITY_H
+
+/* The value of s: a signed decimal (digits, an optional fraction) with at most one suffix: binary
+ * (Ki Mi Gi Ti Pi Ei), decimal (n u m "" k M G T P E) or an exponent (e3, E-2). 0, or -1 when s is
+ * not a quantity. */
+int quantity_parse(const char *s, long double *out);
+/* What kube's downward API makes of a value against a divisor (ExtractContainerResourceValue):
+ * ceil(value / divisor), the CPU in thousandths first (MilliValue). */
+long long quantity_ceil_div(long double value, long double divisor, int cpu);
+#endif
