@@ -1,6 +1,6 @@
 /* kubelet — pods as local processes (see kubelet.h).
  *
- * A pod's life here (one main container):
+ * A pod's life here (its init containers one after another, then one main container):
  *
  *   admitted ──(worker: master not Running yet)──► WAITING ──master runs──┐
  *      │                                                                  ▼
@@ -12,6 +12,12 @@
  *                                                                                               ▼
  *   deletionTimestamp: RUNNING ──SIGTERM, SIGKILL after grace──► exit ──► object removed    EXITED
  *                      other states ──────────────────────────────────────► object removed
+ *
+ *   init containers: STARTING..RUNNING as above for spec.initContainers[init_done]; exit 0 ──►
+ *   init_done++, the next one (or the main container) STARTING; another exit: restartPolicy
+ *   Never ──► EXITED (phase Failed), else BACKOFF and the same init container again. The pod is
+ *   Pending and not Initialized until the last one exits 0; a restart of the main container
+ *   later does not run them again. A worker waits for its master before its first init container.
  *
  *   STARTING ──env names a ConfigMap or Secret (none is served, so none exists) and is not
  *              optional──► CONFIG_ERROR (phase Pending, waiting: CreateContainerConfigError), for
@@ -61,8 +67,14 @@ typedef struct kpod {
     time_t started, waiting_since;
     unsigned backoff_ms;
     int crashes;           /* exits that led to a restart (back-off: 0, initial, 2×, …) */
-    int ever_started;      /* this pod instance ran a process before */
+    int ever_started;      /* this container of this pod instance ran a process before */
     json_t *last_term;     /* lastState.terminated of the previous run, or NULL */
+    /* init containers: restarts/ever_started/last_term/crashes above are the current init
+     * container's while in_init; the main container's restart count waits in main_restarts */
+    int in_init;           /* the current container is spec.initContainers[init_done] */
+    int init_done;         /* init containers that exited 0 */
+    int main_restarts;
+    json_t *init_status;   /* initContainerStatuses as kept between writes, or NULL */
     uv_timer_t timer;
     int timer_closed;
 } kpod;
@@ -104,6 +116,7 @@ static void on_timer_closed(uv_handle_t *h)
 {
     kpod *p = h->data;
     json_decref(p->last_term);
+    json_decref(p->init_status);
     free(p);
 }
 
@@ -159,7 +172,7 @@ static void pod_event(kpod *p, int container, const char *type, const char *reas
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    snprintf(fp, sizeof fp, "spec.containers{%s}", p->container);
+    snprintf(fp, sizeof fp, "spec.%s{%s}", p->in_init ? "initContainers" : "containers", p->container);
     json_t *ref = json_pack("{s:s,s:s,s:{s:s,s:s,s:s}}", "apiVersion", "v1", "kind", "Pod", "metadata", "name",
                             p->name, "namespace", p->ns, "uid", p->uid);
     const store_rec *rec = p->key[0] ? store_latest(k->api->store, p->key) : NULL;
@@ -196,6 +209,40 @@ static json_t *cond(const char *type, int ok, const char *now)
                      "lastTransitionTime", now);
 }
 
+/* The container p runs now: the main one, or spec.initContainers[init_done]. */
+static json_t *current_container(const kpod *p, json_t *pod)
+{
+    if (p->in_init)
+        return json_array_get(json_object_get(json_object_get(pod, "spec"), "initContainers"), (size_t)p->init_done);
+    return main_container(pod);
+}
+
+/* One entry of containerStatuses or initContainerStatuses (state and last taken). */
+static json_t *container_status(const json_t *c, int restarts, int ready, int started, json_t *state, json_t *last)
+{
+    const char *name = jstr(c, "name") ? jstr(c, "name") : "main", *image = jstr(c, "image") ? jstr(c, "image") : "";
+    return json_pack("{s:s,s:s,s:s,s:b,s:i,s:b,s:o,s:o}", "name", name, "image", image, "imageID", image, "ready",
+                     ready, "restartCount", restarts, "started", started, "state", state, "lastState", last);
+}
+
+/* initContainerStatuses[init_done] = cs (taken); the list is made on first use, every init
+ * container waiting (PodInitializing) until its turn. */
+static void init_status_set(kpod *p, json_t *pod, json_t *cs)
+{
+    json_t *inits = json_object_get(json_object_get(pod, "spec"), "initContainers");
+    if (json_array_size(p->init_status) != json_array_size(inits)) {
+        json_decref(p->init_status);
+        p->init_status = json_array();
+        size_t i;
+        json_t *c;
+        json_array_foreach(inits, i, c)
+            json_array_append_new(p->init_status,
+                                  container_status(c, 0, 0, 0, json_pack("{s:{s:s}}", "waiting", "reason", "PodInitializing"),
+                                                   json_object()));
+    }
+    json_array_set_new(p->init_status, (size_t)p->init_done, cs);
+}
+
 /* Rewrite the pod's status from p's state. exit_code/signal describe the last exit (when
  * terminated or restarting); phase NULL = keep. */
 static void write_status(kpod *p, const char *phase, json_t *state, json_t *last_state, int ready)
@@ -230,7 +277,7 @@ static void write_status(kpod *p, const char *phase, json_t *state, json_t *last
         json_object_set_new(st, "startTime", json_string(now));
     /* Conditions keep their lastTransitionTime while their status holds. */
     const char *types[] = {"PodReadyToStartContainers", "Initialized", "Ready", "ContainersReady", "PodScheduled"};
-    int oks[] = {1, 1, ready, ready, 1};
+    int oks[] = {1, !p->in_init, ready, ready, 1};
     json_t *oldc = json_object_get(old, "conditions");
     json_t *conds = json_array();
     for (int i = 0; i < 5; i++) {
@@ -244,17 +291,21 @@ static void write_status(kpod *p, const char *phase, json_t *state, json_t *last
         json_array_append_new(conds, c);
     }
     json_object_set_new(st, "conditions", conds);
-    json_t *c = main_container(pod);
-    const char *image = jstr(c, "image") ? jstr(c, "image") : "";
-    json_t *cs = json_pack("{s:s,s:s,s:s,s:b,s:i,s:b,s:o,s:o}", "name", p->container, "image", image, "imageID",
-                           image, "ready", ready, "restartCount", p->restarts, "started",
-                           p->state == K_RUNNING, "state", state ? state : json_object(), "lastState",
-                           last_state ? last_state : json_object());
+    json_t *c = current_container(p, pod), *mc = main_container(pod);
+    json_t *cs = container_status(c, p->restarts, ready, p->state == K_RUNNING, state ? state : json_object(),
+                                  last_state ? last_state : json_object());
     if (p->pid > 0) {
         char cid[64];
         snprintf(cid, sizeof cid, "torchjob://%d", p->pid);
         json_object_set_new(cs, "containerID", json_string(cid));
     }
+    if (p->in_init) { /* the main container waits for the init containers */
+        init_status_set(p, pod, cs);
+        cs = container_status(mc, p->main_restarts, 0, 0, json_pack("{s:{s:s}}", "waiting", "reason", "PodInitializing"),
+                              json_object());
+    }
+    if (p->init_status)
+        json_object_set(st, "initContainerStatuses", p->init_status);
     json_object_set_new(st, "containerStatuses", json_pack("[o]", cs));
     if (!json_object_get(st, "qosClass"))
         json_object_set_new(st, "qosClass", json_string(validate_pod_qos(pod)));
@@ -327,7 +378,7 @@ static int master_running(kubelet_t *k, const char *ns, const char *master)
     char key[600];
     snprintf(key, sizeof key, "pods/%s/%s", ns, master);
     kpod *mp = find(k, key);
-    return mp && mp->state == K_RUNNING;
+    return mp && mp->state == K_RUNNING && !mp->in_init;
 }
 
 /* "$(VAR)" expansion against the environment built so far (kubelet semantics; "$$(" escapes). */
@@ -587,7 +638,7 @@ static void start(kpod *p)
     json_t *md = json_object_get(pod, "metadata");
     const char *master = jstr(json_object_get(md, "annotations"), "torchjob.kubeflow.org/wait-for-master");
     /* Only the first run waits (the upstream init container runs once per pod). */
-    if (master && !p->ever_started && !master_running(k, p->ns, master)) {
+    if (master && !p->ever_started && !p->in_init && p->init_done == 0 && !master_running(k, p->ns, master)) {
         if (p->state != K_WAITING) {
             p->waiting_since = time(NULL);
             set_state(p, K_WAITING);
@@ -595,7 +646,13 @@ static void start(kpod *p)
         json_decref(pod);
         return;
     }
-    json_t *c = main_container(pod);
+    if (!p->in_init && !p->ever_started && p->init_done == 0 &&
+        json_array_size(json_object_get(json_object_get(pod, "spec"), "initContainers")) > 0) {
+        p->in_init = 1; /* this pod instance's first start: its init containers come first */
+        p->main_restarts = p->restarts;
+        p->restarts = 0;
+    }
+    json_t *c = current_container(p, pod);
     snprintf(p->container, sizeof p->container, "%s", jstr(c, "name") ? jstr(c, "name") : "main");
     /* argv: command + args */
     size_t na = json_array_size(json_object_get(c, "command")) + json_array_size(json_object_get(c, "args"));
@@ -654,7 +711,10 @@ static void start(kpod *p)
     }
     p->ever_started = 1;
     p->pid = 0;
-    snprintf(p->run_id, sizeof p->run_id, "%s/%d", p->uid, p->restarts);
+    if (p->in_init)
+        snprintf(p->run_id, sizeof p->run_id, "%s/init%d/%d", p->uid, p->init_done, p->restarts);
+    else
+        snprintf(p->run_id, sizeof p->run_id, "%s/%d", p->uid, p->restarts);
     /* kubelet: a command that cannot be executed fails the container's start (StartError,
      * exit 128); the restart policy decides what follows. Images are never run. */
     char why[600] = "";
@@ -721,8 +781,9 @@ static void on_proc_started(void *arg, const char *id, int pid)
         return;
     pod_event(p, 1, "Normal", "Started", "Started container %s", p->container);
     set_state(p, K_RUNNING);
-    write_status(p, "Running", running_state(p), json_incref(p->last_term), 1);
-    retry_waiting(k, p->ns);
+    write_status(p, p->in_init ? "Pending" : "Running", running_state(p), json_incref(p->last_term), !p->in_init);
+    if (!p->in_init)
+        retry_waiting(k, p->ns);
 }
 
 static void on_proc_exit(void *arg, const char *id, int code, int sig, int err)
@@ -757,10 +818,37 @@ static void on_proc_exit(void *arg, const char *id, int code, int sig, int err)
     json_t *pod = rec ? jsonio_parse(rec->data, rec->len, 0, NULL) : NULL;
     const char *policy = jstr(json_object_get(pod, "spec"), "restartPolicy");
     int restart = policy && (!strcmp(policy, "Always") || (!strcmp(policy, "OnFailure") && code != 0));
-    json_decref(pod);
     json_t *term = terminated_state(p, code, sig);
     if (err == 0 && code == 128 && sig == 0 && p->pid <= 0)
         json_object_set_new(json_object_get(term, "terminated"), "reason", json_string("StartError"));
+    if (p->in_init && code == 0) {
+        /* done: its status stays as it ended (ready), and the next container starts */
+        json_t *done = container_status(current_container(p, pod), p->restarts, 1, 0, term,
+                                        p->last_term ? json_incref(p->last_term) : json_object());
+        if (p->pid > 0) {
+            char cid[64];
+            snprintf(cid, sizeof cid, "torchjob://%d", p->pid);
+            json_object_set_new(done, "containerID", json_string(cid));
+        }
+        init_status_set(p, pod, done);
+        int ninit = (int)json_array_size(json_object_get(json_object_get(pod, "spec"), "initContainers"));
+        json_decref(pod);
+        json_decref(p->last_term);
+        p->last_term = NULL;
+        p->ever_started = p->crashes = 0;
+        p->backoff_ms = 0;
+        p->restarts = 0;
+        if (++p->init_done >= ninit) {
+            p->in_init = 0;
+            p->restarts = p->main_restarts;
+        }
+        start(p);
+        return;
+    }
+    /* an init container that failed is restarted unless the pod never restarts anything */
+    if (p->in_init)
+        restart = !policy || strcmp(policy, "Never");
+    json_decref(pod);
     if (restart) {
         /* Restart in place after a back-off, as kubelet does (CrashLoopBackOff): the first
          * restart at once, then the initial delay, doubling to the maximum; a run of ten
@@ -786,7 +874,7 @@ static void on_proc_exit(void *arg, const char *id, int code, int sig, int err)
                       p->container, p->name, p->ns, p->uid);
         json_decref(p->last_term);
         p->last_term = json_incref(term);
-        write_status(p, "Running", w, term, 0);
+        write_status(p, p->in_init ? "Pending" : "Running", w, term, 0);
         uv_timer_start(&p->timer, on_backoff, p->backoff_ms, 0);
         return;
     }

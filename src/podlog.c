@@ -240,19 +240,24 @@ static void serve(apireq *r, const char *ns, const char *pod, json_t *pod_json)
 {
     http_req *h = r->http;
     char *container = http_query_get(h, "container");
-    json_t *cs = json_object_get(json_object_get(pod_json, "spec"), "containers");
+    json_t *spec = json_object_get(pod_json, "spec"), *cs = json_object_get(spec, "containers");
+    /* VisitContainers' order: init containers, then the others */
+    json_t *all = json_array();
+    json_array_extend(all, json_object_get(spec, "initContainers"));
+    json_array_extend(all, cs);
     char cname[256] = "";
     if (container && *container) {
         int found = !pod_json;
         size_t i;
         json_t *c;
-        json_array_foreach(cs, i, c)
+        json_array_foreach(all, i, c)
             if (json_string_value(json_object_get(c, "name")) &&
                 !strcmp(json_string_value(json_object_get(c, "name")), container))
                 found = 1;
         if (!found) {
             bad_request(r, "container %s is not valid for pod %s", container, pod);
             free(container);
+            json_decref(all);
             return;
         }
         snprintf(cname, sizeof cname, "%s", container);
@@ -262,7 +267,7 @@ static void serve(apireq *r, const char *ns, const char *pod, json_t *pod_json)
             json_t *c;
             char list[1024] = "";
             size_t l = 0;
-            json_array_foreach(cs, i, c) {
+            json_array_foreach(all, i, c) {
                 const char *cn = json_string_value(json_object_get(c, "name"));
                 int n = snprintf(list + l, sizeof list - l, "%s%s", i ? " " : "", cn ? cn : "");
                 if (n < 0 || (size_t)n >= sizeof list - l)
@@ -273,6 +278,7 @@ static void serve(apireq *r, const char *ns, const char *pod, json_t *pod_json)
             apierr_set(&e, ST_BAD_REQUEST, "a container name must be specified for pod %s, choose one of: [%s]", pod, list);
             api_send_error(r, &e);
             free(container);
+            json_decref(all);
             return;
         }
         const char *n0 = json_string_value(json_object_get(json_array_get(cs, 0), "name"));
@@ -280,6 +286,7 @@ static void serve(apireq *r, const char *ns, const char *pod, json_t *pod_json)
     } else {
         snprintf(cname, sizeof cname, "pytorch");
     }
+    json_decref(all);
     free(container);
     char *v;
     int previous = api_query_bool(v = http_query_get(h, "previous"));

@@ -290,6 +290,112 @@ def test_env_value_from_is_validated(rd, rns, mark):
     ], causes
 
 
+# -- init containers -------------------------------------------------------------------------------
+
+def init_container(name, script, mark):
+    return {"name": name, "image": "busybox", "command": ["sh", "-c", script],
+            "env": [{"name": e2elib.RUN_MARK_VAR, "value": mark}]}
+
+
+def test_init_containers_run_in_order_before_the_main_one(rd, rns, mark, tmp_path):
+    """Init containers run one after another, each to a zero exit, before the main container;
+    their statuses stay as they ended (Completed, ready), their events name
+    spec.initContainers{NAME}, their logs are served under their names."""
+    name = uniq("init")
+    shared = tmp_path / "shared"
+    body = pod_body(name, f"echo main sees; cat {shared}", mark)
+    body["spec"]["initContainers"] = [init_container("fetch", f"echo fetched > {shared}; echo fetch-log", mark),
+                                      init_container("check", f"echo checked >> {shared}; echo check-log", mark)]
+    uid = create_pod(rd, rns, body)["metadata"]["uid"]
+    p = wait_pod(rd, rns, name, lambda p: pod_phase(p) == "Succeeded", 15, desc="Succeeded")
+    assert pod_log(rd, rns, name).text == "main sees\nfetched\nchecked\n"
+    for c, text in (("fetch", "fetch-log\n"), ("check", "check-log\n")):
+        assert pod_log(rd, rns, name, container=c).text == text
+    ics = p["status"]["initContainerStatuses"]
+    assert [c["name"] for c in ics] == ["fetch", "check"], ics
+    for c in ics:
+        t = c["state"]["terminated"]
+        assert (t["exitCode"], t["reason"], c["ready"], c["started"], c["restartCount"]) == (0, "Completed", True, False, 0), c
+        assert c["containerID"] == t["containerID"] and c["containerID"].startswith("torchjob://"), c
+    conds = {c["type"]: c["status"] for c in p["status"]["conditions"]}
+    assert conds["Initialized"] == "True", conds
+    evs = wait_pod_events(rd, rns, name, lambda evs: sum(e["reason"] == "Started" for e in evs) >= 3)
+    got = [(e["reason"], e["involvedObject"].get("fieldPath")) for e in evs if e["reason"] != "Scheduled"]
+    want = []
+    for fp in ("spec.initContainers{fetch}", "spec.initContainers{check}", "spec.containers{main}"):
+        want += [("Pulled", fp), ("Created", fp), ("Started", fp)]
+    assert got == want, got
+    for e in evs:
+        assert e["involvedObject"]["uid"] == uid
+    # a container name is needed on a pod of several: kube lists the init containers first
+    body2 = pod_body(uniq("init2"), "true", mark)
+    body2["spec"]["initContainers"] = [init_container("prep", "true", mark)]
+    body2["spec"]["containers"].append({"name": "side", "image": "busybox", "command": ["true"]})
+    create_pod(rd, rns, body2)
+    r = pod_log(rd, rns, body2["metadata"]["name"])
+    assert (r.status, r.json["message"]) == (400, "a container name must be specified for pod "
+                                              f"{body2['metadata']['name']}, choose one of: [prep main side]"), r
+    r = pod_log(rd, rns, body2["metadata"]["name"], container="nope")
+    assert (r.status, r.json["message"]) == (400, f"container nope is not valid for pod {body2['metadata']['name']}"), r
+
+
+def test_init_container_failure_fails_a_never_pod(rd, rns, mark):
+    """restartPolicy Never: a failed init container fails the pod; the main container never
+    runs and waits as PodInitializing; kubectl shows Init:Error."""
+    name = uniq("initfail")
+    body = pod_body(name, "echo main-ran", mark)
+    body["spec"]["initContainers"] = [init_container("setup", "echo setting up; exit 3", mark)]
+    create_pod(rd, rns, body)
+    p = wait_pod(rd, rns, name, lambda p: pod_phase(p) == "Failed", 15, desc="Failed")
+    ic = p["status"]["initContainerStatuses"][0]
+    assert (ic["state"]["terminated"]["exitCode"], ic["state"]["terminated"]["reason"], ic["ready"]) == (3, "Error", False), ic
+    assert container_status(p, "main")["state"] == {"waiting": {"reason": "PodInitializing"}}, p["status"]
+    assert {c["type"]: c["status"] for c in p["status"]["conditions"]}["Initialized"] == "False"
+    assert pod_log(rd, rns, name, container="setup").text == "setting up\n"
+    assert "main-ran" not in pod_log(rd, rns, name).text
+    if shutil.which("kubectl"):
+        k = rd.kubectl("get", "pod", name, "-n", rns, "--no-headers")
+        assert k.stdout.split()[1:3] == ["0/1", "Init:Error"], k.stdout
+
+
+def test_init_container_restarts_until_it_succeeds(rd, rns, mark, tmp_path):
+    """restartPolicy OnFailure: a failed init container runs again (its restartCount counts it,
+    the pod stays Pending meanwhile), then the main container runs."""
+    name = uniq("initretry")
+    flag = tmp_path / "tried"
+    body = pod_body(name, "echo main-done", mark, restart="OnFailure")
+    body["spec"]["initContainers"] = [init_container(
+        "flaky", f"if [ -e {flag} ]; then echo second; else touch {flag}; echo first; exit 1; fi", mark)]
+    create_pod(rd, rns, body)
+    p = wait_pod(rd, rns, name, lambda p: pod_phase(p) == "Succeeded", 15, desc="Succeeded")
+    ic = p["status"]["initContainerStatuses"][0]
+    assert (ic["restartCount"], ic["state"]["terminated"]["exitCode"]) == (1, 0), ic
+    assert ic["lastState"]["terminated"]["exitCode"] == 1, ic
+    assert restart_count(p, "main") == 0
+    assert pod_log(rd, rns, name, container="flaky").text == "second\n"
+    assert pod_log(rd, rns, name, container="flaky", previous="true").text == "first\n"
+    assert pod_log(rd, rns, name).text == "main-done\n"
+
+
+def test_job_template_init_container(rd, rns, mark, tmp_path):
+    """A PyTorchJob's template may carry init containers (a data download, say): each replica
+    runs them before its training process, which sees what they left."""
+    name = uniq("jinit")
+    data = tmp_path / "data"
+    body = run_job(name, f'cat {data}-$RANK', f'cat {data}-$RANK', mark=mark)
+    for spec in body["spec"]["pytorchReplicaSpecs"].values():
+        spec["template"]["spec"]["initContainers"] = [
+            {"name": "download", "image": "busybox", "command": ["sh", "-c", f"echo shard-$RANK > {data}-$RANK"],
+             "env": [{"name": "RANK", "value": "x"}]}]
+    # the init container sees its own env, not the rendezvous one: both write shard-x
+    for spec in body["spec"]["pytorchReplicaSpecs"].values():
+        spec["template"]["spec"]["containers"][0]["command"] = ["sh", "-c", f"cat {data}-x"]
+    assert rd.post(pj(rns), body).status == 201
+    wait_cond(rd, rns, name, "Succeeded", timeout=20)
+    for pod in (f"{name}-master-0", f"{name}-worker-0"):
+        assert pod_log(rd, rns, pod, container="pytorch").text == "shard-x\n"
+
+
 # -- logs ------------------------------------------------------------------------------------------
 
 def test_kubectl_logs_follow_tail_timestamps(rd, rns, mark, tmp_path):
