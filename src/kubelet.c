@@ -17,7 +17,8 @@
  *   init_done++, the next one (or the main container) STARTING; another exit: restartPolicy
  *   Never ──► EXITED (phase Failed), else BACKOFF and the same init container again. The pod is
  *   Pending and not Initialized until the last one exits 0; a restart of the main container
- *   later does not run them again. A worker waits for its master before its first init container.
+ *   later does not run them again. A worker waits for its master after its init containers, as
+ *   upstream appends init-pytorch to the user's.
  *
  *   STARTING ──env names a ConfigMap or Secret (none is served, so none exists) and is not
  *              optional──► CONFIG_ERROR (phase Pending, waiting: CreateContainerConfigError), for
@@ -305,7 +306,7 @@ static void write_status(kpod *p, const char *phase, json_t *state, json_t *last
                               json_object());
     }
     if (p->init_status)
-        json_object_set(st, "initContainerStatuses", p->init_status);
+        json_object_set_new(st, "initContainerStatuses", json_deep_copy(p->init_status));
     json_object_set_new(st, "containerStatuses", json_pack("[o]", cs));
     if (!json_object_get(st, "qosClass"))
         json_object_set_new(st, "qosClass", json_string(validate_pod_qos(pod)));
@@ -636,21 +637,24 @@ static void start(kpod *p)
         return;
     json_t *pod = jsonio_parse(rec->data, rec->len, 0, NULL);
     json_t *md = json_object_get(pod, "metadata");
-    const char *master = jstr(json_object_get(md, "annotations"), "torchjob.kubeflow.org/wait-for-master");
-    /* Only the first run waits (the upstream init container runs once per pod). */
-    if (master && !p->ever_started && !p->in_init && p->init_done == 0 && !master_running(k, p->ns, master)) {
-        if (p->state != K_WAITING) {
-            p->waiting_since = time(NULL);
-            set_state(p, K_WAITING);
-        }
-        json_decref(pod);
-        return;
-    }
     if (!p->in_init && !p->ever_started && p->init_done == 0 &&
         json_array_size(json_object_get(json_object_get(pod, "spec"), "initContainers")) > 0) {
         p->in_init = 1; /* this pod instance's first start: its init containers come first */
         p->main_restarts = p->restarts;
         p->restarts = 0;
+    }
+    const char *master = jstr(json_object_get(md, "annotations"), "torchjob.kubeflow.org/wait-for-master");
+    /* Only the main container's first run waits: upstream's init-pytorch comes after the user's
+     * init containers and runs once per pod. */
+    if (master && !p->ever_started && !p->in_init && !master_running(k, p->ns, master)) {
+        if (p->state != K_WAITING) {
+            p->waiting_since = time(NULL);
+            set_state(p, K_WAITING);
+            if (p->init_status) /* the last init container's end is not written yet */
+                write_status(p, "Pending", json_pack("{s:{s:s}}", "waiting", "reason", "PodInitializing"), NULL, 0);
+        }
+        json_decref(pod);
+        return;
     }
     json_t *c = current_container(p, pod);
     snprintf(p->container, sizeof p->container, "%s", jstr(c, "name") ? jstr(c, "name") : "main");

@@ -396,6 +396,23 @@ def test_job_template_init_container(rd, rns, mark, tmp_path):
         assert pod_log(rd, rns, pod, container="pytorch").text == "shard-x\n"
 
 
+def test_worker_init_containers_run_before_the_wait_for_master(rd, rns, mark, tmp_path):
+    """Upstream appends init-pytorch (the wait for the master) after the user's init containers,
+    so a worker's own init containers run while the master is not up yet. Here the master's init
+    container waits for a file the worker's init container writes: with the wait first, neither
+    would ever run."""
+    name = uniq("jwinit")
+    flag = tmp_path / "worker-init-ran"
+    body = run_job(name, "echo master-main", "echo worker-main", mark=mark, restart="Never")
+    specs = body["spec"]["pytorchReplicaSpecs"]
+    specs["Master"]["template"]["spec"]["initContainers"] = [init_container(
+        "await-worker", f"for i in $(seq 100); do [ -e {flag} ] && exit 0; sleep 0.05; done; exit 1", mark)]
+    specs["Worker"]["template"]["spec"]["initContainers"] = [init_container("prepare", f"touch {flag}", mark)]
+    assert rd.post(pj(rns), body).status == 201
+    wait_cond(rd, rns, name, "Succeeded", timeout=20)
+    assert pod_log(rd, rns, f"{name}-worker-0", container="pytorch").text == "worker-main\n"
+
+
 # -- logs ------------------------------------------------------------------------------------------
 
 def test_kubectl_logs_follow_tail_timestamps(rd, rns, mark, tmp_path):
