@@ -20,6 +20,10 @@
  *   later does not run them again. A worker waits for its master after its init containers, as
  *   upstream appends init-pytorch to the user's.
  *
+ *   spec.activeDeadlineSeconds past status.startTime (activeDeadlineHandler): a process is
+ *   stopped as a deletion would stop it, any other state ends at once; the pod is Failed with
+ *   reason DeadlineExceeded and nothing restarts.
+ *
  *   STARTING ──env names a ConfigMap or Secret (none is served, so none exists) and is not
  *              optional──► CONFIG_ERROR (phase Pending, waiting: CreateContainerConfigError), for
  *              good: the pod's env cannot change
@@ -77,7 +81,9 @@ typedef struct kpod {
     int main_restarts;
     json_t *init_status;   /* initContainerStatuses as kept between writes, or NULL */
     uv_timer_t timer;
-    int timer_closed;
+    uv_timer_t deadline;   /* spec.activeDeadlineSeconds */
+    int deadline_hit;      /* the deadline passed: the pod fails, nothing restarts */
+    int handles;           /* timers not closed yet */
 } kpod;
 
 struct kubelet {
@@ -116,6 +122,8 @@ static kpod *find_run(kubelet_t *k, const char *run_id)
 static void on_timer_closed(uv_handle_t *h)
 {
     kpod *p = h->data;
+    if (--p->handles > 0)
+        return;
     json_decref(p->last_term);
     json_decref(p->init_status);
     free(p);
@@ -130,6 +138,7 @@ static void kpod_free(kpod *p)
             break;
         }
     uv_close((uv_handle_t *)&p->timer, on_timer_closed);
+    uv_close((uv_handle_t *)&p->deadline, on_timer_closed);
 }
 
 static const char *jstr(const json_t *o, const char *k)
@@ -299,6 +308,10 @@ static void write_status(kpod *p, const char *phase, json_t *state, json_t *last
         char cid[64];
         snprintf(cid, sizeof cid, "torchjob://%d", p->pid);
         json_object_set_new(cs, "containerID", json_string(cid));
+    }
+    if (p->deadline_hit) {
+        json_object_set_new(st, "reason", json_string("DeadlineExceeded"));
+        json_object_set_new(st, "message", json_string("Pod was active on the node longer than the specified deadline"));
     }
     if (p->in_init) { /* the main container waits for the init containers */
         init_status_set(p, pod, cs);
@@ -818,6 +831,11 @@ static void on_proc_exit(void *arg, const char *id, int code, int sig, int err)
         kpod_free(p);
         return;
     }
+    if (p->deadline_hit) { /* stopped for its deadline: the pod is over */
+        set_state(p, K_EXITED);
+        write_status(p, "Failed", terminated_state(p, code, sig), json_incref(p->last_term), 0);
+        return;
+    }
     const store_rec *rec = store_latest(k->api->store, p->key);
     json_t *pod = rec ? jsonio_parse(rec->data, rec->len, 0, NULL) : NULL;
     const char *policy = jstr(json_object_get(pod, "spec"), "restartPolicy");
@@ -902,6 +920,45 @@ static void retry_waiting(kubelet_t *k, const char *ns)
         }
         start(p);
     }
+}
+
+/* activeDeadlineHandler: the pod ran longer than spec.activeDeadlineSeconds. */
+static void on_deadline(uv_timer_t *t)
+{
+    kpod *p = t->data;
+    kubelet_t *k = p->k;
+    if (p->gone || p->state == K_EXITED || p->state == K_STOPPING || p->deadline_hit)
+        return;
+    p->deadline_hit = 1;
+    pod_event(p, 0, "Normal", "DeadlineExceeded", "Pod was active on the node longer than the specified deadline");
+    if (p->state == K_RUNNING || p->state == K_STARTING) {
+        const store_rec *rec = store_latest(k->api->store, p->key);
+        json_t *pod = rec ? jsonio_parse(rec->data, rec->len, 0, NULL) : NULL;
+        json_t *g = json_object_get(json_object_get(pod, "spec"), "terminationGracePeriodSeconds");
+        json_int_t grace = json_is_integer(g) ? json_integer_value(g) : 30;
+        json_decref(pod);
+        pod_event(p, 1, "Normal", "Killing", "Stopping container %s", p->container);
+        if (runtime_stop(k->rt, p->run_id, grace <= 0 ? 0 : grace > 86400 ? 86400 : (unsigned)grace) == 0)
+            return; /* on_proc_exit ends the pod */
+    }
+    uv_timer_stop(&p->timer);
+    set_state(p, K_EXITED);
+    write_status(p, "Failed", p->last_term ? json_incref(p->last_term) : json_pack("{s:{}}", "waiting"), NULL, 0);
+}
+
+/* (Re)arm the deadline from the pod as stored: startTime (or now, before the first status
+ * write) plus spec.activeDeadlineSeconds, which an update may lower. */
+static void arm_deadline(kpod *p, const json_t *pod)
+{
+    const json_t *ads = json_object_get(json_object_get(pod, "spec"), "activeDeadlineSeconds");
+    if (!json_is_integer(ads) || p->deadline_hit || p->state == K_EXITED) {
+        uv_timer_stop(&p->deadline);
+        return;
+    }
+    const char *st = jstr(json_object_get(pod, "status"), "startTime");
+    time_t start = st ? api_parse_rfc3339(st) : time(NULL);
+    double due = ((double)start + (double)json_integer_value(ads) - (double)time(NULL)) * 1000;
+    uv_timer_start(&p->deadline, on_deadline, due <= 0 ? 0 : due > 1e12 ? (uint64_t)1e12 : (uint64_t)due, 0);
 }
 
 static void stop_pod(kpod *p, json_t *md)
@@ -992,6 +1049,9 @@ static void on_commit(void *arg, const store_rec *rec, const store_rec *prev)
         p->restarts = (int)json_integer_value(json_object_get(cs, "restartCount"));
         uv_timer_init(k->api->loop, &p->timer);
         p->timer.data = p;
+        uv_timer_init(k->api->loop, &p->deadline);
+        p->deadline.data = p;
+        p->handles = 2;
         p->state = K_STARTING;
         p->next = k->pods;
         k->pods = p;
@@ -1013,6 +1073,7 @@ static void on_commit(void *arg, const store_rec *rec, const store_rec *prev)
         /* Bound when it was created (the API's stand-in for the scheduler). */
         pod_event(p, 0, "Normal", "Scheduled", "Successfully assigned %s/%s to %s", p->ns, p->name, NODE_NAME);
         start(p);
+        arm_deadline(p, pod);
         json_decref(pod);
         retry_waiting(k, nsbuf);
         return;
@@ -1022,6 +1083,8 @@ static void on_commit(void *arg, const store_rec *rec, const store_rec *prev)
     } else if (json_object_get(md, "deletionTimestamp")) {
         finish_deletion(p);
         kpod_free(p);
+    } else {
+        arm_deadline(p, pod);
     }
     json_decref(pod);
     retry_waiting(k, nsbuf);

@@ -290,6 +290,50 @@ def test_env_value_from_is_validated(rd, rns, mark):
     ], causes
 
 
+# -- activeDeadlineSeconds -------------------------------------------------------------------------
+
+def test_pod_active_deadline_fails_the_pod(rd, rns, mark):
+    """kubelet's activeDeadlineHandler: past spec.activeDeadlineSeconds from startTime the process
+    gets SIGTERM (and its grace period), the pod is Failed with reason DeadlineExceeded, and even
+    restartPolicy Always restarts nothing."""
+    name = uniq("deadline")
+    body = pod_body(name, "trap 'echo got-term; exit 0' TERM; echo started; while true; do sleep 0.1; done",
+                    mark, restart="Always", activeDeadlineSeconds=1, terminationGracePeriodSeconds=5)
+    create_pod(rd, rns, body)
+    t0 = time.monotonic()
+    p = wait_pod(rd, rns, name, lambda p: pod_phase(p) == "Failed", 10, desc="Failed")
+    assert time.monotonic() - t0 < 5
+    st = p["status"]
+    assert (st["reason"], st["message"]) == (
+        "DeadlineExceeded", "Pod was active on the node longer than the specified deadline"), st
+    cs = container_status(p, "main")
+    assert cs["state"]["terminated"]["exitCode"] == 0 and cs["restartCount"] == 0, cs
+    text = pod_log(rd, rns, name).text  # the shell may also report its sleep as Terminated
+    assert text.startswith("started\n") and "got-term\n" in text, text
+    evs = wait_pod_events(rd, rns, name, lambda evs: "DeadlineExceeded" in reasons(evs))
+    d = [e for e in evs if e["reason"] == "DeadlineExceeded"][0]
+    assert (d["type"], d["message"]) == ("Normal", "Pod was active on the node longer than the specified deadline"), d
+    assert "fieldPath" not in d["involvedObject"], d
+    assert "Killing" in reasons(evs), evs
+    time.sleep(0.5)
+    assert restart_count(rd_pod := get_pod(rd, rns, name), "main") == 0 and pod_phase(rd_pod) == "Failed"
+
+
+def test_pod_active_deadline_lowered_by_an_update(rd, rns, mark):
+    """activeDeadlineSeconds may be lowered on a running pod (ValidatePodUpdate); the kubelet
+    takes the new deadline from the stored pod."""
+    name = uniq("deadline2")
+    create_pod(rd, rns, pod_body(name, "echo up; exec sleep 60", mark, activeDeadlineSeconds=300,
+                                 terminationGracePeriodSeconds=1))
+    wait_log(rd, rns, name, "up")
+    r = rd.patch(pods_path(rns, name), {"spec": {"activeDeadlineSeconds": 1}},
+                 ctype="application/strategic-merge-patch+json")
+    assert r.status == 200, r
+    p = wait_pod(rd, rns, name, lambda p: pod_phase(p) == "Failed", 10, desc="Failed")
+    assert p["status"]["reason"] == "DeadlineExceeded", p["status"]
+    assert container_status(p, "main")["state"]["terminated"]["signal"] == 15, p["status"]
+
+
 # -- init containers -------------------------------------------------------------------------------
 
 def init_container(name, script, mark):
