@@ -43,16 +43,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
 #include "kubelet.h"
+#include "node.h"
 #include "events.h"
 #include "jsonio.h"
 #include "quantity.h"
 #include "validate.h"
 
-#define NODE_NAME "localhost" /* the one node: every pod's spec.nodeName */
 
 enum { K_WAITING, K_STARTING, K_RUNNING, K_BACKOFF, K_STOPPING, K_EXITED, K_CONFIG_ERROR };
 static const char *const kstate_name[] = {"WAITING", "STARTING", "RUNNING", "BACKOFF", "STOPPING", "EXITED",
@@ -458,20 +457,6 @@ static void add_env(char ***env, size_t *n, const char *k, const char *v)
 
 /* ---- the container's environment (kubelet's makeEnvironmentVariables) ----------------------- */
 
-/* The node's allocatable resources, which stand in for a limit the container does not set
- * (defaultPodLimitsForDownwardAPI): the machine's CPUs, memory and the data dir's disk. */
-static long double node_allocatable(const kubelet_t *k, const char *resource)
-{
-    if (!strcmp(resource, "cpu"))
-        return (long double)sysconf(_SC_NPROCESSORS_ONLN);
-    if (!strcmp(resource, "memory"))
-        return (long double)sysconf(_SC_PHYS_PAGES) * (long double)sysconf(_SC_PAGESIZE);
-    struct statvfs fs;
-    if (statvfs(k->o.log_dir, &fs) == 0)
-        return (long double)fs.f_blocks * (long double)fs.f_frsize;
-    return 0;
-}
-
 /* A container of the pod by name, among containers and init containers. */
 static const json_t *container_named(const json_t *pod, const char *name)
 {
@@ -516,7 +501,7 @@ static int resource_value(const kubelet_t *k, const json_t *pod, const json_t *c
     if (qt && quantity_parse(qt, &v) < 0)
         v = 0;
     else if (!qt && !strcmp(kind, "limits"))
-        v = node_allocatable(k, name);
+        v = node_allocatable(name, k->o.log_dir); /* a limit not set: the node's allocatable */
     const json_t *dq = json_object_get(rr, "divisor");
     if (json_is_string(dq))
         quantity_parse(json_string_value(dq), &d);

@@ -15,6 +15,7 @@
 #include "discovery.h"
 #include "gc.h"
 #include "kubelet.h"
+#include "node.h"
 #include "events.h"
 #include "jobctl.h"
 #include "metrics.h"
@@ -339,6 +340,7 @@ int main(int argc, char **argv)
     store_on_batch(d.api.store, on_batch, d.api.metrics);
     ensure_namespace(&d.api, "default");
     ensure_namespace(&d.api, "kube-system");
+    node_register(&d.api, cfg.data_dir);
     d.api.watch = watch_hub_new(&d.api);
     watch_set_bookmark_interval(d.api.watch, cfg.bookmark_interval_s * 1000);
     d.api.gc = gc_new(&d.api);

@@ -1049,6 +1049,72 @@ static void add_core_namespace(json_t *sc)
                                        "More info: " MORE_INFO "#spec-and-status")));
 }
 
+/* The Node as kube-openapi describes it, its fields' descriptions shortened to their first
+ * sentence. */
+static void add_core_node(json_t *sc)
+{
+    json_object_set_new(sc, CORE("Taint"), s_obj(
+        "The node this Taint is attached to has the \"effect\" on any pod that does not tolerate the Taint.",
+        "effect", s_str("Required. The effect of the taint on pods that do not tolerate the taint."),
+        "key", s_str("Required. The taint key to be applied to a node."),
+        "timeAdded", s_time("TimeAdded represents the time at which the taint was added."),
+        "value", s_str("The taint value corresponding to the taint key."),
+        NULL));
+    json_object_set_new(sc, CORE("NodeSpec"), s_obj(
+        "NodeSpec describes the attributes that a node is created with.",
+        "podCIDR", s_str("PodCIDR represents the pod IP range assigned to the node."),
+        "podCIDRs", s_strs("podCIDRs represents the IP ranges assigned to the node for usage by Pods on that node."),
+        "providerID", s_str("ID of the node assigned by the cloud provider in the format: <ProviderName>://<ProviderSpecificNodeID>"),
+        "taints", s_arr(ref(CORE("Taint")), "If specified, the node's taints."),
+        "unschedulable", s_bool("Unschedulable controls node schedulability of new pods. By default, node is schedulable."),
+        NULL));
+    json_object_set_new(sc, CORE("NodeCondition"), s_obj(
+        "NodeCondition contains condition information for a node.",
+        "lastHeartbeatTime", s_time("Last time we got an update on a given condition."),
+        "lastTransitionTime", s_time("Last time the condition transit from one status to another."),
+        "message", s_str("Human readable message indicating details about last transition."),
+        "reason", s_str("(brief) reason for the condition's last transition."),
+        "status", s_str("Status of the condition, one of True, False, Unknown."),
+        "type", s_str("Type of node condition."),
+        NULL));
+    json_object_set_new(sc, CORE("NodeAddress"), s_obj(
+        "NodeAddress contains information for the node's address.",
+        "address", s_str("The node address."),
+        "type", s_str("Node address type, one of Hostname, ExternalIP or InternalIP."),
+        NULL));
+    json_object_set_new(sc, CORE("NodeSystemInfo"), s_obj(
+        "NodeSystemInfo is a set of ids/uuids to uniquely identify the node.",
+        "architecture", s_str("The Architecture reported by the node"),
+        "bootID", s_str("Boot ID reported by the node."),
+        "containerRuntimeVersion", s_str("ContainerRuntime Version reported by the node through runtime remote API (e.g. containerd://1.4.2)."),
+        "kernelVersion", s_str("Kernel Version reported by the node from 'uname -r' (e.g. 3.16.0-0.bpo.4-amd64)."),
+        "kubeProxyVersion", s_str("Deprecated: KubeProxy Version reported by the node."),
+        "kubeletVersion", s_str("Kubelet Version reported by the node."),
+        "machineID", s_str("MachineID reported by the node."),
+        "operatingSystem", s_str("The Operating System reported by the node"),
+        "osImage", s_str("OS Image reported by the node from /etc/os-release (e.g. Debian GNU/Linux 7 (wheezy))."),
+        "systemUUID", s_str("SystemUUID reported by the node."),
+        NULL));
+    json_object_set_new(sc, CORE("NodeStatus"), s_obj(
+        "NodeStatus is information about the current status of a node.",
+        "addresses", s_arr(ref(CORE("NodeAddress")), "List of addresses reachable to the node."),
+        "allocatable", s_quantities("Allocatable represents the resources of a node that are available for scheduling."),
+        "capacity", s_quantities("Capacity represents the total resources of a node."),
+        "conditions", listmap(s_arr(ref(CORE("NodeCondition")), "Conditions is an array of current observed node conditions."),
+                              "type"),
+        "daemonEndpoints", s_free("Endpoints of daemons running on the Node."),
+        "images", s_free_arr("List of container images on this node"),
+        "nodeInfo", s_ref(CORE("NodeSystemInfo"), "Set of ids/uuids to uniquely identify the node."),
+        NULL));
+    json_object_set_new(sc, CORE("Node"), kind_schema("", "v1", "Node",
+        "Node is a worker node in Kubernetes. Each node will have a unique identifier in the cache (i.e. in etcd).",
+        s_ref(CORE("NodeSpec"), "Spec defines the behavior of a node. https://git.k8s.io/community/contributors/"
+                                "devel/sig-architecture/api-conventions.md#spec-and-status"),
+        s_ref(CORE("NodeStatus"), "Most recently observed status of the node. Populated by the system. Read-only. "
+                                  "More info: https://git.k8s.io/community/contributors/devel/sig-architecture/"
+                                  "api-conventions.md#spec-and-status")));
+}
+
 static void add_core_v1(json_t *sc)
 {
     /* as kube-openapi emits them (oneOf, no top-level type), so explain shows the name */
@@ -1056,6 +1122,7 @@ static void add_core_v1(json_t *sc)
         "IntOrString is a type that can hold an int32 or a string.", "format", "int-or-string",
         "oneOf", "type", "integer", "type", "string"));
     add_core_namespace(sc);
+    add_core_node(sc);
     add_core_pod(sc);
     add_core_service(sc);
     add_core_event(sc);

@@ -37,6 +37,8 @@ static const char *const event_fields[] = {"metadata.name", "metadata.namespace"
                                            "involvedObject.fieldPath", "reason",
                                            "reportingComponent", "source", "type", NULL};
 static const char *const ns_fields[] = {"metadata.name", "status.phase", NULL};
+/* pkg/registry/core/node/strategy.go NodeToSelectableFields */
+static const char *const node_fields[] = {"metadata.name", "spec.unschedulable", NULL};
 
 #define ALL_VERBS (VERB_GET | VERB_LIST | VERB_WATCH | VERB_CREATE | VERB_UPDATE | VERB_PATCH | \
                    VERB_DELETE | VERB_DELETECOLLECTION)
@@ -53,6 +55,8 @@ const resource resources[] = {
     {"", "v1", "namespaces", "namespace", "Namespace", "NamespaceList", 0,
      VERB_GET | VERB_LIST | VERB_WATCH | VERB_CREATE | VERB_UPDATE | VERB_PATCH | VERB_DELETE,
      ns_sub, (const char *const[]){"ns", NULL}, NULL, ns_fields, 0, NULL, 0},
+    {"", "v1", "nodes", "node", "Node", "NodeList", 0, ALL_VERBS, ns_sub, (const char *const[]){"no", NULL},
+     NULL, node_fields, 0, NULL, 0},
     /* The self reviews: POST only, answered from the authorizer (authz.c), never stored. */
     {"authorization.k8s.io", "v1", "selfsubjectaccessreviews", "selfsubjectaccessreview",
      "SelfSubjectAccessReview", NULL, 0, VERB_CREATE, NULL, NULL, NULL, NULL, 0, NULL, 1},

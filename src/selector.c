@@ -710,7 +710,8 @@ int fieldsel_parse(const char *s, const char *const *allowed, fieldsel **out, ch
 }
 
 /* The value of a dotted path in obj: strings as they are, integers in decimal, booleans as
- * "true"/"false"; anything else or missing is "". buf holds rendered numbers. */
+ * "true"/"false"; anything else or missing is "" (a missing Go bool field: "false"). buf holds
+ * rendered numbers. */
 static const char *field_value(const json_t *obj, const char *path, char *buf, size_t bufsz)
 {
     if (!strcmp(path, "source")) { /* an event's: source.component, else reportingComponent */
@@ -720,13 +721,15 @@ static const char *field_value(const json_t *obj, const char *path, char *buf, s
         c = json_string_value(json_object_get(obj, "reportingComponent"));
         return c ? c : "";
     }
+    /* Go bools the selectable fields print with fmt.Sprint: absent is "false" */
+    int go_bool = !strcmp(path, "spec.unschedulable") || !strcmp(path, "spec.hostNetwork");
     const json_t *v = obj;
     const char *p = path;
     for (;;) {
         const char *dot = strchr(p, '.');
         size_t n = dot ? (size_t)(dot - p) : strlen(p);
         if (!json_is_object(v) || !(v = json_object_getn(v, p, n)))
-            return "";
+            return go_bool ? "false" : "";
         if (!dot)
             break;
         p = dot + 1;

@@ -238,6 +238,31 @@ static const column ns_cols[] = {
     {"Age", "string", "", D_CREATED, 0},
 };
 
+#define D_ADDRESSES                                                                                \
+    "List of addresses reachable to the node. Queried from cloud provider, if available. More "     \
+    "info: https://kubernetes.io/docs/reference/node/node-status/#addresses Note: This field is "   \
+    "declared as mergeable, but the merge key is not sufficiently unique, which can cause data "    \
+    "corruption when it is merged. Callers should instead use a full-replacement patch. See "       \
+    "https://pr.k8s.io/79391 for an example. Consumers should assume that addresses can change "    \
+    "during the lifetime of a Node. However, there are some exceptions where this may not be "      \
+    "possible, such as Pods that inherit a Node's address in its own status or consumers of the "   \
+    "downward API (status.hostIP)."
+
+/* printers.go nodeColumnDefinitions */
+static const column node_cols[] = {
+    NAME_COL,
+    {"Status", "string", "", "The status of the node", 0},
+    {"Roles", "string", "", "The roles of the node", 0},
+    {"Age", "string", "", D_CREATED, 0},
+    {"Version", "string", "", "Kubelet Version reported by the node.", 0},
+    {"Internal-IP", "string", "", D_ADDRESSES, 1},
+    {"External-IP", "string", "", D_ADDRESSES, 1},
+    {"OS-Image", "string", "", "OS Image reported by the node from /etc/os-release (e.g. Debian GNU/Linux 7 (wheezy)).", 1},
+    {"Kernel-Version", "string", "", "Kernel Version reported by the node from 'uname -r' (e.g. 3.16.0-0.bpo.4-amd64).", 1},
+    {"Container-Runtime", "string", "",
+     "ContainerRuntime Version reported by the node through runtime remote API (e.g. containerd://1.4.2).", 1},
+};
+
 static const column pod_cols[] = {
     NAME_COL,
     {"Ready", "string", "", "The aggregate readiness state of this pod for accepting traffic.", 0},
@@ -330,6 +355,66 @@ static void ns_cells(const json_t *o, int64_t now, json_t *cells, json_t *row)
     put_name(cells, o);
     put_str(cells, jstr(o, "status.phase"));
     put_age(cells, o, "metadata.creationTimestamp", now, 0);
+}
+
+static int cmp_cstr(const void *a, const void *b) { return strcmp(*(const char *const *)a, *(const char *const *)b); }
+
+/* printNode: Ready or NotReady (Unknown without the condition), SchedulingDisabled when
+ * cordoned; the roles from node-role.kubernetes.io/<role> and kubernetes.io/role labels. */
+static void node_cells(const json_t *o, int64_t now, json_t *cells, json_t *row)
+{
+    (void)row;
+    put_name(cells, o);
+    sbuf st = SBUF_INIT(SB_MAX);
+    size_t i;
+    const json_t *c;
+    json_array_foreach(jget(o, "status.conditions"), i, c)
+        if (streq(jstr(c, "type"), "Ready"))
+            sbuf_printf(&st, "%s", streq(jstr(c, "status"), "True") ? "Ready" : "NotReady");
+    if (!sbuf_len(&st))
+        sbuf_printf(&st, "Unknown");
+    if (json_is_true(jget(o, "spec.unschedulable")))
+        sbuf_printf(&st, ",SchedulingDisabled");
+    put_sb(cells, &st);
+    /* findNodeRoles: a sorted set */
+    const char *roles[64];
+    size_t nr = 0;
+    const char *k;
+    const json_t *v;
+    json_object_foreach((json_t *)jget(o, "metadata.labels"), k, v) {
+        const char *r = NULL;
+        if (!strncmp(k, "node-role.kubernetes.io/", 24) && k[24])
+            r = k + 24;
+        else if (streq(k, "kubernetes.io/role") && json_string_value(v) && *json_string_value(v))
+            r = json_string_value(v);
+        int dup = 0;
+        for (size_t j = 0; r && j < nr; j++)
+            dup |= streq(roles[j], r);
+        if (r && !dup && nr < 64)
+            roles[nr++] = r;
+    }
+    qsort(roles, nr, sizeof *roles, cmp_cstr);
+    sbuf rs = SBUF_INIT(SB_MAX);
+    for (size_t j = 0; j < nr; j++)
+        sbuf_printf(&rs, "%s%s", j ? "," : "", roles[j]);
+    if (!nr)
+        sbuf_printf(&rs, "<none>");
+    put_sb(cells, &rs);
+    put_age(cells, o, "metadata.creationTimestamp", now, 0);
+    put_str(cells, jstr(o, "status.nodeInfo.kubeletVersion") ? jstr(o, "status.nodeInfo.kubeletVersion") : "");
+    const char *addr[2] = {"<none>", "<none>"};
+    json_array_foreach(jget(o, "status.addresses"), i, c) {
+        if (streq(jstr(c, "type"), "InternalIP") && streq(addr[0], "<none>") && jstr(c, "address"))
+            addr[0] = jstr(c, "address");
+        if (streq(jstr(c, "type"), "ExternalIP") && streq(addr[1], "<none>") && jstr(c, "address"))
+            addr[1] = jstr(c, "address");
+    }
+    put_str(cells, addr[0]);
+    put_str(cells, addr[1]);
+    static const char *const info[] = {"status.nodeInfo.osImage", "status.nodeInfo.kernelVersion",
+                                       "status.nodeInfo.containerRuntimeVersion"};
+    for (size_t j = 0; j < 3; j++)
+        put_str(cells, jnz(o, info[j]) ? jnz(o, info[j]) : "<unknown>");
 }
 
 static void default_cells(const json_t *o, int64_t now, json_t *cells, json_t *row)
@@ -736,6 +821,7 @@ typedef struct printer {
 static const printer printers[] = {
     {"pytorchjobs", COLS(pj_cols), pj_cells},
     {"namespaces", COLS(ns_cols), ns_cells},
+    {"nodes", COLS(node_cols), node_cells},
     {"pods", COLS(pod_cols), pod_cells},
     {"services", COLS(svc_cols), svc_cells},
     {"events", COLS(ev_cols), ev_cells},

@@ -301,6 +301,11 @@ static void test_field_match(void **state)
     assert_true(fmatch("status.reason!=x", o));
     assert_false(fmatch("status.reason=x", o));
     assert_true(fmatch("metadata.name.deeper=", o));
+    /* but the Go bools among the selectable fields print "false" when absent */
+    assert_true(fmatch("spec.unschedulable=false", o));
+    assert_false(fmatch("spec.unschedulable=", o));
+    assert_true(fmatch("spec.hostNetwork!=true", o));
+    assert_true(fmatch("spec.unschedulable=true", "{\"spec\":{\"unschedulable\":true}}"));
     /* escapes */
     assert_true(fmatch("involvedObject.name=a\\,b\\=c\\\\d", o));
     assert_false(fmatch("involvedObject.name!=a\\,b\\=c\\\\d", o));

@@ -1,0 +1,116 @@
+/* node — see node.h. Allocatable equals capacity: no system reservation is set aside. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/statvfs.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+#include "node.h"
+#include "jsonio.h"
+
+#define KUBE_VERSION "v1.32.0-torchjob" /* /version's gitVersion */
+
+long double node_allocatable(const char *resource, const char *path)
+{
+    if (!strcmp(resource, "cpu"))
+        return (long double)sysconf(_SC_NPROCESSORS_ONLN);
+    if (!strcmp(resource, "memory"))
+        return (long double)sysconf(_SC_PHYS_PAGES) * (long double)sysconf(_SC_PAGESIZE);
+    struct statvfs fs;
+    if (!strcmp(resource, "ephemeral-storage") && statvfs(path, &fs) == 0)
+        return (long double)fs.f_blocks * (long double)fs.f_frsize;
+    return 0;
+}
+
+/* The first line of a small file, without its newline ("" when unreadable). */
+static void first_line(const char *path, char *out, size_t cap)
+{
+    out[0] = 0;
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return;
+    if (fgets(out, (int)cap, f))
+        out[strcspn(out, "\n")] = 0;
+    fclose(f);
+}
+
+/* /etc/os-release's PRETTY_NAME, unquoted (kubelet's osImage). */
+static void os_image(char *out, size_t cap)
+{
+    snprintf(out, cap, "Linux");
+    FILE *f = fopen("/etc/os-release", "r");
+    if (!f)
+        return;
+    char line[512];
+    while (fgets(line, sizeof line, f))
+        if (!strncmp(line, "PRETTY_NAME=", 12)) {
+            char *v = line + 12;
+            v[strcspn(v, "\n")] = 0;
+            size_t n = strlen(v);
+            if (n >= 2 && (v[0] == '"' || v[0] == '\'') && v[n - 1] == v[0]) {
+                v[n - 1] = 0;
+                v++;
+            }
+            snprintf(out, cap, "%.200s", v);
+        }
+    fclose(f);
+}
+
+static json_t *condition(const char *type, const char *status, const char *reason, const char *message,
+                         const char *now)
+{
+    return json_pack("{s:s,s:s,s:s,s:s,s:s,s:s}", "type", type, "status", status, "lastHeartbeatTime", now,
+                     "lastTransitionTime", now, "reason", reason, "message", message);
+}
+
+static json_t *node_status(const char *data_dir, const char *now)
+{
+    char cpu[32], mem[48], disk[48], machine[128], boot[128], os[256];
+    snprintf(cpu, sizeof cpu, "%.0Lf", node_allocatable("cpu", data_dir));
+    snprintf(mem, sizeof mem, "%.0LfKi", node_allocatable("memory", data_dir) / 1024);
+    snprintf(disk, sizeof disk, "%.0LfKi", node_allocatable("ephemeral-storage", data_dir) / 1024);
+    first_line("/etc/machine-id", machine, sizeof machine);
+    first_line("/proc/sys/kernel/random/boot_id", boot, sizeof boot);
+    os_image(os, sizeof os);
+    struct utsname u;
+    if (uname(&u) < 0)
+        memset(&u, 0, sizeof u);
+    const char *arch = !strcmp(u.machine, "x86_64") ? "amd64" : !strcmp(u.machine, "aarch64") ? "arm64" : u.machine;
+    json_t *res = json_pack("{s:s,s:s,s:s,s:s}", "cpu", cpu, "ephemeral-storage", disk, "memory", mem, "pods", "110");
+    return json_pack(
+        "{s:o,s:o,s:[o,o,o,o],s:[{s:s,s:s},{s:s,s:s}],s:{s:{s:i}},s:{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s}}",
+        "capacity", json_deep_copy(res), "allocatable", res, "conditions",
+        condition("MemoryPressure", "False", "KubeletHasSufficientMemory", "kubelet has sufficient memory available", now),
+        condition("DiskPressure", "False", "KubeletHasNoDiskPressure", "kubelet has no disk pressure", now),
+        condition("PIDPressure", "False", "KubeletHasSufficientPID", "kubelet has sufficient PID available", now),
+        condition("Ready", "True", "KubeletReady", "kubelet is posting ready status", now),
+        "addresses", "type", "InternalIP", "address", "127.0.0.1", "type", "Hostname", "address", NODE_NAME,
+        "daemonEndpoints", "kubeletEndpoint", "Port", 10250,
+        "nodeInfo", "machineID", machine, "systemUUID", machine, "bootID", boot, "kernelVersion", u.release,
+        "osImage", os, "containerRuntimeVersion", "torchjob://" KUBE_VERSION, "kubeletVersion", KUBE_VERSION,
+        "kubeProxyVersion", KUBE_VERSION, "operatingSystem", "linux", "architecture", arch);
+}
+
+void node_register(api_t *api, const char *data_dir)
+{
+    const char *key = "nodes//" NODE_NAME;
+    char *now = api_now_rfc3339();
+    const store_rec *cur = store_latest(api->store, key);
+    json_t *o = cur && !cur->deleted ? jsonio_parse(cur->data, cur->len, 0, NULL) : NULL;
+    if (!json_is_object(o)) {
+        json_decref(o);
+        char uid[37];
+        api_new_uid(uid);
+        struct utsname u;
+        const char *arch = uname(&u) == 0 && !strcmp(u.machine, "aarch64") ? "arm64" : "amd64";
+        o = json_pack("{s:s,s:s,s:{s:s,s:s,s:s,s:{s:s,s:s,s:s,s:s,s:s},s:{s:s,s:s}},s:{}}", "apiVersion", "v1",
+                      "kind", "Node", "metadata", "name", NODE_NAME, "uid", uid, "creationTimestamp", now,
+                      "labels", "beta.kubernetes.io/arch", arch, "beta.kubernetes.io/os", "linux",
+                      "kubernetes.io/arch", arch, "kubernetes.io/hostname", NODE_NAME, "kubernetes.io/os", "linux",
+                      "annotations", "node.alpha.kubernetes.io/ttl", "0",
+                      "volumes.kubernetes.io/controller-managed-attach-detach", "true", "spec");
+    }
+    json_object_set_new(o, "status", node_status(data_dir, now));
+    free(now);
+    store_write(api->store, key, o, NULL, NULL, NULL);
+}
