@@ -421,6 +421,28 @@ def test_init_container_restarts_until_it_succeeds(rd, rns, mark, tmp_path):
     assert pod_log(rd, rns, name).text == "main-done\n"
 
 
+def test_delete_during_init_container(rd, rns, mark):
+    """A pod deleted while an init container runs: that process is stopped as a running main
+    container would be (SIGTERM, then the grace period), and the main container never starts."""
+    name = uniq("initdel")
+    body = pod_body(name, "echo main-ran", mark, terminationGracePeriodSeconds=5)
+    body["spec"]["initContainers"] = [init_container(
+        "slow", "trap 'echo init-term; exit 0' TERM; echo init-up; while true; do sleep 0.1; done", mark)]
+    create_pod(rd, rns, body)
+    wait_log(rd, rns, name, "init-up", container="slow")
+    p = get_pod(rd, rns, name)
+    assert pod_phase(p) == "Pending" and p["status"]["initContainerStatuses"][0]["state"].get("running"), p["status"]
+    assert container_status(p, "main")["state"] == {"waiting": {"reason": "PodInitializing"}}
+    assert rd.delete(pods_path(rns, name)).status == 200
+    wait_pod_gone(rd, rns, name, timeout=10)
+    evs = wait_pod_events(rd, rns, name, lambda evs: "Killing" in reasons(evs))
+    k = [e for e in evs if e["reason"] == "Killing"]
+    assert [(e["message"], e["involvedObject"]["fieldPath"]) for e in k] == [
+        ("Stopping container slow", "spec.initContainers{slow}")], evs
+    assert [e["involvedObject"].get("fieldPath") for e in evs if e["reason"] == "Started"] == [
+        "spec.initContainers{slow}"], evs
+
+
 def test_job_template_init_container(rd, rns, mark, tmp_path):
     """A PyTorchJob's template may carry init containers (a data download, say): each replica
     runs them before its training process, which sees what they left."""
