@@ -858,6 +858,32 @@ def test_daemon_stop_leaves_no_process(make_daemon, tmp_path):
     assert not left, f"processes outlived the daemon: {left}"
 
 
+def test_restart_during_init_containers_runs_them_again(make_daemon, tmp_path):
+    """The daemon stops while a pod is in its init containers: their processes end with it, and
+    the new daemon, like a kubelet on a rebooted node, runs the init containers again from the
+    first, then the main container."""
+    d = make_daemon()
+    m = uniq("m")
+    ns = d.create_ns(uniq("rinit"))
+    gate = tmp_path / "gate"
+    body = pod_body("p", "echo main-ran", m)
+    body["spec"]["initContainers"] = [
+        init_container("first", "echo first", m),
+        init_container("second", f"while [ ! -e {gate} ]; do sleep 0.05; done; echo second", m)]
+    create_pod(d, ns, body)
+    wait_pod(d, ns, "p", lambda p: ((p["status"].get("initContainerStatuses") or [{}, {}])[1]
+                                    .get("state", {}).get("running")), 10, desc="second init running")
+    assert d.stop() == 0
+    gate.touch()
+    d.start()
+    p = wait_pod(d, ns, "p", lambda p: pod_phase(p) == "Succeeded", 15, desc="Succeeded")
+    assert [c["state"]["terminated"]["reason"] for c in p["status"]["initContainerStatuses"]] == [
+        "Completed", "Completed"], p["status"]
+    assert pod_log(d, ns, "p", container="first").text == "first\n"
+    assert pod_log(d, ns, "p").text == "main-ran\n"
+    assert not e2elib.processes_of(d.proc.pid, [m])
+
+
 # -- pod events (kubelet's and the scheduler's, as kubectl describe pod shows them) ---------------
 
 def pod_events(d, ns, pod):
