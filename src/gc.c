@@ -543,7 +543,8 @@ void gc_free(gc_t *g)
 void gc_delete_namespace(apireq *r, const store_rec *rec, const delopts *o)
 {
     apierr e = {0};
-    if (!strcmp(r->name, "default") || !strcmp(r->name, "kube-system")) {
+    /* NamespaceLifecycle's immortal namespaces */
+    if (!strcmp(r->name, "default") || !strcmp(r->name, "kube-system") || !strcmp(r->name, "kube-public")) {
         apierr_set(&e, ST_FORBIDDEN, "namespaces \"%s\" is forbidden: this namespace may not be deleted", r->name);
         apierr_details(&e, r->name, "", "namespaces", NULL);
         api_send_error(r, &e);

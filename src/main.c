@@ -340,6 +340,8 @@ int main(int argc, char **argv)
     store_on_batch(d.api.store, on_batch, d.api.metrics);
     ensure_namespace(&d.api, "default");
     ensure_namespace(&d.api, "kube-system");
+    ensure_namespace(&d.api, "kube-public");
+    ensure_namespace(&d.api, "kube-node-lease");
     node_register(&d.api, cfg.data_dir);
     d.api.watch = watch_hub_new(&d.api);
     watch_set_bookmark_interval(d.api.watch, cfg.bookmark_interval_s * 1000);

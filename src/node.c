@@ -4,6 +4,7 @@
 #include <string.h>
 #include <sys/statvfs.h>
 #include <sys/utsname.h>
+#include <time.h>
 #include <unistd.h>
 #include "node.h"
 #include "jsonio.h"
@@ -91,6 +92,45 @@ static json_t *node_status(const char *data_dir, const char *now)
         "kubeProxyVersion", KUBE_VERSION, "operatingSystem", "linux", "architecture", arch);
 }
 
+/* A MicroTime: RFC 3339 with microseconds. */
+static void micro_now(char out[64])
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    struct tm tm;
+    gmtime_r(&ts.tv_sec, &tm);
+    snprintf(out, 64, "%04d-%02d-%02dT%02d:%02d:%02d.%06dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+             tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(ts.tv_nsec / 1000) % 1000000);
+}
+
+/* kube-node-lease/localhost, as kubelet keeps it (holder, 40 s, renewed now; owned by the node,
+ * so that it goes with it). Written at each start; not renewed while the daemon runs. */
+static void node_lease(api_t *api, const char *node_uid)
+{
+    const char *key = "leases/kube-node-lease/" NODE_NAME;
+    char renew[64];
+    micro_now(renew);
+    const store_rec *cur = store_latest(api->store, key);
+    json_t *o = cur && !cur->deleted ? jsonio_parse(cur->data, cur->len, 0, NULL) : NULL;
+    if (!json_is_object(o)) {
+        json_decref(o);
+        char uid[37];
+        api_new_uid(uid);
+        char *now = api_now_rfc3339();
+        o = json_pack("{s:s,s:s,s:{s:s,s:s,s:s,s:s,s:[{s:s,s:s,s:s,s:s}]},s:{s:s,s:i}}", "apiVersion",
+                      "coordination.k8s.io/v1", "kind", "Lease", "metadata", "name", NODE_NAME, "namespace",
+                      "kube-node-lease", "uid", uid, "creationTimestamp", now, "ownerReferences", "apiVersion",
+                      "v1", "kind", "Node", "name", NODE_NAME, "uid", node_uid, "spec", "holderIdentity", NODE_NAME,
+                      "leaseDurationSeconds", 40);
+        free(now);
+    }
+    json_t *spec = json_object_get(o, "spec");
+    if (!json_is_object(spec))
+        json_object_set_new(o, "spec", spec = json_object());
+    json_object_set_new(spec, "renewTime", json_string(renew));
+    store_write(api->store, key, o, NULL, NULL, NULL);
+}
+
 void node_register(api_t *api, const char *data_dir)
 {
     const char *key = "nodes//" NODE_NAME;
@@ -112,5 +152,10 @@ void node_register(api_t *api, const char *data_dir)
     }
     json_object_set_new(o, "status", node_status(data_dir, now));
     free(now);
+    char uid[64];
+    snprintf(uid, sizeof uid, "%s", json_string_value(json_object_get(json_object_get(o, "metadata"), "uid"))
+                                        ? json_string_value(json_object_get(json_object_get(o, "metadata"), "uid"))
+                                        : "");
     store_write(api->store, key, o, NULL, NULL, NULL);
+    node_lease(api, uid);
 }

@@ -9,8 +9,8 @@
 
 #define NODE_NAME "localhost"
 
-/* Create nodes//localhost, or refresh the status of the one stored (keeping metadata and spec).
- * data_dir: where ephemeral-storage is measured. */
+/* Create nodes//localhost, or refresh the status of the one stored (keeping metadata and spec),
+ * and renew its Lease in kube-node-lease. data_dir: where ephemeral-storage is measured. */
 void node_register(api_t *api, const char *data_dir);
 /* The node's allocatable amount of "cpu" (cores), "memory" or "ephemeral-storage" (bytes of the
  * filesystem holding path): what a container's limit defaults to in the downward API. */

@@ -1115,6 +1115,29 @@ static void add_core_node(json_t *sc)
                                   "api-conventions.md#spec-and-status")));
 }
 
+/* coordination.k8s.io/v1 Lease, named as schema_name names a dotted group's kinds. */
+static void add_coordination_v1(json_t *sc)
+{
+    json_object_set_new(sc, "io.k8s.coordination.v1.LeaseSpec", s_obj(
+        "LeaseSpec is a specification of a Lease.",
+        "acquireTime", s_time("acquireTime is a time when the current lease was acquired."),
+        "holderIdentity", s_str("holderIdentity contains the identity of the holder of a current lease."),
+        "leaseDurationSeconds", s_i32("leaseDurationSeconds is a duration that candidates for a lease need to wait "
+                                      "to force acquire it. This is measured against the time of last observed renewTime."),
+        "leaseTransitions", s_i32("leaseTransitions is the number of transitions of a lease between holders."),
+        "preferredHolder", s_str("PreferredHolder signals to a lease holder that the lease has a more optimal holder "
+                                 "and should be given up."),
+        "renewTime", s_time("renewTime is a time when the current holder of a lease has last updated the lease."),
+        "strategy", s_str("Strategy indicates the strategy for picking the leader for coordinated leader election."),
+        NULL));
+    json_object_set_new(sc, "io.k8s.coordination.v1.Lease", kind_schema("coordination.k8s.io", "v1", "Lease",
+        "Lease defines a lease concept.",
+        s_ref("io.k8s.coordination.v1.LeaseSpec", "spec contains the specification of the Lease. More info: "
+                                                   "https://git.k8s.io/community/contributors/devel/sig-architecture/"
+                                                   "api-conventions.md#spec-and-status"),
+        NULL));
+}
+
 static void add_core_v1(json_t *sc)
 {
     /* as kube-openapi emits them (oneOf, no top-level type), so explain shows the name */
@@ -1134,6 +1157,7 @@ static const struct builtin {
     const char *group, *version;
     void (*add)(json_t *schemas);
 } builtins[] = {
+    {"coordination.k8s.io", "v1", add_coordination_v1},
     {"kubeflow.org", "v1", add_kubeflow_v1},
     {"", "v1", add_core_v1},
 };

@@ -57,6 +57,9 @@ const resource resources[] = {
      ns_sub, (const char *const[]){"ns", NULL}, NULL, ns_fields, 0, NULL, 0},
     {"", "v1", "nodes", "node", "Node", "NodeList", 0, ALL_VERBS, ns_sub, (const char *const[]){"no", NULL},
      NULL, node_fields, 0, NULL, 0},
+    /* the node's heartbeat lease (kube-node-lease/localhost), and any other lease a client keeps */
+    {"coordination.k8s.io", "v1", "leases", "lease", "Lease", "LeaseList", 1, ALL_VERBS, NULL, NULL, NULL,
+     meta_fields, 0, NULL, 0},
     /* The self reviews: POST only, answered from the authorizer (authz.c), never stored. */
     {"authorization.k8s.io", "v1", "selfsubjectaccessreviews", "selfsubjectaccessreview",
      "SelfSubjectAccessReview", NULL, 0, VERB_CREATE, NULL, NULL, NULL, NULL, 0, NULL, 1},

@@ -248,6 +248,13 @@ static const column ns_cols[] = {
     "possible, such as Pods that inherit a Node's address in its own status or consumers of the "   \
     "downward API (status.hostIP)."
 
+/* printers.go leaseColumnDefinitions */
+static const column lease_cols[] = {
+    NAME_COL,
+    {"Holder", "string", "", "Name of the Lease holder", 0},
+    {"Age", "string", "", D_CREATED, 0},
+};
+
 /* printers.go nodeColumnDefinitions */
 static const column node_cols[] = {
     NAME_COL,
@@ -354,6 +361,14 @@ static void ns_cells(const json_t *o, int64_t now, json_t *cells, json_t *row)
 {
     put_name(cells, o);
     put_str(cells, jstr(o, "status.phase"));
+    put_age(cells, o, "metadata.creationTimestamp", now, 0);
+}
+
+static void lease_cells(const json_t *o, int64_t now, json_t *cells, json_t *row)
+{
+    (void)row;
+    put_name(cells, o);
+    put_str(cells, jstr(o, "spec.holderIdentity") ? jstr(o, "spec.holderIdentity") : "");
     put_age(cells, o, "metadata.creationTimestamp", now, 0);
 }
 
@@ -822,6 +837,7 @@ static const printer printers[] = {
     {"pytorchjobs", COLS(pj_cols), pj_cells},
     {"namespaces", COLS(ns_cols), ns_cells},
     {"nodes", COLS(node_cols), node_cells},
+    {"leases", COLS(lease_cols), lease_cells},
     {"pods", COLS(pod_cols), pod_cells},
     {"services", COLS(svc_cols), svc_cells},
     {"events", COLS(ev_cols), ev_cells},

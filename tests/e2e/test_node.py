@@ -4,6 +4,7 @@ client), its labels and spec kept and its status refreshed across a restart.
 
 A daemon of its own: labelling and cordoning the node must not reach other modules' tests."""
 import os
+import re
 import shutil
 
 import pytest
@@ -62,6 +63,35 @@ def test_the_node_as_registered(nd):
     assert r.status == 200 and [i["metadata"]["name"] for i in r.json["items"]] == ["localhost"], r
     r = nd.get("/api/v1/nodes", query={"fieldSelector": "status.phase=Running"})
     assert r.status == 400, r
+
+
+def test_the_node_lease(nd):
+    """kubelet's heartbeat Lease in kube-node-lease, owned by the node; the system namespaces a
+    cluster starts with; kube-public is immortal as default and kube-system are."""
+    node = nd.get(NODE).json
+    r = nd.get("/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/localhost")
+    assert r.status == 200, r
+    lease = r.json
+    assert lease["spec"]["holderIdentity"] == "localhost" and lease["spec"]["leaseDurationSeconds"] == 40
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z", lease["spec"]["renewTime"]), lease
+    assert lease["metadata"]["ownerReferences"] == [
+        {"apiVersion": "v1", "kind": "Node", "name": "localhost", "uid": node["metadata"]["uid"]}], lease
+    names = {n["metadata"]["name"] for n in nd.get("/api/v1/namespaces").json["items"]}
+    assert {"default", "kube-system", "kube-public", "kube-node-lease"} <= names, names
+    r = nd.delete("/api/v1/namespaces/kube-public")
+    assert (r.status, r.json["message"]) == (
+        403, 'namespaces "kube-public" is forbidden: this namespace may not be deleted'), r
+    # a client's own lease (leader election) is an ordinary object
+    mine = {"apiVersion": "coordination.k8s.io/v1", "kind": "Lease", "metadata": {"name": "my-controller"},
+            "spec": {"holderIdentity": "replica-a", "leaseDurationSeconds": 15}}
+    ns = nd.create_ns(uniq("lease"))
+    r = nd.post(f"/apis/coordination.k8s.io/v1/namespaces/{ns}/leases", mine)
+    assert r.status == 201 and r.json["spec"]["holderIdentity"] == "replica-a", r
+    if shutil.which("kubectl"):
+        out = nd.kubectl("get", "leases", "-A", "--no-headers", check=True).stdout.split("\n")
+        assert any(l.split()[:3] == ["kube-node-lease", "localhost", "localhost"] for l in out), out
+        text = nd.kubectl("describe", "node", "localhost", check=True).stdout
+        assert "HolderIdentity:  localhost" in text and "Failed to get lease" not in text, text
 
 
 def test_python_client_reads_the_node(nd):
