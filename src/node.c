@@ -92,6 +92,17 @@ static json_t *node_status(const char *data_dir, const char *now)
         "kubeProxyVersion", KUBE_VERSION, "operatingSystem", "linux", "architecture", arch);
 }
 
+/* The object stored under key, or NULL (none, or a tombstone). */
+static json_t *stored(api_t *api, const char *key)
+{
+    const store_rec *cur = store_latest(api->store, key);
+    json_t *o = cur && !cur->deleted ? jsonio_parse(cur->data, cur->len, 0, NULL) : NULL;
+    if (json_is_object(o))
+        return o;
+    json_decref(o);
+    return NULL;
+}
+
 /* A MicroTime: RFC 3339 with microseconds. */
 static void micro_now(char out[64])
 {
@@ -110,10 +121,8 @@ static void node_lease(api_t *api, const char *node_uid)
     const char *key = "leases/kube-node-lease/" NODE_NAME;
     char renew[64];
     micro_now(renew);
-    const store_rec *cur = store_latest(api->store, key);
-    json_t *o = cur && !cur->deleted ? jsonio_parse(cur->data, cur->len, 0, NULL) : NULL;
-    if (!json_is_object(o)) {
-        json_decref(o);
+    json_t *o = stored(api, key);
+    if (!o) {
         char uid[37];
         api_new_uid(uid);
         char *now = api_now_rfc3339();
@@ -135,10 +144,8 @@ void node_register(api_t *api, const char *data_dir)
 {
     const char *key = "nodes//" NODE_NAME;
     char *now = api_now_rfc3339();
-    const store_rec *cur = store_latest(api->store, key);
-    json_t *o = cur && !cur->deleted ? jsonio_parse(cur->data, cur->len, 0, NULL) : NULL;
-    if (!json_is_object(o)) {
-        json_decref(o);
+    json_t *o = stored(api, key);
+    if (!o) {
         char uid[37];
         api_new_uid(uid);
         struct utsname u;
