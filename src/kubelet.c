@@ -50,6 +50,7 @@
 #include "events.h"
 #include "jsonio.h"
 #include "quantity.h"
+#include "sbuf.h"
 #include "validate.h"
 
 
@@ -212,12 +213,6 @@ static void quote(const char *s, char *buf, size_t cap)
 
 /* ---- status writes ------------------------------------------------------------------------- */
 
-static json_t *cond(const char *type, int ok, const char *now)
-{
-    return json_pack("{s:s,s:s,s:n,s:s}", "type", type, "status", ok ? "True" : "False", "lastProbeTime",
-                     "lastTransitionTime", now);
-}
-
 /* The container p runs now: the main one, or spec.initContainers[init_done]. */
 static json_t *current_container(const kpod *p, json_t *pod)
 {
@@ -252,6 +247,116 @@ static void init_status_set(kpod *p, json_t *pod, json_t *cs)
     json_array_set_new(p->init_status, (size_t)p->init_done, cs);
 }
 
+/* The names of spec's list whose status in statuses fails ok (or is missing, when missing is
+ * set), as Go's %s prints a []string: "[a b]". */
+static void names_where(const json_t *pod, const char *list, const json_t *statuses, int missing,
+                        int (*ok)(const json_t *cs), sbuf *out)
+{
+    size_t i, j, n = 0;
+    json_t *c, *cs;
+    sbuf_printf(out, "[");
+    json_array_foreach(json_object_get(json_object_get(pod, "spec"), list), i, c) {
+        const json_t *found = NULL;
+        json_array_foreach(statuses, j, cs)
+            if (jstr(cs, "name") && jstr(c, "name") && !strcmp(jstr(cs, "name"), jstr(c, "name")))
+                found = cs;
+        if (found ? !ok(found) : missing)
+            sbuf_printf(out, "%s%s", n++ ? " " : "", jstr(c, "name") ? jstr(c, "name") : "");
+    }
+    sbuf_printf(out, "]");
+}
+
+static int cs_ready(const json_t *cs) { return json_is_true(json_object_get(cs, "ready")); }
+static int cs_known(const json_t *cs) { (void)cs; return 1; }
+static int cs_completed(const json_t *cs)
+{
+    const json_t *t = json_object_get(json_object_get(cs, "state"), "terminated");
+    return t && json_integer_value(json_object_get(t, "exitCode")) == 0;
+}
+static int cs_started(const json_t *cs)
+{
+    const json_t *state = json_object_get(cs, "state");
+    return json_object_get(state, "running") || json_object_get(state, "terminated");
+}
+
+/* One condition, its lastTransitionTime kept from old while its status holds. */
+static json_t *condition_of(const char *type, int ok, const char *reason, const char *message, const json_t *old,
+                            const char *now)
+{
+    json_t *c = json_pack("{s:s,s:s,s:n,s:s}", "type", type, "status", ok ? "True" : "False", "lastProbeTime",
+                          "lastTransitionTime", now);
+    if (reason)
+        json_object_set_new(c, "reason", json_string(reason));
+    if (message)
+        json_object_set_new(c, "message", json_string(message));
+    size_t j;
+    json_t *oc;
+    json_array_foreach(old, j, oc)
+        if (jstr(oc, "type") && !strcmp(jstr(oc, "type"), type) && jstr(oc, "status") &&
+            !strcmp(jstr(oc, "status"), ok ? "True" : "False"))
+            json_object_set(c, "lastTransitionTime", json_object_get(oc, "lastTransitionTime"));
+    return c;
+}
+
+/* status.conditions from the statuses just written (kubelet's status/generate.go): the sandbox
+ * is down once the pod is over; Initialized once the init containers exited 0 or a container
+ * started; ContainersReady and Ready with their unready containers, PodCompleted or PodFailed
+ * for a finished pod. */
+static void pod_conditions(const json_t *pod, json_t *st, const json_t *old, const char *now)
+{
+    const char *phase = jstr(st, "phase");
+    int succeeded = phase && !strcmp(phase, "Succeeded"), failed = phase && !strcmp(phase, "Failed");
+    const json_t *cst = json_object_get(st, "containerStatuses"), *ist = json_object_get(st, "initContainerStatuses");
+    sbuf unknown = SBUF_INIT(4096), unready = SBUF_INIT(4096), incomplete = SBUF_INIT(4096);
+    names_where(pod, "containers", cst, 1, cs_known, &unknown);
+    names_where(pod, "containers", cst, 0, cs_ready, &unready);
+    names_where(pod, "initContainers", ist, 1, cs_completed, &incomplete);
+    int started = 0;
+    size_t i;
+    json_t *cs;
+    json_array_foreach(cst, i, cs)
+        started |= cs_started(cs);
+    /* ContainersReady, and Ready after it */
+    const char *cr_reason = NULL;
+    char msg[4200] = "";
+    int cr_ok = 0;
+    if (succeeded && !strcmp(sbuf_str(&unknown), "[]"))
+        cr_reason = "PodCompleted";
+    else if (failed)
+        cr_reason = "PodFailed";
+    else {
+        if (strcmp(sbuf_str(&unknown), "[]"))
+            snprintf(msg, sizeof msg, "containers with unknown status: %s", sbuf_str(&unknown));
+        if (strcmp(sbuf_str(&unready), "[]"))
+            snprintf(msg + strlen(msg), sizeof msg - strlen(msg), "%scontainers with unready status: %s",
+                     *msg ? ", " : "", sbuf_str(&unready));
+        cr_ok = !*msg;
+        cr_reason = cr_ok ? NULL : "ContainersNotReady";
+    }
+    const char *cr_msg = *msg ? msg : NULL;
+    /* Initialized */
+    char imsg[4200] = "";
+    const char *i_reason = NULL;
+    int i_ok = 1;
+    if (succeeded)
+        i_reason = "PodCompleted";
+    else if (!started && strcmp(sbuf_str(&incomplete), "[]")) {
+        snprintf(imsg, sizeof imsg, "containers with incomplete status: %s", sbuf_str(&incomplete));
+        i_ok = 0;
+        i_reason = "ContainersNotInitialized";
+    }
+    json_t *conds = json_array();
+    json_array_append_new(conds, condition_of("PodReadyToStartContainers", !succeeded && !failed, NULL, NULL, old, now));
+    json_array_append_new(conds, condition_of("Initialized", i_ok, i_reason, *imsg ? imsg : NULL, old, now));
+    json_array_append_new(conds, condition_of("Ready", cr_ok, cr_reason, cr_msg, old, now));
+    json_array_append_new(conds, condition_of("ContainersReady", cr_ok, cr_reason, cr_msg, old, now));
+    json_array_append_new(conds, condition_of("PodScheduled", 1, NULL, NULL, old, now));
+    json_object_set_new(st, "conditions", conds);
+    sbuf_free(&unknown);
+    sbuf_free(&unready);
+    sbuf_free(&incomplete);
+}
+
 /* Rewrite the pod's status from p's state. exit_code/signal describe the last exit (when
  * terminated or restarting); phase NULL = keep. */
 static void write_status(kpod *p, const char *phase, json_t *state, json_t *last_state, int ready)
@@ -284,22 +389,6 @@ static void write_status(kpod *p, const char *phase, json_t *state, json_t *last
     json_object_set_new(st, "podIPs", json_pack("[{s:s}]", "ip", "127.0.0.1"));
     if (!json_object_get(st, "startTime"))
         json_object_set_new(st, "startTime", json_string(now));
-    /* Conditions keep their lastTransitionTime while their status holds. */
-    const char *types[] = {"PodReadyToStartContainers", "Initialized", "Ready", "ContainersReady", "PodScheduled"};
-    int oks[] = {1, !p->in_init, ready, ready, 1};
-    json_t *oldc = json_object_get(old, "conditions");
-    json_t *conds = json_array();
-    for (int i = 0; i < 5; i++) {
-        json_t *c = cond(types[i], oks[i], now);
-        size_t j;
-        json_t *oc;
-        json_array_foreach(oldc, j, oc)
-            if (jstr(oc, "type") && !strcmp(jstr(oc, "type"), types[i]) && jstr(oc, "status") &&
-                !strcmp(jstr(oc, "status"), oks[i] ? "True" : "False"))
-                json_object_set(c, "lastTransitionTime", json_object_get(oc, "lastTransitionTime"));
-        json_array_append_new(conds, c);
-    }
-    json_object_set_new(st, "conditions", conds);
     json_t *c = current_container(p, pod), *mc = main_container(pod);
     json_t *cs = container_status(c, p->restarts, ready, p->state == K_RUNNING, state ? state : json_object(),
                                   last_state ? last_state : json_object());
@@ -322,6 +411,7 @@ static void write_status(kpod *p, const char *phase, json_t *state, json_t *last
     json_object_set_new(st, "containerStatuses", json_pack("[o]", cs));
     if (!json_object_get(st, "qosClass"))
         json_object_set_new(st, "qosClass", json_string(validate_pod_qos(pod)));
+    pod_conditions(pod, st, json_object_get(old, "conditions"), now);
     free(now);
     /* Timestamps aside, unchanged status means no write. */
     if (json_equal(old, st)) {

@@ -383,6 +383,53 @@ def test_init_containers_run_in_order_before_the_main_one(rd, rns, mark, tmp_pat
     assert (r.status, r.json["message"]) == (400, f"container nope is not valid for pod {body2['metadata']['name']}"), r
 
 
+def conditions(p):
+    return {c["type"]: (c["status"], c.get("reason"), c.get("message")) for c in p["status"]["conditions"]}
+
+
+def test_pod_conditions_as_kubelet_generates_them(rd, rns, mark, tmp_path):
+    """status.conditions with kubelet's reasons and messages (status/generate.go) through a pod's
+    life: initializing, running, not ready, completed, failed."""
+    gate = tmp_path / "gate"
+    name = uniq("conds")
+    body = pod_body(name, "echo up; sleep 0.5", mark)
+    body["spec"]["initContainers"] = [init_container("wait", f"while [ ! -e {gate} ]; do sleep 0.05; done", mark)]
+    create_pod(rd, rns, body)
+    p = wait_pod(rd, rns, name, lambda p: (p["status"].get("initContainerStatuses") or [{}])[0]
+                 .get("state", {}).get("running"), 10, desc="init running")
+    assert conditions(p) == {
+        "PodReadyToStartContainers": ("True", None, None),
+        "Initialized": ("False", "ContainersNotInitialized", "containers with incomplete status: [wait]"),
+        "Ready": ("False", "ContainersNotReady", "containers with unready status: [main]"),
+        "ContainersReady": ("False", "ContainersNotReady", "containers with unready status: [main]"),
+        "PodScheduled": ("True", None, None)}, conditions(p)
+    gate.touch()
+    p = wait_pod(rd, rns, name, lambda p: pod_phase(p) == "Running", 10, desc="Running")
+    assert {k: v[0] for k, v in conditions(p).items()} == {
+        "PodReadyToStartContainers": "True", "Initialized": "True", "Ready": "True",
+        "ContainersReady": "True", "PodScheduled": "True"}, conditions(p)
+    assert all(v[1] is None for v in conditions(p).values()), conditions(p)
+    p = wait_pod(rd, rns, name, lambda p: pod_phase(p) == "Succeeded", 10, desc="Succeeded")
+    assert conditions(p) == {
+        "PodReadyToStartContainers": ("False", None, None),
+        "Initialized": ("True", "PodCompleted", None),
+        "Ready": ("False", "PodCompleted", None),
+        "ContainersReady": ("False", "PodCompleted", None),
+        "PodScheduled": ("True", None, None)}, conditions(p)
+    failed = uniq("condf")
+    create_pod(rd, rns, pod_body(failed, "exit 2", mark))
+    p = wait_pod(rd, rns, failed, lambda p: pod_phase(p) == "Failed", 10, desc="Failed")
+    c = conditions(p)
+    assert (c["Ready"], c["ContainersReady"], c["Initialized"][:2], c["PodReadyToStartContainers"][0]) == (
+        ("False", "PodFailed", None), ("False", "PodFailed", None), ("True", None), "False"), c
+    looping = uniq("condl")
+    create_pod(rd, rns, pod_body(looping, "exit 1", mark, restart="Always"))
+    p = wait_pod(rd, rns, looping, lambda p: ((container_status(p, "main") or {}).get("state", {})
+                                             .get("waiting", {}).get("reason") == "CrashLoopBackOff"),
+                 10, desc="CrashLoopBackOff")
+    assert conditions(p)["Ready"] == ("False", "ContainersNotReady", "containers with unready status: [main]")
+
+
 def test_init_container_failure_fails_a_never_pod(rd, rns, mark):
     """restartPolicy Never: a failed init container fails the pod; the main container never
     runs and waits as PodInitializing; kubectl shows Init:Error."""
