@@ -21,6 +21,7 @@
 #include "watch.h"
 #include "yamljson.h"
 #include "kubepb.h"
+#include "base64.h"
 #include "table.h"
 #include "podlog.h"
 #include "validate.h"
@@ -549,6 +550,38 @@ static int string_map_error(const json_t *m, const char *goname, char *msg, size
     return 0;
 }
 
+/* A map[string][]byte as Go's JSON decodes it: base64 strings (a type error, or Go's
+ * CorruptInputError). */
+static int base64_map_error(const json_t *m, const char *field, char *msg, size_t cap)
+{
+    if (!m || json_is_null(m))
+        return 0;
+    if (!json_is_object(m)) {
+        snprintf(msg, cap, "json: cannot unmarshal %s into Go struct field %s of type map[string][]uint8",
+                 json_type_go(m), field);
+        return -1;
+    }
+    const char *k;
+    const json_t *v;
+    json_object_foreach((json_t *)m, k, v) {
+        if (json_is_null(v))
+            continue;
+        if (!json_is_string(v)) {
+            snprintf(msg, cap, "json: cannot unmarshal %s into Go struct field %s of type []uint8", json_type_go(v),
+                     field);
+            return -1;
+        }
+        size_t len, bad;
+        unsigned char *d = base64_decode(json_string_value(v), json_string_length(v), &len, &bad);
+        if (!d) {
+            snprintf(msg, cap, "illegal base64 data at input byte %zu", bad);
+            return -1;
+        }
+        free(d);
+    }
+    return 0;
+}
+
 int api_core_type_error(const resource *res, const json_t *obj, char *msg, size_t cap)
 {
     if (!res || res->is_cr || !json_is_object(obj))
@@ -572,6 +605,14 @@ int api_core_type_error(const resource *res, const json_t *obj, char *msg, size_
         }
     } else if (!strcmp(res->plural, "pods")) {
         if (string_map_error(json_object_get(spec, "nodeSelector"), "PodSpec.spec.nodeSelector", msg, cap) < 0)
+            return -1;
+    } else if (!strcmp(res->plural, "configmaps")) {
+        if (string_map_error(json_object_get(obj, "data"), "ConfigMap.data", msg, cap) < 0 ||
+            base64_map_error(json_object_get(obj, "binaryData"), "ConfigMap.binaryData", msg, cap) < 0)
+            return -1;
+    } else if (!strcmp(res->plural, "secrets")) {
+        if (string_map_error(json_object_get(obj, "stringData"), "Secret.stringData", msg, cap) < 0 ||
+            base64_map_error(json_object_get(obj, "data"), "Secret.data", msg, cap) < 0)
             return -1;
     }
     return 0;

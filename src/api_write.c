@@ -430,6 +430,8 @@ static int check_object(const resource *res, json_t *obj, const json_t *old, int
         validate_pod_spec(fe, obj);
     else if (!strcmp(res->plural, "services"))
         validate_service_spec(fe, obj);
+    else if (!strcmp(res->plural, "configmaps") || !strcmp(res->plural, "secrets"))
+        validate_config_object(fe, res->plural, obj);
     api_scale_validate(res, obj, 1, 1, fe);
     if (fe->n)
         return -1;
@@ -615,7 +617,7 @@ static void default_tolerations(json_t *spec)
  * (api_validate_create), as the operator's pods and services are POSTed on a cluster. */
 static void create_defaults(const resource *res, json_t *obj)
 {
-    if (!strcmp(res->plural, "pods") || !strcmp(res->plural, "services"))
+    if (!strcmp(res->plural, "pods") || !strcmp(res->plural, "services") || !strcmp(res->plural, "secrets"))
         validate_core_defaults(res->plural, obj);
     if (!strcmp(res->plural, "pods")) {
         /* What a cluster's defaulting and scheduler would fill in: one node, "localhost". */
@@ -1015,7 +1017,7 @@ void api_do_update(apireq *r, const store_rec *old, json_t *nobj, int dry, int r
     if (!strcmp(r->res->plural, "pytorchjobs")) /* before generation compares the specs */
         validate_pytorchjob_defaults(nobj);
     ns_name_label(r->res, nobj, r->name);
-    if (!strcmp(r->res->plural, "pods") || !strcmp(r->res->plural, "services"))
+    if (!strcmp(r->res->plural, "pods") || !strcmp(r->res->plural, "services") || !strcmp(r->res->plural, "secrets"))
         validate_core_defaults(r->res->plural, nobj); /* a request body is decoded with them */
     const char *gr = resource_gr(r->res);
     oobj = api_rec_json(old);
@@ -1191,8 +1193,12 @@ void api_do_update(apireq *r, const store_rec *old, json_t *nobj, int dry, int r
             json_decref(oobj);
             return;
         }
-        if (!strcmp(r->res->plural, "pods")) {
-            validate_pod_update(&fe, oobj, res);
+        if (!strcmp(r->res->plural, "pods") || !strcmp(r->res->plural, "configmaps") ||
+            !strcmp(r->res->plural, "secrets")) {
+            if (!strcmp(r->res->plural, "pods"))
+                validate_pod_update(&fe, oobj, res);
+            else
+                validate_config_update(&fe, r->res->plural, oobj, res);
             if (fe.n) {
                 send_invalid(r, r->name, &fe);
                 json_decref(res);

@@ -24,9 +24,9 @@
  *   stopped as a deletion would stop it, any other state ends at once; the pod is Failed with
  *   reason DeadlineExceeded and nothing restarts.
  *
- *   STARTING ──env names a ConfigMap or Secret (none is served, so none exists) and is not
- *              optional──► CONFIG_ERROR (phase Pending, waiting: CreateContainerConfigError), for
- *              good: the pod's env cannot change
+ *   STARTING ──env names a ConfigMap, a Secret or a key of one that does not exist, and is not
+ *              optional──► CONFIG_ERROR (phase Pending, waiting: CreateContainerConfigError) ──a
+ *              ConfigMap or Secret of the namespace is written──► STARTING (tried again)
  *
  * Invariants:
  *  1. At most one process per pod; its runtime id is "<pod uid>/<restart>", never reused.
@@ -50,6 +50,7 @@
 #include "events.h"
 #include "jsonio.h"
 #include "quantity.h"
+#include "base64.h"
 #include "sbuf.h"
 #include "validate.h"
 
@@ -622,19 +623,41 @@ static void field_value(const json_t *pod, const char *fp, char *out, size_t cap
     snprintf(out, cap, "%s", v ? v : "");
 }
 
-/* A ConfigMap or Secret reference: none exists here (they are not served), so an optional one
- * is left out (1) and any other is the error kubelet's manager gives (-1). */
-static int missing_ref(const json_t *ref, const char *what, char *err, size_t ecap)
+/* The ConfigMap or Secret a reference names, in the pod's namespace, as stored; NULL (with
+ * *missing set to kubelet's error, or left empty when the reference is optional) when there is
+ * none. secret: a Secret, else a ConfigMap. */
+static json_t *config_source(const kubelet_t *k, const json_t *pod, const json_t *ref, int secret, char *err,
+                             size_t ecap, int *optional)
 {
-    if (json_is_true(json_object_get(ref, "optional")))
-        return 1;
-    snprintf(err, ecap, "%s \"%s\" not found", what, jstr(ref, "name") ? jstr(ref, "name") : "");
-    return -1;
+    const char *ns = jstr(json_object_get(pod, "metadata"), "namespace"), *name = jstr(ref, "name");
+    *optional = json_is_true(json_object_get(ref, "optional"));
+    char key[700];
+    snprintf(key, sizeof key, "%s/%s/%s", secret ? "secrets" : "configmaps", ns ? ns : "", name ? name : "");
+    const store_rec *rec = store_latest(k->api->store, key);
+    json_t *o = rec && !rec->deleted ? jsonio_parse(rec->data, rec->len, 0, NULL) : NULL;
+    if (!o && !*optional)
+        snprintf(err, ecap, "%s \"%s\" not found", secret ? "secret" : "configmap", name ? name : "");
+    return o;
 }
 
-/* The environment kubelet gives container c of pod, after PATH, HOSTNAME and HOME: envFrom, then
- * env in order, "$(VAR)" expanded in plain values only. 0, or -1 with err set (the container
- * cannot be created). */
+/* A value of a ConfigMap (data, else binaryData decoded) or Secret (data decoded) as text; NULL
+ * when the key is not there. Caller frees. */
+static char *config_value(const json_t *o, const char *key, int secret)
+{
+    const json_t *v = secret ? NULL : json_object_get(json_object_get(o, "data"), key);
+    if (json_is_string(v))
+        return strdup(json_string_value(v));
+    v = json_object_get(json_object_get(o, secret ? "data" : "binaryData"), key);
+    if (!json_is_string(v))
+        return NULL;
+    size_t len, bad;
+    return (char *)base64_decode(json_string_value(v), json_string_length(v), &len, &bad);
+}
+
+/* The environment kubelet gives container c of pod, after PATH, HOSTNAME and HOME: envFrom (a
+ * ConfigMap's data, a Secret's data decoded, with the prefix), then env in order, "$(VAR)"
+ * expanded in plain values only. 0, or -1 with err set (the container cannot be created; a
+ * missing object or key that is not optional, as kubelet's error). */
 static int container_env(const kubelet_t *k, const json_t *pod, const json_t *c, char ***env, size_t *ne,
                          char *err, size_t ecap)
 {
@@ -642,9 +665,23 @@ static int container_env(const kubelet_t *k, const json_t *pod, const json_t *c,
     json_t *ef, *ev;
     json_array_foreach(json_object_get(c, "envFrom"), i, ef) {
         const json_t *cm = json_object_get(ef, "configMapRef"), *sec = json_object_get(ef, "secretRef");
-        if (json_is_object(cm) || json_is_object(sec))
-            if (missing_ref(json_is_object(cm) ? cm : sec, json_is_object(cm) ? "configmap" : "secret", err, ecap) < 0)
-                return -1;
+        int secret = !json_is_object(cm), optional;
+        if (!json_is_object(cm) && !json_is_object(sec))
+            continue;
+        json_t *o = config_source(k, pod, secret ? sec : cm, secret, err, ecap, &optional);
+        if (!o && !optional)
+            return -1;
+        const char *prefix = jstr(ef, "prefix") ? jstr(ef, "prefix") : "", *key;
+        json_t *v;
+        json_object_foreach(json_object_get(o, "data"), key, v) {
+            char *val = config_value(o, key, secret), *name;
+            if (val && asprintf(&name, "%s%s", prefix, key) >= 0) {
+                add_env(env, ne, name, val);
+                free(name);
+            }
+            free(val);
+        }
+        json_decref(o);
     }
     json_array_foreach(json_object_get(c, "env"), i, ev) {
         const char *n = jstr(ev, "name"), *v = jstr(ev, "value");
@@ -666,9 +703,29 @@ static int container_env(const kubelet_t *k, const json_t *pod, const json_t *c,
             if (resource_value(k, pod, c, rr, val, sizeof val, err, ecap) < 0)
                 return -1;
         } else if (json_is_object(cmk) || json_is_object(sk)) {
-            int r = missing_ref(json_is_object(cmk) ? cmk : sk, json_is_object(cmk) ? "configmap" : "secret", err, ecap);
-            if (r < 0)
+            int secret = !json_is_object(cmk), optional;
+            const json_t *ref = secret ? sk : cmk;
+            json_t *o = config_source(k, pod, ref, secret, err, ecap, &optional);
+            if (!o) {
+                if (optional)
+                    continue;
                 return -1;
+            }
+            const char *key = jstr(ref, "key") ? jstr(ref, "key") : "";
+            char *got = config_value(o, key, secret);
+            if (!got && !optional) {
+                const char *ns = jstr(json_object_get(pod, "metadata"), "namespace");
+                snprintf(err, ecap, "couldn't find key %s in %s %s/%s", key, secret ? "Secret" : "ConfigMap",
+                         ns ? ns : "", jstr(ref, "name") ? jstr(ref, "name") : "");
+            }
+            json_decref(o);
+            if (!got) {
+                if (optional)
+                    continue;
+                return -1;
+            }
+            add_env(env, ne, n, got);
+            free(got);
             continue;
         }
         add_env(env, ne, n, val);
@@ -997,6 +1054,23 @@ static void retry_waiting(kubelet_t *k, const char *ns)
     }
 }
 
+/* A ConfigMap or Secret was written (key "configmaps/NS/NAME"): the pods of NS whose container
+ * could not be made for a missing one try again, as kubelet's next sync would. */
+static void retry_config_errors(kubelet_t *k, const char *key)
+{
+    const char *ns = strchr(key, '/') + 1, *end = strchr(ns, '/');
+    if (!end)
+        return;
+    for (kpod *p = k->pods, *next; p; p = next) {
+        next = p->next;
+        if (p->state == K_CONFIG_ERROR && !p->gone && strlen(p->ns) == (size_t)(end - ns) &&
+            !strncmp(p->ns, ns, (size_t)(end - ns))) {
+            set_state(p, K_STARTING);
+            start(p);
+        }
+    }
+}
+
 /* activeDeadlineHandler: the pod ran longer than spec.activeDeadlineSeconds. */
 static void on_deadline(uv_timer_t *t)
 {
@@ -1068,7 +1142,13 @@ static void on_commit(void *arg, const store_rec *rec, const store_rec *prev)
 {
     kubelet_t *k = arg;
     (void)prev;
-    if (k->closing || strncmp(rec->key, "pods/", 5))
+    if (k->closing)
+        return;
+    if (!strncmp(rec->key, "configmaps/", 11) || !strncmp(rec->key, "secrets/", 8)) {
+        retry_config_errors(k, rec->key);
+        return;
+    }
+    if (strncmp(rec->key, "pods/", 5))
         return;
     kpod *p = find(k, rec->key);
     if (rec->deleted) {

@@ -24,6 +24,7 @@
 #include <string.h>
 #include <time.h>
 #include "kubepb.h"
+#include "base64.h"
 
 #define MAX_DEPTH 16
 #define ERR_CAP 192
@@ -37,6 +38,7 @@ typedef enum {
     T_BOOL,     /* bool */
     T_MSG,      /* embedded message: a JSON object */
     T_MAP,      /* map<string, string>: repeated {1 key, 2 value} */
+    T_BMAP,     /* map<string, bytes>: the values base64, as Go's JSON writes []byte */
     T_INTSTR,   /* intstr.IntOrString {1 type, 2 intVal, 3 strVal}: a number or a string */
     T_TIME,     /* meta/v1 Time {1 seconds, 2 nanos}: RFC 3339, whole seconds, UTC */
 } ftype;
@@ -181,6 +183,20 @@ MSG(Service, "Service",
     {2, "spec", T_MSG, 0, &ServiceSpec},
     {3, "status", T_MSG, 0, &ServiceStatus});
 
+/* core/v1 ConfigMap and Secret: kubectl create configmap / secret */
+MSG(ConfigMap, "ConfigMap",
+    {1, "metadata", T_MSG, 0, &ObjectMeta},
+    {2, "data", T_MAP, F_OMIT, NULL},
+    {3, "binaryData", T_BMAP, F_OMIT, NULL},
+    {4, "immutable", T_BOOL, 0, NULL}); /* *bool */
+
+MSG(Secret, "Secret",
+    {1, "metadata", T_MSG, 0, &ObjectMeta},
+    {2, "data", T_BMAP, F_OMIT, NULL},
+    {4, "stringData", T_MAP, F_OMIT, NULL},
+    {3, "type", T_STRING, F_OMIT, NULL},
+    {5, "immutable", T_BOOL, 0, NULL}); /* *bool */
+
 /* authorization/v1: kubectl auth can-i (the review's status is the server's: decoded only
  * as far as the client fills it) */
 MSG(SelectorRequirement, "FieldSelectorRequirement",
@@ -253,6 +269,8 @@ static const struct {
 } kinds[] = {
     {"v1", "Namespace", &Namespace},
     {"v1", "Service", &Service},
+    {"v1", "ConfigMap", &ConfigMap},
+    {"v1", "Secret", &Secret},
     {"authorization.k8s.io/v1", "SelfSubjectAccessReview", &SelfSubjectAccessReview},
     {"authorization.k8s.io/v1", "SelfSubjectRulesReview", &SelfSubjectRulesReview},
     {"authentication.k8s.io/v1", "SelfSubjectReview", &SelfSubjectReview},
@@ -382,7 +400,18 @@ static int map_entry(pbctx *c, cursor k, const pbfield *f, json_t *obj)
             slot = num == 1 ? &key : &val;
             json_decref(*slot);
             *slot = NULL;
-            if (string_at(c, &k, f->json, num == 1 ? "key" : "value", slot) < 0)
+            if (num == 2 && f->type == T_BMAP) { /* bytes */
+                cursor b = {NULL, NULL};
+                if (payload(c, &k, &b) < 0)
+                    goto fail;
+                char *e = base64_encode(b.p, (size_t)(b.end - b.p));
+                val = e ? json_string(e) : NULL;
+                free(e);
+                if (!val) {
+                    fail(c, "out of memory");
+                    goto fail;
+                }
+            } else if (string_at(c, &k, f->json, num == 1 ? "key" : "value", slot) < 0)
                 goto fail;
         } else if (skip(c, &k, wt) < 0) {
             goto fail;
@@ -560,7 +589,8 @@ static int field(pbctx *c, const pbmsg *m, const pbfield *f, unsigned wt, cursor
         int rc = decode_msg(c, f->msg, sub, into);
         c->depth--;
         return rc;
-    case T_MAP: {
+    case T_MAP:
+    case T_BMAP: {
         if (payload(c, k, &sub) < 0)
             return -1;
         json_t *map = json_object_get(obj, f->json);

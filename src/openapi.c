@@ -1115,6 +1115,45 @@ static void add_core_node(json_t *sc)
                                   "api-conventions.md#spec-and-status")));
 }
 
+/* ConfigMap and Secret: no spec or status, their data at the top. */
+static json_t *config_schema(const char *kind, const char *desc, ...)
+{
+    json_t *s = kind_schema("", "v1", kind, desc, NULL, NULL);
+    json_t *props = json_object_get(s, "properties");
+    va_list ap;
+    va_start(ap, desc);
+    for (const char *name; (name = va_arg(ap, const char *));)
+        json_object_set_new(props, name, va_arg(ap, json_t *));
+    va_end(ap);
+    return s;
+}
+
+static void add_core_config(json_t *sc)
+{
+    json_object_set_new(sc, CORE("ConfigMap"), config_schema("ConfigMap",
+        "ConfigMap holds configuration data for pods to consume.",
+        "binaryData", s_map(typed("string", "byte", NULL), "BinaryData contains the binary data. Each key must "
+                            "consist of alphanumeric characters, '-', '_' or '.'."),
+        "data", s_strmap("Data contains the configuration data. Each key must consist of alphanumeric characters, "
+                         "'-', '_' or '.'."),
+        "immutable", s_bool("Immutable, if set to true, ensures that data stored in the ConfigMap cannot be updated "
+                            "(only object metadata can be modified)."),
+        NULL));
+    json_object_set_new(sc, CORE("Secret"), config_schema("Secret",
+        "Secret holds secret data of a certain type. The total bytes of the values in the Data field must be less "
+        "than MaxSecretSize bytes.",
+        "data", s_map(typed("string", "byte", NULL), "Data contains the secret data. Each key must consist of "
+                      "alphanumeric characters, '-', '_' or '.'. The serialized form of the secret data is a base64 "
+                      "encoded string."),
+        "immutable", s_bool("Immutable, if set to true, ensures that data stored in the Secret cannot be updated "
+                            "(only object metadata can be modified)."),
+        "stringData", s_strmap("stringData allows specifying non-binary secret data in string form. It is provided "
+                               "as a write-only input field for convenience. All keys and values are merged into "
+                               "the data field on write, overwriting any existing values."),
+        "type", s_str("Used to facilitate programmatic handling of secret data."),
+        NULL));
+}
+
 /* coordination.k8s.io/v1 Lease, named as schema_name names a dotted group's kinds. */
 static void add_coordination_v1(json_t *sc)
 {
@@ -1146,6 +1185,7 @@ static void add_core_v1(json_t *sc)
         "oneOf", "type", "integer", "type", "string"));
     add_core_namespace(sc);
     add_core_node(sc);
+    add_core_config(sc);
     add_core_pod(sc);
     add_core_service(sc);
     add_core_event(sc);

@@ -37,6 +37,8 @@ static const char *const event_fields[] = {"metadata.name", "metadata.namespace"
                                            "involvedObject.fieldPath", "reason",
                                            "reportingComponent", "source", "type", NULL};
 static const char *const ns_fields[] = {"metadata.name", "status.phase", NULL};
+/* pkg/registry/core/secret/strategy.go SelectableFields */
+static const char *const secret_fields[] = {"metadata.name", "metadata.namespace", "type", NULL};
 /* pkg/registry/core/node/strategy.go NodeToSelectableFields */
 static const char *const node_fields[] = {"metadata.name", "spec.unschedulable", NULL};
 
@@ -55,6 +57,11 @@ const resource resources[] = {
     {"", "v1", "namespaces", "namespace", "Namespace", "NamespaceList", 0,
      VERB_GET | VERB_LIST | VERB_WATCH | VERB_CREATE | VERB_UPDATE | VERB_PATCH | VERB_DELETE,
      ns_sub, (const char *const[]){"ns", NULL}, NULL, ns_fields, 0, NULL, 0},
+    /* what pods read their environment from (env valueFrom, envFrom) */
+    {"", "v1", "configmaps", "configmap", "ConfigMap", "ConfigMapList", 1, ALL_VERBS, NULL,
+     (const char *const[]){"cm", NULL}, NULL, meta_fields, 0, NULL, 0},
+    {"", "v1", "secrets", "secret", "Secret", "SecretList", 1, ALL_VERBS, NULL, NULL, NULL, secret_fields, 0,
+     NULL, 0},
     {"", "v1", "nodes", "node", "Node", "NodeList", 0, ALL_VERBS, ns_sub, (const char *const[]){"no", NULL},
      NULL, node_fields, 0, NULL, 0},
     /* the node's heartbeat lease (kube-node-lease/localhost), and any other lease a client keeps */

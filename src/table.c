@@ -248,6 +248,26 @@ static const column ns_cols[] = {
     "possible, such as Pods that inherit a Node's address in its own status or consumers of the "   \
     "downward API (status.hostIP)."
 
+/* printers.go configMapColumnDefinitions, secretColumnDefinitions */
+static const column cm_cols[] = {
+    NAME_COL,
+    {"Data", "string", "", "Data contains the configuration data. Each key must consist of alphanumeric characters, "
+                           "'-', '_' or '.'. Values with non-UTF-8 byte sequences must use the BinaryData field. The "
+                           "keys stored in Data must not overlap with the keys in the BinaryData field, this is "
+                           "enforced during validation process.", 0},
+    {"Age", "string", "", D_CREATED, 0},
+};
+static const column secret_cols[] = {
+    NAME_COL,
+    {"Type", "string", "", "Used to facilitate programmatic handling of secret data. More info: "
+                           "https://kubernetes.io/docs/concepts/configuration/secret/#secret-types", 0},
+    {"Data", "string", "", "Data contains the secret data. Each key must consist of alphanumeric characters, '-', '_' "
+                           "or '.'. The serialized form of the secret data is a base64 encoded string, representing "
+                           "the arbitrary (possibly non-string) data value here. Described in "
+                           "https://tools.ietf.org/html/rfc4648#section-4", 0},
+    {"Age", "string", "", D_CREATED, 0},
+};
+
 /* printers.go leaseColumnDefinitions */
 static const column lease_cols[] = {
     NAME_COL,
@@ -361,6 +381,23 @@ static void ns_cells(const json_t *o, int64_t now, json_t *cells, json_t *row)
 {
     put_name(cells, o);
     put_str(cells, jstr(o, "status.phase"));
+    put_age(cells, o, "metadata.creationTimestamp", now, 0);
+}
+
+static void cm_cells(const json_t *o, int64_t now, json_t *cells, json_t *row)
+{
+    (void)row;
+    put_name(cells, o);
+    put_int(cells, (json_int_t)(json_object_size(jget(o, "data")) + json_object_size(jget(o, "binaryData"))));
+    put_age(cells, o, "metadata.creationTimestamp", now, 0);
+}
+
+static void secret_cells(const json_t *o, int64_t now, json_t *cells, json_t *row)
+{
+    (void)row;
+    put_name(cells, o);
+    put_str(cells, jstr(o, "type") ? jstr(o, "type") : "");
+    put_int(cells, (json_int_t)json_object_size(jget(o, "data")));
     put_age(cells, o, "metadata.creationTimestamp", now, 0);
 }
 
@@ -838,6 +875,8 @@ static const printer printers[] = {
     {"namespaces", COLS(ns_cols), ns_cells},
     {"nodes", COLS(node_cols), node_cells},
     {"leases", COLS(lease_cols), lease_cells},
+    {"configmaps", COLS(cm_cols), cm_cells},
+    {"secrets", COLS(secret_cols), secret_cells},
     {"pods", COLS(pod_cols), pod_cells},
     {"services", COLS(svc_cols), svc_cells},
     {"events", COLS(ev_cols), ev_cells},

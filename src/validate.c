@@ -24,6 +24,7 @@
 #include "validate.h"
 #include "sbuf.h"
 #include "quantity.h"
+#include "base64.h"
 
 #include <assert.h>
 #include <ctype.h>
@@ -1367,6 +1368,16 @@ static const sprop p_ns_root[] = {
     {"status", &n_ns_status}, {NULL, NULL},
 };
 static const snode n_ns_root = CLOSED(p_ns_root, NULL);
+static const sprop p_cm_root[] = {
+    {"apiVersion", &n_any}, {"binaryData", &n_str_map}, {"data", &n_str_map}, {"immutable", &n_bool},
+    {"kind", &n_any}, {"metadata", &n_objmeta}, {NULL, NULL},
+};
+static const snode n_cm_root = CLOSED(p_cm_root, NULL);
+static const sprop p_secret_root[] = {
+    {"apiVersion", &n_any}, {"data", &n_str_map}, {"immutable", &n_bool}, {"kind", &n_any},
+    {"metadata", &n_objmeta}, {"stringData", &n_str_map}, {"type", &n_str}, {NULL, NULL},
+};
+static const snode n_secret_root = CLOSED(p_secret_root, NULL);
 static const sprop p_event_root[] = {
     {"action", &n_any}, {"apiVersion", &n_any}, {"count", &n_any}, {"eventTime", &n_any},
     {"firstTimestamp", &n_any}, {"involvedObject", &n_obj}, {"kind", &n_any},
@@ -1443,6 +1454,10 @@ static const snode *core_root(const char *plural)
         return &n_ns_root;
     if (!strcmp(plural, "events"))
         return &n_event_root;
+    if (!strcmp(plural, "configmaps"))
+        return &n_cm_root;
+    if (!strcmp(plural, "secrets"))
+        return &n_secret_root;
     return NULL;
 }
 
@@ -1500,7 +1515,8 @@ int validate_schema_ok(void)
 {
     return node_ok(&n_root, 0) && node_ok(&n_objmeta, 0) && node_ok(&n_spec, 0) &&
            node_ok(&n_status, 0) && node_ok(&n_pod_root, 0) && node_ok(&n_svc_root, 0) &&
-           node_ok(&n_ns_root, 0) && node_ok(&n_event_root, 0);
+           node_ok(&n_ns_root, 0) && node_ok(&n_event_root, 0) && node_ok(&n_cm_root, 0) &&
+           node_ok(&n_secret_root, 0);
 }
 
 /* ---- training-operator v1.9 validating webhook -------------------------------------------- */
@@ -1873,6 +1889,71 @@ static void validate_env_from(fielderrs *l, const char *at, const json_t *list)
         else if (sources > 1)
             fe_add(l, FE_INVALID, at, "\"\"", "may not have more than one field specified at a time");
     }
+}
+
+/* ---- core/v1 ConfigMap and Secret (ValidateConfigMap, ValidateSecret and their updates) --------- */
+
+#define CONFIG_MAX_BYTES (1 << 20) /* MaxSecretSize, and a ConfigMap's total */
+
+/* Each key of map under name: a valid config key, not in also (binaryData against data). The
+ * bytes of the values are added to *total (decoded, for base64 maps). */
+static void config_keys(fielderrs *l, const char *name, const json_t *map, const json_t *also, int b64,
+                        size_t *total)
+{
+    const char *k;
+    const json_t *v;
+    json_object_foreach((json_t *)map, k, v) {
+        char f[600];
+        snprintf(f, sizeof f, "%s[%.500s]", name, k);
+        check_each(l, f, k, is_config_key);
+        if (also && json_object_get(also, k)) {
+            char *q = fe_str(k);
+            fe_add(l, FE_INVALID, f, q, "duplicate of key present in binaryData");
+            free(q);
+        }
+        size_t n = json_string_length(v);
+        *total += b64 ? n / 4 * 3 : n;
+    }
+}
+
+void validate_config_object(fielderrs *l, const char *plural, const json_t *obj)
+{
+    size_t total = 0;
+    if (!strcmp(plural, "configmaps")) {
+        const json_t *data = json_object_get(obj, "data"), *bin = json_object_get(obj, "binaryData");
+        config_keys(l, "data", data, bin, 0, &total);
+        config_keys(l, "binaryData", bin, NULL, 1, &total);
+        if (total > CONFIG_MAX_BYTES)
+            fe_add(l, FE_TOO_LONG, "[]", NULL, "must have at most %d bytes", CONFIG_MAX_BYTES);
+        return;
+    }
+    config_keys(l, "data", json_object_get(obj, "data"), NULL, 1, &total);
+    if (total > CONFIG_MAX_BYTES)
+        fe_add(l, FE_TOO_LONG, "data", NULL, "must have at most %d bytes", CONFIG_MAX_BYTES);
+}
+
+void validate_config_update(fielderrs *l, const char *plural, const json_t *old, const json_t *obj)
+{
+    if (!strcmp(plural, "secrets")) {
+        const char *ot = get_str(old, "type"), *nt = get_str(obj, "type");
+        if (ot && nt && strcmp(ot, nt)) {
+            char *v = fe_str(nt);
+            fe_add(l, FE_INVALID, "type", v, "field is immutable");
+            free(v);
+        }
+    }
+    if (!json_is_true(json_object_get(old, "immutable")))
+        return;
+    /* immutable: the data may not change, nor may immutable be unset */
+    static const char *const fields[] = {"data", "binaryData"};
+    for (size_t i = 0; i < (strcmp(plural, "configmaps") ? 1u : 2u); i++) {
+        const json_t *a = json_object_get(old, fields[i]), *b = json_object_get(obj, fields[i]);
+        int empty_a = !a || !json_object_size(a), empty_b = !b || !json_object_size(b);
+        if (!(empty_a && empty_b) && !json_equal(a, b))
+            fe_add(l, FE_FORBIDDEN, fields[i], NULL, "field is immutable when `immutable` is set");
+    }
+    if (!json_is_true(json_object_get(obj, "immutable")))
+        fe_add(l, FE_FORBIDDEN, "immutable", NULL, "field is immutable when `immutable` is set");
 }
 
 void validate_pod_spec(fielderrs *l, const json_t *obj)
@@ -2271,8 +2352,36 @@ const char *validate_pod_qos(const json_t *pod)
     return guaranteed && has_req[0] + has_req[1] == has_lim[0] + has_lim[1] ? "Guaranteed" : "Burstable";
 }
 
+/* A Secret as v1 decodes it: stringData merged into data (base64, overwriting), type Opaque
+ * when none is given (SetDefaults_Secret). */
+static void secret_defaults(json_t *obj)
+{
+    json_t *sd = json_object_get(obj, "stringData");
+    if (json_is_object(sd) && json_object_size(sd)) {
+        json_t *data = json_object_get(obj, "data");
+        if (!json_is_object(data))
+            json_object_set_new(obj, "data", data = json_object());
+        const char *k;
+        json_t *v;
+        json_object_foreach(sd, k, v) {
+            char *e = base64_encode(json_string_value(v) ? json_string_value(v) : "", json_string_length(v));
+            if (!e)
+                oom();
+            json_object_set_new(data, k, json_string(e));
+            free(e);
+        }
+    }
+    json_object_del(obj, "stringData");
+    if (!json_is_string(json_object_get(obj, "type")) || !json_string_length(json_object_get(obj, "type")))
+        json_object_set_new(obj, "type", json_string("Opaque"));
+}
+
 void validate_core_defaults(const char *plural, json_t *obj)
 {
+    if (!strcmp(plural, "secrets")) {
+        secret_defaults(obj);
+        return;
+    }
     json_t *spec = json_object_get(obj, "spec");
     if (!json_is_object(spec))
         return;

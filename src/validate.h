@@ -78,6 +78,12 @@ void validate_pod_update(fielderrs *l, const json_t *old, const json_t *obj);
 /* core/v1 Pod spec: containers with name and image, their env and envFrom (ValidateEnv,
  * ValidateEnvFrom), restartPolicy values. */
 void validate_pod_spec(fielderrs *l, const json_t *obj);
+/* A ConfigMap's or Secret's keys (valid config keys, a ConfigMap's not in both data and
+ * binaryData) and size (1 MiB); plural "configmaps" or "secrets". */
+void validate_config_object(fielderrs *l, const char *plural, const json_t *obj);
+/* Their updates: a Secret's type, and nothing of an immutable one (ValidateConfigMapUpdate,
+ * ValidateSecretUpdate). */
+void validate_config_update(fielderrs *l, const char *plural, const json_t *old, const json_t *obj);
 /* A pod's status.qosClass (GetPodQOS over cpu and memory): "BestEffort", "Burstable" or
  * "Guaranteed". */
 const char *validate_pod_qos(const json_t *pod);
