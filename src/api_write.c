@@ -430,8 +430,11 @@ static int check_object(const resource *res, json_t *obj, const json_t *old, int
         validate_pod_spec(fe, obj);
     else if (!strcmp(res->plural, "services"))
         validate_service_spec(fe, obj);
-    else if (!strcmp(res->plural, "configmaps") || !strcmp(res->plural, "secrets"))
+    else if (!strcmp(res->plural, "configmaps") || !strcmp(res->plural, "secrets")) {
+        if (old) /* ValidateSecretUpdate / ValidateConfigMapUpdate: the update's rules first */
+            validate_config_update(fe, res->plural, old, obj);
         validate_config_object(fe, res->plural, obj);
+    }
     api_scale_validate(res, obj, 1, 1, fe);
     if (fe->n)
         return -1;
@@ -1193,12 +1196,8 @@ void api_do_update(apireq *r, const store_rec *old, json_t *nobj, int dry, int r
             json_decref(oobj);
             return;
         }
-        if (!strcmp(r->res->plural, "pods") || !strcmp(r->res->plural, "configmaps") ||
-            !strcmp(r->res->plural, "secrets")) {
-            if (!strcmp(r->res->plural, "pods"))
-                validate_pod_update(&fe, oobj, res);
-            else
-                validate_config_update(&fe, r->res->plural, oobj, res);
+        if (!strcmp(r->res->plural, "pods")) {
+            validate_pod_update(&fe, oobj, res);
             if (fe.n) {
                 send_invalid(r, r->name, &fe);
                 json_decref(res);

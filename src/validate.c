@@ -1927,9 +1927,43 @@ void validate_config_object(fielderrs *l, const char *plural, const json_t *obj)
             fe_add(l, FE_TOO_LONG, "[]", NULL, "must have at most %d bytes", CONFIG_MAX_BYTES);
         return;
     }
-    config_keys(l, "data", json_object_get(obj, "data"), NULL, 1, &total);
+    const json_t *data = json_object_get(obj, "data");
+    config_keys(l, "data", data, NULL, 1, &total);
     if (total > CONFIG_MAX_BYTES)
         fe_add(l, FE_TOO_LONG, "data", NULL, "must have at most %d bytes", CONFIG_MAX_BYTES);
+    /* the typed Secrets' keys (ValidateSecret's switch on the type) */
+    const char *type = get_str(obj, "type");
+    const char *need[2] = {NULL, NULL};
+    if (!type)
+        return;
+    if (!strcmp(type, "kubernetes.io/service-account-token")) {
+        const char *sa = get_str(get(get(obj, "metadata"), "annotations"), "kubernetes.io/service-account.name");
+        if (!sa || !*sa)
+            fe_add(l, FE_REQUIRED, "metadata.annotations[kubernetes.io/service-account.name]", NULL, NULL);
+        return;
+    }
+    if (!strcmp(type, "kubernetes.io/dockercfg"))
+        need[0] = ".dockercfg";
+    else if (!strcmp(type, "kubernetes.io/dockerconfigjson"))
+        need[0] = ".dockerconfigjson";
+    else if (!strcmp(type, "kubernetes.io/tls"))
+        need[0] = "tls.crt", need[1] = "tls.key";
+    else if (!strcmp(type, "kubernetes.io/basic-auth")) {
+        if (json_object_get(data, "username") || json_object_get(data, "password"))
+            return; /* either may be empty, one must be there */
+        need[0] = "username", need[1] = "password";
+    } else if (!strcmp(type, "kubernetes.io/ssh-auth")) {
+        if (json_string_length(json_object_get(data, "ssh-privatekey")))
+            return;
+        fe_add(l, FE_REQUIRED, "data[ssh-privatekey]", NULL, NULL);
+        return;
+    }
+    for (int i = 0; i < 2 && need[i]; i++)
+        if (!json_object_get(data, need[i])) {
+            char f[64];
+            snprintf(f, sizeof f, "data[%s]", need[i]);
+            fe_add(l, FE_REQUIRED, f, NULL, NULL);
+        }
 }
 
 void validate_config_update(fielderrs *l, const char *plural, const json_t *old, const json_t *obj)

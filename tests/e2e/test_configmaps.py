@@ -125,6 +125,31 @@ def test_pods_read_their_environment_from_them(daemon, ns):
             daemon.delete(pods_path(ns, name), query={"gracePeriodSeconds": "0"})
 
 
+@pytest.mark.parametrize("type_,data,annotations,want", [
+    ("kubernetes.io/tls", {"tls.crt": "eA=="}, None, ["data[tls.key]: Required value"]),
+    ("kubernetes.io/tls", {}, None, ["data[tls.crt]: Required value", "data[tls.key]: Required value"]),
+    ("kubernetes.io/basic-auth", {}, None, ["data[username]: Required value", "data[password]: Required value"]),
+    ("kubernetes.io/basic-auth", {"password": ""}, None, []),
+    ("kubernetes.io/ssh-auth", {"ssh-privatekey": ""}, None, ["data[ssh-privatekey]: Required value"]),
+    ("kubernetes.io/dockerconfigjson", {}, None, ["data[.dockerconfigjson]: Required value"]),
+    ("kubernetes.io/service-account-token", {}, None,
+     ["metadata.annotations[kubernetes.io/service-account.name]: Required value"]),
+    ("kubernetes.io/service-account-token", {}, {"kubernetes.io/service-account.name": "default"}, []),
+    ("example.com/custom", {}, None, []),
+])
+def test_typed_secrets(daemon, ns, type_, data, annotations, want):
+    """ValidateSecret's rules for the built-in secret types."""
+    name = uniq("typed")
+    md = {"name": name, **({"annotations": annotations} if annotations else {})}
+    r = daemon.post(secret_path(ns), {"apiVersion": "v1", "kind": "Secret", "metadata": md, "type": type_,
+                                      "data": data})
+    if not want:
+        assert r.status == 201, r
+        return
+    assert r.status == 422, r
+    assert [f"{c['field']}: {c['message']}" for c in r.json["details"]["causes"]] == want, r
+
+
 def test_unknown_fields(daemon, ns):
     """Unknown fields are dropped as Go's decoding drops them, with kube's three answers."""
     body = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "typo"}, "data": {"a": "1"},
