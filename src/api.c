@@ -529,51 +529,31 @@ static const char *json_type_go(const json_t *v)
            : json_is_array(v) ? "array" : "object";
 }
 
-/* A value of a map[string]string that is not a string: the error's text into msg. */
-static int string_map_error(const json_t *m, const char *goname, char *msg, size_t cap)
+/* A map[string]string, or with bytes a map[string][]byte (base64 strings), as Go's JSON decodes
+ * it: a value of the wrong type, or bytes that are not base64 (Go's CorruptInputError), give the
+ * error's text in msg. */
+static int map_error(const json_t *m, const char *goname, int bytes, char *msg, size_t cap)
 {
-    const char *k;
+    const char *k, *elem = bytes ? "[]uint8" : "string";
     const json_t *v;
     if (!m || json_is_null(m))
         return 0;
     if (!json_is_object(m)) {
-        snprintf(msg, cap, "json: cannot unmarshal %s into Go struct field %s of type map[string]string",
-                 json_type_go(m), goname);
+        snprintf(msg, cap, "json: cannot unmarshal %s into Go struct field %s of type map[string]%s",
+                 json_type_go(m), goname, elem);
         return -1;
     }
-    json_object_foreach((json_t *)m, k, v)
-        if (!json_is_string(v) && !json_is_null(v)) {
-            snprintf(msg, cap, "json: cannot unmarshal %s into Go struct field %s of type string",
-                     json_type_go(v), goname);
-            return -1;
-        }
-    return 0;
-}
-
-/* A map[string][]byte as Go's JSON decodes it: base64 strings (a type error, or Go's
- * CorruptInputError). */
-static int base64_map_error(const json_t *m, const char *field, char *msg, size_t cap)
-{
-    if (!m || json_is_null(m))
-        return 0;
-    if (!json_is_object(m)) {
-        snprintf(msg, cap, "json: cannot unmarshal %s into Go struct field %s of type map[string][]uint8",
-                 json_type_go(m), field);
-        return -1;
-    }
-    const char *k;
-    const json_t *v;
     json_object_foreach((json_t *)m, k, v) {
         if (json_is_null(v))
             continue;
         if (!json_is_string(v)) {
-            snprintf(msg, cap, "json: cannot unmarshal %s into Go struct field %s of type []uint8", json_type_go(v),
-                     field);
+            snprintf(msg, cap, "json: cannot unmarshal %s into Go struct field %s of type %s", json_type_go(v),
+                     goname, elem);
             return -1;
         }
         size_t len, bad;
-        unsigned char *d = base64_decode(json_string_value(v), json_string_length(v), &len, &bad);
-        if (!d) {
+        unsigned char *d = bytes ? base64_decode(json_string_value(v), json_string_length(v), &len, &bad) : NULL;
+        if (bytes && !d) {
             snprintf(msg, cap, "illegal base64 data at input byte %zu", bad);
             return -1;
         }
@@ -587,11 +567,11 @@ int api_core_type_error(const resource *res, const json_t *obj, char *msg, size_
     if (!res || res->is_cr || !json_is_object(obj))
         return 0;
     const json_t *md = json_object_get(obj, "metadata"), *spec = json_object_get(obj, "spec");
-    if (string_map_error(json_object_get(md, "labels"), "ObjectMeta.metadata.labels", msg, cap) < 0 ||
-        string_map_error(json_object_get(md, "annotations"), "ObjectMeta.metadata.annotations", msg, cap) < 0)
+    if (map_error(json_object_get(md, "labels"), "ObjectMeta.metadata.labels", 0, msg, cap) < 0 ||
+        map_error(json_object_get(md, "annotations"), "ObjectMeta.metadata.annotations", 0, msg, cap) < 0)
         return -1;
     if (!strcmp(res->plural, "services")) {
-        if (string_map_error(json_object_get(spec, "selector"), "ServiceSpec.spec.selector", msg, cap) < 0)
+        if (map_error(json_object_get(spec, "selector"), "ServiceSpec.spec.selector", 0, msg, cap) < 0)
             return -1;
         size_t i;
         const json_t *port;
@@ -604,15 +584,15 @@ int api_core_type_error(const resource *res, const json_t *obj, char *msg, size_
             }
         }
     } else if (!strcmp(res->plural, "pods")) {
-        if (string_map_error(json_object_get(spec, "nodeSelector"), "PodSpec.spec.nodeSelector", msg, cap) < 0)
+        if (map_error(json_object_get(spec, "nodeSelector"), "PodSpec.spec.nodeSelector", 0, msg, cap) < 0)
             return -1;
     } else if (!strcmp(res->plural, "configmaps")) {
-        if (string_map_error(json_object_get(obj, "data"), "ConfigMap.data", msg, cap) < 0 ||
-            base64_map_error(json_object_get(obj, "binaryData"), "ConfigMap.binaryData", msg, cap) < 0)
+        if (map_error(json_object_get(obj, "data"), "ConfigMap.data", 0, msg, cap) < 0 ||
+            map_error(json_object_get(obj, "binaryData"), "ConfigMap.binaryData", 1, msg, cap) < 0)
             return -1;
     } else if (!strcmp(res->plural, "secrets")) {
-        if (string_map_error(json_object_get(obj, "stringData"), "Secret.stringData", msg, cap) < 0 ||
-            base64_map_error(json_object_get(obj, "data"), "Secret.data", msg, cap) < 0)
+        if (map_error(json_object_get(obj, "stringData"), "Secret.stringData", 0, msg, cap) < 0 ||
+            map_error(json_object_get(obj, "data"), "Secret.data", 1, msg, cap) < 0)
             return -1;
     }
     return 0;

@@ -122,6 +122,8 @@ uint64_t api_write_respond(apireq *r, const char *key, json_t *obj, int code, js
 uint64_t api_write_respond_bytes(apireq *r, const char *key, json_t *obj, int code, char *body, size_t len);
 /* The stored object of a record, parsed; new reference. */
 json_t *api_rec_json(const store_rec *rec);
+/* The live object stored under key, parsed; NULL when there is none (or only its tombstone). */
+json_t *api_stored_json(api_t *api, const char *key);
 /* A create made ready off the loop (api_write.c): api_precreate_new runs, on any thread, the
  * create's rules that need nothing but the request, for a POST of obj (stolen) into res's
  * collection in ns; NULL when the request is left to the ordinary path (it would fail one of

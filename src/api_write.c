@@ -133,6 +133,16 @@ json_t *api_rec_json(const store_rec *rec)
     return jsonio_parse(rec->data, rec->len, 0, NULL);
 }
 
+json_t *api_stored_json(api_t *api, const char *key)
+{
+    const store_rec *rec = store_latest(api->store, key);
+    json_t *o = rec && !rec->deleted ? api_rec_json(rec) : NULL;
+    if (json_is_object(o))
+        return o;
+    json_decref(o);
+    return NULL;
+}
+
 /* Store obj (stolen) and answer with the stored bytes, or with obj unstored for a dry run; a
  * /scale write answers with the Scale of either. */
 static void answer_write(apireq *r, const char *key, json_t *obj, int code, int dry)

@@ -214,6 +214,16 @@ static void quote(const char *s, char *buf, size_t cap)
 
 /* ---- status writes ------------------------------------------------------------------------- */
 
+/* The containerID of the process pid (a status entry's, or a terminated state's), if any. */
+static void set_container_id(json_t *o, int pid)
+{
+    if (pid <= 0)
+        return;
+    char cid[64];
+    snprintf(cid, sizeof cid, "torchjob://%d", pid);
+    json_object_set_new(o, "containerID", json_string(cid));
+}
+
 /* The container p runs now: the main one, or spec.initContainers[init_done]. */
 static json_t *current_container(const kpod *p, json_t *pod)
 {
@@ -393,11 +403,7 @@ static void write_status(kpod *p, const char *phase, json_t *state, json_t *last
     json_t *c = current_container(p, pod), *mc = main_container(pod);
     json_t *cs = container_status(c, p->restarts, ready, p->state == K_RUNNING, state ? state : json_object(),
                                   last_state ? last_state : json_object());
-    if (p->pid > 0) {
-        char cid[64];
-        snprintf(cid, sizeof cid, "torchjob://%d", p->pid);
-        json_object_set_new(cs, "containerID", json_string(cid));
-    }
+    set_container_id(cs, p->pid);
     if (p->deadline_hit) {
         json_object_set_new(st, "reason", json_string("DeadlineExceeded"));
         json_object_set_new(st, "message", json_string("Pod was active on the node longer than the specified deadline"));
@@ -439,11 +445,7 @@ static json_t *terminated_state(kpod *p, int code, int sig)
                           "startedAt", a, "finishedAt", b);
     if (sig)
         json_object_set_new(t, "signal", json_integer(sig));
-    if (p->pid > 0) {
-        char cid[64];
-        snprintf(cid, sizeof cid, "torchjob://%d", p->pid);
-        json_object_set_new(t, "containerID", json_string(cid));
-    }
+    set_container_id(t, p->pid);
     free(a);
     free(b);
     return json_pack("{s:o}", "terminated", t);
@@ -583,21 +585,11 @@ static int resource_value(const kubelet_t *k, const json_t *pod, const json_t *c
     const char *name = dot + 1;
     const json_t *q = json_object_get(json_object_get(json_object_get(c, "resources"), kind), name);
     long double v = 0, d = 0;
-    char buf[32];
-    const char *qt = json_is_string(q) ? json_string_value(q) : NULL;
-    if (json_is_integer(q)) {
-        snprintf(buf, sizeof buf, "%lld", (long long)json_integer_value(q));
-        qt = buf;
-    }
-    if (qt && quantity_parse(qt, &v) < 0)
-        v = 0;
-    else if (!qt && !strcmp(kind, "limits"))
+    if (!q && !strcmp(kind, "limits"))
         v = node_allocatable(name, k->o.log_dir); /* a limit not set: the node's allocatable */
-    const json_t *dq = json_object_get(rr, "divisor");
-    if (json_is_string(dq))
-        quantity_parse(json_string_value(dq), &d);
-    else if (json_is_integer(dq))
-        d = (long double)json_integer_value(dq);
+    else
+        quantity_json(q, &v);
+    quantity_json(json_object_get(rr, "divisor"), &d);
     snprintf(out, cap, "%lld", quantity_ceil_div(v, d, !strcmp(name, "cpu")));
     return 0;
 }
@@ -633,8 +625,7 @@ static json_t *config_source(const kubelet_t *k, const json_t *pod, const json_t
     *optional = json_is_true(json_object_get(ref, "optional"));
     char key[700];
     snprintf(key, sizeof key, "%s/%s/%s", secret ? "secrets" : "configmaps", ns ? ns : "", name ? name : "");
-    const store_rec *rec = store_latest(k->api->store, key);
-    json_t *o = rec && !rec->deleted ? jsonio_parse(rec->data, rec->len, 0, NULL) : NULL;
+    json_t *o = api_stored_json(k->api, key);
     if (!o && !*optional)
         snprintf(err, ecap, "%s \"%s\" not found", secret ? "secret" : "configmap", name ? name : "");
     return o;
@@ -979,11 +970,7 @@ static void on_proc_exit(void *arg, const char *id, int code, int sig, int err)
         /* done: its status stays as it ended (ready), and the next container starts */
         json_t *done = container_status(current_container(p, pod), p->restarts, 1, 0, term,
                                         p->last_term ? json_incref(p->last_term) : json_object());
-        if (p->pid > 0) {
-            char cid[64];
-            snprintf(cid, sizeof cid, "torchjob://%d", p->pid);
-            json_object_set_new(done, "containerID", json_string(cid));
-        }
+        set_container_id(done, p->pid);
         init_status_set(p, pod, done);
         int ninit = (int)json_array_size(json_object_get(json_object_get(pod, "spec"), "initContainers"));
         json_decref(pod);
@@ -1081,8 +1068,7 @@ static void on_deadline(uv_timer_t *t)
     p->deadline_hit = 1;
     pod_event(p, 0, "Normal", "DeadlineExceeded", "Pod was active on the node longer than the specified deadline");
     if (p->state == K_RUNNING || p->state == K_STARTING) {
-        const store_rec *rec = store_latest(k->api->store, p->key);
-        json_t *pod = rec ? jsonio_parse(rec->data, rec->len, 0, NULL) : NULL;
+        json_t *pod = api_stored_json(k->api, p->key);
         json_t *g = json_object_get(json_object_get(pod, "spec"), "terminationGracePeriodSeconds");
         json_int_t grace = json_is_integer(g) ? json_integer_value(g) : 30;
         json_decref(pod);

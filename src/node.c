@@ -92,17 +92,6 @@ static json_t *node_status(const char *data_dir, const char *now)
         "kubeProxyVersion", KUBE_VERSION, "operatingSystem", "linux", "architecture", arch);
 }
 
-/* The object stored under key, or NULL (none, or a tombstone). */
-static json_t *stored(api_t *api, const char *key)
-{
-    const store_rec *cur = store_latest(api->store, key);
-    json_t *o = cur && !cur->deleted ? jsonio_parse(cur->data, cur->len, 0, NULL) : NULL;
-    if (json_is_object(o))
-        return o;
-    json_decref(o);
-    return NULL;
-}
-
 /* A MicroTime: RFC 3339 with microseconds. */
 static void micro_now(char out[64])
 {
@@ -121,7 +110,7 @@ static void node_lease(api_t *api, const char *node_uid)
     const char *key = "leases/kube-node-lease/" NODE_NAME;
     char renew[64];
     micro_now(renew);
-    json_t *o = stored(api, key);
+    json_t *o = api_stored_json(api, key);
     if (!o) {
         char uid[37];
         api_new_uid(uid);
@@ -144,7 +133,7 @@ void node_register(api_t *api, const char *data_dir)
 {
     const char *key = "nodes//" NODE_NAME;
     char *now = api_now_rfc3339();
-    json_t *o = stored(api, key);
+    json_t *o = api_stored_json(api, key);
     if (!o) {
         char uid[37];
         api_new_uid(uid);

@@ -62,6 +62,15 @@ int quantity_parse(const char *s, long double *out)
     return 0;
 }
 
+int quantity_json(const json_t *q, long double *out)
+{
+    if (json_is_integer(q)) {
+        *out = (long double)json_integer_value(q);
+        return 0;
+    }
+    return json_is_string(q) ? quantity_parse(json_string_value(q), out) : -1;
+}
+
 long long quantity_ceil_div(long double value, long double divisor, int cpu)
 {
     if (divisor == 0)

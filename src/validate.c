@@ -1637,6 +1637,22 @@ void validate_pytorchjob_webhook(fielderrs *l, const json_t *obj, json_t **warni
 
 /* ---- core/v1 Pod (the parts the local runtime relies on) ----------------------------------- */
 
+/* v is one of the NULL-terminated set. */
+static int one_of(const char *v, const char *const *set)
+{
+    for (; *set; set++)
+        if (!strcmp(v, *set))
+            return 1;
+    return 0;
+}
+
+static void not_supported(fielderrs *l, const char *field, const char *v, const char *supported)
+{
+    char *q = fe_str(v);
+    fe_add(l, FE_NOT_SUPPORTED, field, q, "supported values: %s", supported);
+    free(q);
+}
+
 /* ---- core/v1 container env (ValidateEnv, ValidateEnvFrom; kube 1.32, whose
  * RelaxedEnvironmentVariableValidation is on) ------------------------------------------------- */
 
@@ -1678,7 +1694,7 @@ static void is_config_key(msgs *ms, const char *v)
 /* The downward API fields a variable may name (validEnvDownwardAPIFieldPathExpressions, sorted). */
 static const char *const env_field_paths[] = {"metadata.name", "metadata.namespace", "metadata.uid",
                                               "spec.nodeName", "spec.serviceAccountName", "status.hostIP",
-                                              "status.hostIPs", "status.podIP", "status.podIPs"};
+                                              "status.hostIPs", "status.podIP", "status.podIPs", NULL};
 
 /* SplitMaybeSubscriptedPath: "metadata.labels['k']" → path "metadata.labels", key "k". */
 int validate_split_subscript(const char *fp, char *path, size_t pcap, char *key, size_t kcap)
@@ -1713,10 +1729,8 @@ static void env_field_ref(fielderrs *l, const char *at, const json_t *fr)
                                         "metadata.namespace", "metadata.uid", "spec.nodeName",
                                         "spec.restartPolicy", "spec.serviceAccountName", "spec.schedulerName",
                                         "status.phase", "status.hostIP", "status.hostIPs", "status.podIP",
-                                        "status.podIPs", "spec.host"};
-    int found = 0;
-    for (size_t i = 0; i < sizeof known / sizeof *known && !sub; i++)
-        found |= !strcmp(fp, known[i]);
+                                        "status.podIPs", "spec.host", NULL};
+    int found = !sub && one_of(fp, known);
     if (strcmp(av, "v1"))
         fe_add(l, FE_INVALID, f, v, "error converting fieldPath: unsupported pod version: %s", av);
     else if (sub && strcmp(path, "metadata.annotations") && strcmp(path, "metadata.labels"))
@@ -1731,16 +1745,10 @@ static void env_field_ref(fielderrs *l, const char *at, const json_t *fr)
         validate_qualified_name(l, at, key);
     } else {
         const char *internal = strcmp(fp, "spec.host") ? fp : "spec.nodeName";
-        int ok = 0;
-        for (size_t i = 0; i < sizeof env_field_paths / sizeof *env_field_paths; i++)
-            ok |= !strcmp(internal, env_field_paths[i]);
-        if (!ok) {
-            char *iv = fe_str(internal);
-            fe_add(l, FE_NOT_SUPPORTED, f, iv, "supported values: \"metadata.name\", \"metadata.namespace\", "
-                   "\"metadata.uid\", \"spec.nodeName\", \"spec.serviceAccountName\", \"status.hostIP\", "
-                   "\"status.hostIPs\", \"status.podIP\", \"status.podIPs\"");
-            free(iv);
-        }
+        if (!one_of(internal, env_field_paths))
+            not_supported(l, f, internal, "\"metadata.name\", \"metadata.namespace\", \"metadata.uid\", "
+                          "\"spec.nodeName\", \"spec.serviceAccountName\", \"status.hostIP\", \"status.hostIPs\", "
+                          "\"status.podIP\", \"status.podIPs\"");
     }
     free(v);
 }
@@ -1761,34 +1769,25 @@ static const char *quantity_text(const json_t *q, char *buf, size_t cap)
 static void env_resource_ref(fielderrs *l, const char *at, const json_t *rr)
 {
     static const char *const res[] = {"limits.cpu", "limits.ephemeral-storage", "limits.memory",
-                                      "requests.cpu", "requests.ephemeral-storage", "requests.memory"};
+                                      "requests.cpu", "requests.ephemeral-storage", "requests.memory", NULL};
     char f[352], buf[32];
     const char *r = get_str(rr, "resource");
-    int known = 0;
-    for (size_t i = 0; r && i < sizeof res / sizeof *res; i++)
-        known |= !strcmp(r, res[i]);
-    if (!r || !*r) {
-        snprintf(f, sizeof f, "%s.resource", at);
+    snprintf(f, sizeof f, "%s.resource", at);
+    if (!r || !*r)
         fe_add(l, FE_REQUIRED, f, NULL, NULL);
-    } else if (!known && strncmp(r, "requests.hugepages-", 19) && strncmp(r, "limits.hugepages-", 17)) {
-        snprintf(f, sizeof f, "%s.resource", at);
-        char *v = fe_str(r);
-        fe_add(l, FE_NOT_SUPPORTED, f, v, "supported values: \"limits.cpu\", \"limits.ephemeral-storage\", "
-               "\"limits.memory\", \"requests.cpu\", \"requests.ephemeral-storage\", \"requests.memory\"");
-        free(v);
-    }
+    else if (!one_of(r, res) && strncmp(r, "requests.hugepages-", 19) && strncmp(r, "limits.hugepages-", 17))
+        not_supported(l, f, r, "\"limits.cpu\", \"limits.ephemeral-storage\", \"limits.memory\", "
+                      "\"requests.cpu\", \"requests.ephemeral-storage\", \"requests.memory\"");
     const char *d = quantity_text(json_object_get(rr, "divisor"), buf, sizeof buf);
     if (!r || !d || !strcmp(d, "0"))
         return;
-    static const char *const mem[] = {"1", "1k", "1M", "1G", "1T", "1P", "1E", "1Ki", "1Mi", "1Gi", "1Ti", "1Pi", "1Ei"};
+    static const char *const mem[] = {"1", "1k", "1M", "1G", "1T", "1P", "1E", "1Ki", "1Mi", "1Gi", "1Ti", "1Pi", "1Ei",
+                                      NULL};
+    static const char *const cpus[] = {"1m", "1", NULL};
     int cpu = !strcmp(r, "limits.cpu") || !strcmp(r, "requests.cpu");
     int memory = !strcmp(r, "limits.memory") || !strcmp(r, "requests.memory");
     int storage = !strcmp(r, "limits.ephemeral-storage") || !strcmp(r, "requests.ephemeral-storage");
-    int ok = 0;
-    if (cpu)
-        ok = !strcmp(d, "1m") || !strcmp(d, "1");
-    for (size_t i = 0; (memory || storage) && i < sizeof mem / sizeof *mem; i++)
-        ok |= !strcmp(d, mem[i]);
+    int ok = one_of(d, cpu ? cpus : mem);
     if (ok || !(cpu || memory || storage))
         return;
     snprintf(f, sizeof f, "%s.divisor", at);
@@ -2170,21 +2169,6 @@ static void port_num(fielderrs *l, const char *field, json_int_t p)
         fe_add(l, FE_INVALID, field, v, "must be between 1 and 65535, inclusive");
 }
 
-static int one_of(const char *v, const char *const *set)
-{
-    for (; *set; set++)
-        if (!strcmp(v, *set))
-            return 1;
-    return 0;
-}
-
-static void not_supported(fielderrs *l, const char *field, const char *v, const char *supported)
-{
-    char *q = fe_str(v);
-    fe_add(l, FE_NOT_SUPPORTED, field, q, "supported values: %s", supported);
-    free(q);
-}
-
 void validate_service_spec(fielderrs *l, const json_t *obj)
 {
     static const char *const types[] = {"ClusterIP", "ExternalName", "LoadBalancer", "NodePort", NULL};
@@ -2343,12 +2327,8 @@ static void requests_from_limits(json_t *c)
  * absent or not a quantity. */
 static long double list_quantity(const json_t *list, const char *name)
 {
-    const json_t *q = json_object_get(list, name);
     long double v = 0;
-    if (json_is_integer(q))
-        return (long double)json_integer_value(q);
-    if (!json_is_string(q) || quantity_parse(json_string_value(q), &v) < 0)
-        return 0;
+    quantity_json(json_object_get(list, name), &v);
     return v;
 }
 
