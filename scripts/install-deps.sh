@@ -8,7 +8,7 @@ pkgs=(
   libuv1-dev libhttp-parser-dev libssl-dev libjansson-dev libsqlite3-dev libyaml-dev   # the daemon
   libjemalloc-dev                                                          # its allocator
   libcmocka-dev                                                            # C unit tests
-  python3 python3-pytest python3-kubernetes python3-yaml python3-torch     # end-to-end tests, DDP example
+  python3 python3-pytest python3-kubernetes python3-websocket python3-yaml python3-torch     # end-to-end tests, DDP example
   openssl curl procps strace prometheus                                     # metrics scrape test
 )
 # make bench / bench-smoke: the anchors (nginx, etcd), the HTTP load generator, the profiler

@@ -24,6 +24,7 @@
 #include "base64.h"
 #include "table.h"
 #include "podlog.h"
+#include "podexec.h"
 #include "validate.h"
 #include "metrics.h"
 #include "authz.h"
@@ -163,6 +164,19 @@ void api_send_error(apireq *r, apierr *e)
     int code = status_code(e->kind);
     apierr_free(e);
     api_send_json(r, code, st, 0);
+}
+
+json_t *api_read_object(apireq *r)
+{
+    char key[1024];
+    api_key(key, sizeof key, r->res, r->ns, r->name);
+    const store_rec *rec = store_get(r->api->store, key);
+    if (rec)
+        return api_rec_json(rec);
+    apierr e = {0};
+    apierr_not_found(&e, resource_gr(r->res), r->res->group, r->res->plural, r->name);
+    api_send_error(r, &e);
+    return NULL;
 }
 
 void api_warn(apireq *r, const char *text)
@@ -1647,6 +1661,11 @@ static void handle_as(api_t *api, http_req *h, const auth_user *user)
             podlog_serve(r);
         else
             podlog_serve_job(r);
+        apireq_free(r);
+        return;
+    }
+    if (r->sub && !strcmp(r->sub, "exec")) {
+        podexec_serve(r);
         apireq_free(r);
         return;
     }

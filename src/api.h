@@ -27,6 +27,7 @@ typedef struct api {
     watch_hub *watch;
     gc_t *gc;
     kubelet_t *kubelet;
+    struct podexec *exec; /* pods/exec sessions */
     tj_metrics *metrics;
     svcalloc_t *svcalloc; /* services' cluster IPs and node ports */
     uint64_t requests;
@@ -63,6 +64,8 @@ void api_send_error(apireq *r, apierr *e);                         /* frees e */
 /* Add a `Warning: 299 - "text"` header to r's answer. */
 void api_warn(apireq *r, const char *text);
 void api_key(char *buf, size_t cap, const resource *res, const char *ns, const char *name);
+/* The committed object r names (new reference), or NULL once its 404 is answered. */
+json_t *api_read_object(apireq *r);
 int api_query_bool(const char *v);  /* kube truthiness: absent=0, ""=1, "0"/"false"=0, else 1 */
 /* dryRun values: 0 ok (*dry = 1 when All), -1 invalid (fills fielderrs). */
 int api_dry_run(char **vals, size_t n, int *dry, fielderrs *fe);

@@ -194,7 +194,8 @@ static json_t *resource_list(const char *group, const char *version)
             snprintf(name, sizeof name, "%s/%s", r->plural, s->name);
             json_t *se = json_pack("{s:s, s:s, s:b}", "name", name, "singularName", "",
                                    "namespaced", r->namespaced);
-            if (s->kind) { /* another group's kind (scale): APIResource names its group-version */
+            if (s->kind && (strcmp(s->kind_group, r->group) || strcmp(s->kind_version, r->version))) {
+                /* another group's kind (scale): APIResource names its group-version */
                 json_object_set_new(se, "group", json_string(s->kind_group));
                 json_object_set_new(se, "version", json_string(s->kind_version));
             }

@@ -100,6 +100,10 @@ struct http_conn {
     http_seg *tail, *tail_last;
     size_t tail_off;      /* sealed bytes of the first piece */
     size_t tail_bytes;    /* plaintext still waiting */
+    /* after a 101: the client's bytes go here, not to the parser */
+    http_upgrade_fn up_fn;
+    void *up_arg;
+    int up_paused;
 };
 
 typedef struct wreq { uv_write_t w; http_conn *c; size_t len; char data[]; } wreq;
@@ -801,6 +805,11 @@ static void feed(http_conn *c, const char *data, size_t len)
 {
     if (c->state == C_CLOSING)
         return;
+    if (c->up_fn) {
+        /* every caller's buffer is writable: the socket slab, the TLS plaintext, pending */
+        c->up_fn(c->up_arg, (char *)data, len);
+        return;
+    }
     if (c->req_active) {
         hold(c, data, len);
         return;
@@ -828,7 +837,10 @@ static void conn_drain(http_conn *c)
     if (c->draining)
         return;
     c->draining = 1;
-    while (c->state == C_OPEN && !c->req_active && c->pending_len) {
+    /* pending bytes go to the parser between requests, or to an upgraded protocol's reader */
+#define CAN_FEED(c) ((c)->state != C_CLOSING && !(c)->close_after_write && \
+                     (((c)->state == C_OPEN && !(c)->req_active) || ((c)->up_fn && !(c)->up_paused)))
+    while (CAN_FEED(c) && c->pending_len) {
         char *buf = c->pending;
         size_t len = c->pending_len;
         c->pending = NULL;
@@ -836,7 +848,7 @@ static void conn_drain(http_conn *c)
         feed(c, buf, len);
         free(buf);
     }
-    if (c->state == C_OPEN && c->reading_stopped && !c->req_active) {
+    if (CAN_FEED(c) && c->reading_stopped) {
         c->reading_stopped = 0;
         uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
     }
@@ -1553,6 +1565,54 @@ void http_stream_end(http_req *r)
         return;
     r->responded = 1;
     conn_send(r->conn, "0\r\n\r\n", 5);
+    finish_req(r);
+}
+
+void http_upgrade(http_req *r, const char *head, size_t len, http_upgrade_fn fn, void *arg)
+{
+    http_conn *c = r->conn;
+    r->streaming = 1;
+    r->status = 101;
+    r->bytes_out += len;
+    conn_send(c, head, len);
+    c->up_fn = fn;
+    c->up_arg = arg;
+    /* what the client sent after the request (its first frames) waits in pending */
+    conn_drain(c);
+}
+
+int http_upgrade_write(http_req *r, const char *data, size_t len)
+{
+    http_conn *c = r->conn;
+    if (c->state == C_CLOSING || r->responded)
+        return -1;
+    conn_send(c, data, len);
+    r->bytes_out += len;
+    return c->state == C_CLOSING ? -1 : 0;
+}
+
+void http_upgrade_pause(http_req *r, int paused)
+{
+    http_conn *c = r->conn;
+    if (c->state == C_CLOSING || r->responded || c->up_paused == paused)
+        return;
+    c->up_paused = paused;
+    if (paused && !c->reading_stopped) {
+        uv_read_stop((uv_stream_t *)&c->tcp);
+        c->reading_stopped = 1;
+    } else if (!paused) {
+        conn_drain(c);
+    }
+}
+
+void http_upgrade_end(http_req *r)
+{
+    if (r->responded)
+        return;
+    r->responded = 1;
+    http_conn *c = r->conn;
+    c->up_fn = NULL;
+    c->keep_alive = 0; /* nothing of HTTP follows another protocol */
     finish_req(r);
 }
 

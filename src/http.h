@@ -115,6 +115,18 @@ int http_stream_write_chunk(http_req *req, const char *chunk, size_t len, size_t
 void http_stream_fanout(http_req *const *reqs, size_t n, const char *chunk, size_t len,
                         size_t payload, int *res);
 void http_stream_end(http_req *req);
+/* Switch the request's connection to another protocol (a WebSocket): head is the whole 101
+ * answer. From then on every byte the client sends goes to fn (writable, for unmasking in place),
+ * the bytes it sent after the request first; the client leaving is the request's gone callback.
+ * The request stays open until http_upgrade_end. */
+typedef void (*http_upgrade_fn)(void *arg, char *data, size_t len);
+void http_upgrade(http_req *req, const char *head, size_t len, http_upgrade_fn fn, void *arg);
+/* Bytes of the new protocol to the client: 0, or -1 when the client is gone. */
+int http_upgrade_write(http_req *req, const char *data, size_t len);
+/* Stop (1) or resume (0) reading the client: backpressure for what fn feeds. */
+void http_upgrade_pause(http_req *req, int paused);
+/* The end: what was written is sent, then the connection closes (TLS close_notify first). */
+void http_upgrade_end(http_req *req);
 /* End the request by closing its connection at once (a stream whose client stopped reading). */
 void http_abort(http_req *req);
 void http_req_on_gone(http_req *req, http_gone_fn fn, void *arg);

@@ -85,6 +85,10 @@ typedef struct kpod {
     uv_timer_t deadline;   /* spec.activeDeadlineSeconds */
     int deadline_hit;      /* the deadline passed: the pod fails, nothing restarts */
     int handles;           /* timers not closed yet */
+    /* the running process's environment and directory, for an exec into its container */
+    char **env;
+    size_t env_n;
+    char *workdir;
 } kpod;
 
 struct kubelet {
@@ -95,7 +99,20 @@ struct kubelet {
     kpod *pods;
     int closing;
     int adopting;  /* reading the pods that existed when the daemon started */
+    void (*run_end)(void *arg, const char *run_id);
+    void *run_end_arg;
 };
+
+static void run_env_free(kpod *p)
+{
+    for (size_t j = 0; j < p->env_n; j++)
+        free(p->env[j]);
+    free(p->env);
+    free(p->workdir);
+    p->env = NULL;
+    p->env_n = 0;
+    p->workdir = NULL;
+}
 
 static void set_state(kpod *p, int s)
 {
@@ -127,6 +144,7 @@ static void on_timer_closed(uv_handle_t *h)
         return;
     json_decref(p->last_term);
     json_decref(p->init_status);
+    run_env_free(p);
     free(p);
 }
 
@@ -885,6 +903,14 @@ static void start(kpod *p)
             /* Only a duplicate id can fail here; the run before is still being reaped. */
             set_state(p, K_BACKOFF);
             uv_timer_start(&p->timer, on_backoff, 100, 0);
+        } else {
+            /* kept for exec: a command run in the container sees the container's environment */
+            run_env_free(p);
+            p->env = env;
+            p->env_n = ne;
+            p->workdir = jstr(c, "workingDir") ? strdup(jstr(c, "workingDir")) : NULL;
+            env = NULL;
+            ne = 0;
         }
     }
     for (size_t j = 0; argv[j]; j++)
@@ -932,6 +958,9 @@ static void on_proc_exit(void *arg, const char *id, int code, int sig, int err)
     kpod *p = find_run(k, id);
     if (!p)
         return;
+    run_env_free(p);
+    if (k->run_end)
+        k->run_end(k->run_end_arg, id); /* the container is gone, and what was exec'ed in it */
     if (err < 0) {
         char log[1200];
         kubelet_log_path(k, p->ns, p->name, p->container, 0, log, sizeof log);
@@ -1269,6 +1298,29 @@ void kubelet_free(kubelet_t *k)
         kpod_free(k->pods);
     runtime_free(k->rt);
     free(k);
+}
+
+int kubelet_exec_target(const kubelet_t *k, const char *ns, const char *pod, const char *container,
+                        char *const **env, const char **workdir, char *run_id, size_t cap)
+{
+    for (kpod *p = k->pods; p; p = p->next) {
+        if (strcmp(p->ns, ns) || strcmp(p->name, pod) || p->gone)
+            continue;
+        if (!p->env || p->pid <= 0 || strcmp(p->container, container) ||
+            (p->state != K_RUNNING && p->state != K_STOPPING))
+            return -1;
+        *env = p->env;
+        *workdir = p->workdir;
+        snprintf(run_id, cap, "%s", p->run_id);
+        return 0;
+    }
+    return -1;
+}
+
+void kubelet_on_run_end(kubelet_t *k, void (*fn)(void *arg, const char *run_id), void *arg)
+{
+    k->run_end = fn;
+    k->run_end_arg = arg;
 }
 
 size_t kubelet_live(const kubelet_t *k)

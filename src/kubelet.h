@@ -31,6 +31,13 @@ void kubelet_log_path(const kubelet_t *k, const char *ns, const char *pod, const
 int kubelet_is_job_pod_name(const char *name, const char *job);
 /* Remove the logs of job's pods that no longer exist: a job's logs live as long as the job. */
 void kubelet_remove_job_logs(kubelet_t *k, const char *ns, const char *job);
+/* The running process of a pod's container, for an exec into it: 0 with the environment it was
+ * started with (NULL-terminated; valid until the loop turns), its working directory (NULL: the
+ * daemon's) and its run id; -1 when that container has no running process. */
+int kubelet_exec_target(const kubelet_t *k, const char *ns, const char *pod, const char *container,
+                        char *const **env, const char **workdir, char *run_id, size_t cap);
+/* fn(arg, run_id) when a container's process has ended (exec sessions in it end too). */
+void kubelet_on_run_end(kubelet_t *k, void (*fn)(void *arg, const char *run_id), void *arg);
 /* Is the pod's process still running (for logs -f)? */
 int kubelet_pod_running(const kubelet_t *k, const char *ns, const char *pod);
 #endif

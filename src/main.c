@@ -15,6 +15,7 @@
 #include "discovery.h"
 #include "gc.h"
 #include "kubelet.h"
+#include "podexec.h"
 #include "node.h"
 #include "events.h"
 #include "jobctl.h"
@@ -276,6 +277,8 @@ static void on_signal(uv_signal_t *s, int signum)
     jobctl_free(d->jobctl);
     d->jobctl = NULL;
     events_stop(d->events);
+    podexec_free(d->api.exec); /* its sessions' processes go before the pods' */
+    d->api.exec = NULL;
     kubelet_free(d->kubelet);
     d->kubelet = NULL;
     d->api.kubelet = NULL;
@@ -363,6 +366,8 @@ int main(int argc, char **argv)
     d.events = events_new(&d.api); /* before the kubelet: the pods it adopts get events */
     d.kubelet = kubelet_new(&d.api, d.events, &ko);
     d.api.kubelet = d.kubelet;
+    d.api.exec = podexec_new(&d.api);
+    kubelet_on_run_end(d.kubelet, podexec_run_ended, d.api.exec);
     d.jobctl = jobctl_new(&d.api, d.events);
 
     http_limits lim = {

@@ -354,16 +354,9 @@ static void serve(apireq *r, const char *ns, const char *pod, json_t *pod_json)
 
 void podlog_serve(apireq *r)
 {
-    char key[1024];
-    api_key(key, sizeof key, r->res, r->ns, r->name);
-    const store_rec *rec = store_get(r->api->store, key);
-    if (!rec) {
-        apierr e = {0};
-        apierr_not_found(&e, "pods", "", "pods", r->name);
-        api_send_error(r, &e);
+    json_t *pod = api_read_object(r);
+    if (!pod)
         return;
-    }
-    json_t *pod = api_rec_json(rec);
     serve(r, r->ns, r->name, pod);
     json_decref(pod);
 }

@@ -39,6 +39,9 @@ int runtime_start(runtime_t *rt, const rt_pod *p);
 /* Stop id: SIGTERM to its process group, SIGKILL after grace_s seconds (0 = SIGKILL now). A
  * later call may only shorten the grace. Returns 0, or -ESRCH if id is not running. */
 int runtime_stop(runtime_t *rt, const char *id, unsigned grace_s);
+/* execvp's search for name on envp's PATH (else the daemon's), relative names from workdir:
+ * 0 and *out (malloc'd, with a '/'), or -ENOENT, -EACCES, -ENOMEM. */
+int runtime_resolve_cmd(const char *name, char *const *envp, const char *workdir, char **out);
 /* Number of live processes. */
 size_t runtime_live(const runtime_t *rt);
 /* Kill every process (SIGKILL to each group) and free the runtime once they are reaped. */

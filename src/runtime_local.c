@@ -492,7 +492,7 @@ static int check_exec(const char *cand, const char *workdir)
  * behind, and done on envp's PATH (else the daemon's, else /bin:/usr/bin) where the child's
  * execvp would use only envp's. Sets *out to a name with a '/' (malloc'ed; caller frees), so
  * the child's execvp runs it without searching again. */
-static int resolve_cmd(const char *name, char *const *envp, const char *workdir, char **out)
+int runtime_resolve_cmd(const char *name, char *const *envp, const char *workdir, char **out)
 {
     int err;
     if (!*name)
@@ -556,7 +556,7 @@ static int spawn(pod_t *p, const rt_pod *in)
     char *file = NULL;
     int logfd = -1;
 
-    int err = resolve_cmd(in->argv[0], envp, in->workdir, &file);
+    int err = runtime_resolve_cmd(in->argv[0], envp, in->workdir, &file);
     if (err)
         return err;
     if (p->log_path) {
