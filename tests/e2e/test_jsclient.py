@@ -1,4 +1,4 @@
-"""@kubernetes/client-node 1.4.0 on node 20 against the daemon (client-compat.md §11): create,
+"""@kubernetes/client-node 1.4.0 on node 20 against the daemon (client-compat.md §11): Exec, create,
 list, a Watch on the collection (from the list's resourceVersion and without one), merge patch
 through setHeaderOptions, the default JSON patch, delete, and a 404 error.
 
@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from e2elib import job, uniq
+from e2elib import job, poll, uniq
 
 JS = Path(__file__).resolve().parent / "js"
 PKG = "@kubernetes/client-node"
@@ -90,3 +90,30 @@ def test_js_client_crud_and_watch(daemon, js_client):
     assert (ini[0]["type"], ini[0]["name"], ini[0]["rv"]) == ("ADDED", "pre", pre["metadata"]["resourceVersion"]), ini
     assert [(e["type"], e["name"], e["rv"]) for e in ini[1:4]] == live, ini
     assert [(e["type"], e["name"]) for e in ini[4:]] == [("DELETED", "js-a")], ini
+
+
+def test_js_client_exec(daemon, js_client):
+    """Exec (WebSocket, v5.channel.k8s.io first in its list): output by channel, the exit status
+    as a V1Status, stdin to the command and its CLOSE signal for EOF."""
+    ns = daemon.create_ns(uniq("jsx"))
+    pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"},
+           "spec": {"containers": [{"name": "main", "image": "busybox", "command": ["sleep", "300"]}]}}
+    assert daemon.post(f"/api/v1/namespaces/{ns}/pods", pod).status == 201
+    poll(lambda: daemon.get(f"/api/v1/namespaces/{ns}/pods/p").json["status"].get("phase") == "Running",
+         desc="pod running")
+    env = dict(os.environ, KUBECONFIG=str(daemon.kubeconfig))
+    try:
+        p = subprocess.run([NODE, str(JS / "exec_client.mjs"), ns, "p"], cwd=JS, env=env, capture_output=True,
+                           text=True, timeout=60, stdin=subprocess.DEVNULL)
+        out = json.loads(p.stdout.strip().splitlines()[-1])
+        assert "fatal" not in out, out
+        f = out["failed"]
+        assert f["protocol"] == "v5.channel.k8s.io"
+        assert (f["stdout"], f["stderr"]) == ("out\n", "err\n")
+        assert f["status"]["status"] == "Failure" and f["status"]["reason"] == "NonZeroExitCode", f
+        assert f["status"]["details"]["causes"] == [{"reason": "ExitCode", "message": "6"}], f
+        assert out["piped"]["stdout"] == "HELLO FROM NODE\n", out["piped"]
+        assert out["piped"]["status"]["status"] == "Success", out["piped"]
+    finally:
+        assert daemon.delete(f"/api/v1/namespaces/{ns}/pods/p", query={"gracePeriodSeconds": "0"}).status == 200
+        poll(lambda: daemon.get(f"/api/v1/namespaces/{ns}/pods/p").status == 404, desc="pod gone")
