@@ -101,6 +101,65 @@ def test_kubectl_exec_stdin(daemon, kubectl, ns, pod):
     assert p.stdout == hashlib.md5(data.encode()).hexdigest() + "\ndone\n"
 
 
+def test_kubectl_exec_interactive_terminal(daemon, kubectl, ns, pod):
+    """kubectl exec -it on a terminal of its own: raw mode, its window size, keys in, exit code out."""
+    import fcntl
+    import pty
+    import select
+    import struct
+    import termios
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: kubectl on the pty's other side, 30 rows by 90 columns
+        fcntl.ioctl(0, termios.TIOCSWINSZ, struct.pack("HHHH", 30, 90, 0, 0))
+        os.environ["KUBECONFIG"] = str(daemon.kubeconfig)
+        os.execvp("kubectl", ["kubectl", "-n", ns, "exec", "-it", pod, "--", "sh"])
+    out = b""
+
+    def read_until(marker, t=10.0):
+        nonlocal out
+        end = time.time() + t
+        while marker not in out and time.time() < end:
+            if select.select([fd], [], [], 0.1)[0]:
+                try:
+                    out += os.read(fd, 4096)
+                except OSError:
+                    return
+    try:
+        read_until(b"# ")
+        os.write(fd, b"echo hello-$((6*7)); tty; stty size\r")
+        read_until(b"30 90")
+        os.write(fd, b"exit 5\r")
+        read_until(b"exit code 5")
+    finally:
+        _, st = os.waitpid(pid, 0)
+        os.close(fd)
+    assert os.waitstatus_to_exitcode(st) == 5, out
+    assert b"\r\nhello-42\r\n/dev/pts/" in out, out
+    assert b"\r\n30 90\r\n" in out, out
+    assert out.endswith(b"command terminated with exit code 5\r\n"), out
+
+
+def test_kubectl_exec_into_a_job_replica(daemon, kubectl, ns):
+    """The replica's rendezvous environment is the exec'ed command's too."""
+    from e2elib import container, job, replica
+    c = container()
+    c["command"] = ["sleep", "300"]
+    name = uniq("xj")
+    j = job(name, ns=ns, spec={"pytorchReplicaSpecs": {"Master": replica(1, [c])}})
+    r = daemon.post(f"/apis/kubeflow.org/v1/namespaces/{ns}/pytorchjobs", j)
+    assert r.status == 201, r.text
+    pod = f"{name}-master-0"
+
+    def master_running():
+        r = daemon.get(f"/api/v1/namespaces/{ns}/pods/{pod}")
+        return r.status == 200 and r.json["status"].get("phase") == "Running"
+    poll(master_running, desc="master running")
+    p = kubectl("-n", ns, "exec", pod, "--", "sh", "-c", "echo $RANK $WORLD_SIZE $MASTER_ADDR $PET_NNODES")
+    assert p.returncode == 0, p.stderr
+    assert p.stdout == "0 1 127.0.0.1 1\n"
+    assert daemon.delete(f"/apis/kubeflow.org/v1/namespaces/{ns}/pytorchjobs/{name}").status == 200
+
+
 def test_kubectl_exec_large_streams(daemon, kubectl, ns, pod):
     # 24 MB out: past the daemon's 1 MiB of unsent output, the pipes wait for the client
     p = kubectl("-n", ns, "exec", pod, "--", "seq", "1", "3000000")
