@@ -255,6 +255,7 @@ typedef struct daemon {
     kubelet_t *kubelet;
     events_t *events;
     jobctl_t *jobctl;
+    node_hb *node;
     int stopping;
 } daemon_t;
 
@@ -277,6 +278,8 @@ static void on_signal(uv_signal_t *s, int signum)
     jobctl_free(d->jobctl);
     d->jobctl = NULL;
     events_stop(d->events);
+    node_stop(d->node);
+    d->node = NULL;
     podexec_free(d->api.exec); /* its sessions' processes go before the pods' */
     d->api.exec = NULL;
     kubelet_free(d->kubelet);
@@ -345,7 +348,7 @@ int main(int argc, char **argv)
     ensure_namespace(&d.api, "kube-system");
     ensure_namespace(&d.api, "kube-public");
     ensure_namespace(&d.api, "kube-node-lease");
-    node_register(&d.api, cfg.data_dir);
+    d.node = node_start(&d.api, cfg.data_dir);
     d.api.watch = watch_hub_new(&d.api);
     watch_set_bookmark_interval(d.api.watch, cfg.bookmark_interval_s * 1000);
     d.api.gc = gc_new(&d.api);

@@ -1,4 +1,10 @@
-/* node — see node.h. Allocatable equals capacity: no system reservation is set aside. */
+/* node — see node.h. Allocatable equals capacity: no system reservation is set aside.
+ *
+ * Heartbeats, as kubelet 1.32 with its Lease: every RENEW_MS the Lease's renewTime is renewed
+ * (a quarter of its 40 s), and the node's status is reported again (conditions' lastHeartbeatTime)
+ * every REPORT_EVERY renewals (5 min) even when nothing changed. TORCHJOBD_NODE_RENEW_MS sets
+ * another renewal interval (for tests: the report follows it, 30 renewals). A condition keeps its lastTransitionTime while its
+ * status holds, across restarts too. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +16,16 @@
 #include "jsonio.h"
 
 #define KUBE_VERSION "v1.32.0-torchjob" /* /version's gitVersion */
+#define RENEW_MS 10000 /* kubelet: leaseDurationSeconds 40 × renewIntervalFraction 0.25 */
+#define REPORT_EVERY 30 /* renewals: kubelet's nodeStatusReportFrequency, 5 min */
+
+struct node_hb {
+    api_t *api;
+    uv_timer_t timer;
+    char data_dir[4096];
+    unsigned renew_ms;
+    unsigned renewals;
+};
 
 long double node_allocatable(const char *resource, const char *path)
 {
@@ -104,7 +120,7 @@ static void micro_now(char out[64])
 }
 
 /* kube-node-lease/localhost, as kubelet keeps it (holder, 40 s, renewed now; owned by the node,
- * so that it goes with it). Written at each start; not renewed while the daemon runs. */
+ * so that it goes with it; made again if someone deleted it). */
 static void node_lease(api_t *api, const char *node_uid)
 {
     const char *key = "leases/kube-node-lease/" NODE_NAME;
@@ -129,7 +145,46 @@ static void node_lease(api_t *api, const char *node_uid)
     store_write(api->store, key, o, NULL, NULL, NULL);
 }
 
-void node_register(api_t *api, const char *data_dir)
+/* The stored node's status replaced by a fresh one; conditions whose status holds keep their
+ * lastTransitionTime. */
+static void set_status(json_t *o, const char *data_dir, const char *now)
+{
+    json_t *st = node_status(data_dir, now);
+    json_t *old = json_object_get(json_object_get(o, "status"), "conditions");
+    size_t i, j;
+    json_t *c, *oc;
+    json_array_foreach(json_object_get(st, "conditions"), i, c)
+        json_array_foreach(old, j, oc)
+            if (json_equal(json_object_get(oc, "type"), json_object_get(c, "type")) &&
+                json_equal(json_object_get(oc, "status"), json_object_get(c, "status")) &&
+                json_is_string(json_object_get(oc, "lastTransitionTime")))
+                json_object_set(c, "lastTransitionTime", json_object_get(oc, "lastTransitionTime"));
+    json_object_set_new(o, "status", st);
+}
+
+static const char *node_uid(const json_t *o)
+{
+    const char *u = json_string_value(json_object_get(json_object_get(o, "metadata"), "uid"));
+    return u ? u : "";
+}
+
+static void on_heartbeat(uv_timer_t *t)
+{
+    node_hb *hb = t->data;
+    json_t *o = api_stored_json(hb->api, "nodes//" NODE_NAME);
+    if (!o)
+        return; /* deleted: kubelet would register again only when it restarts */
+    if (++hb->renewals % REPORT_EVERY == 0) {
+        char *now = api_now_rfc3339();
+        set_status(o, hb->data_dir, now);
+        free(now);
+        store_write(hb->api->store, "nodes//" NODE_NAME, json_incref(o), NULL, NULL, NULL);
+    }
+    node_lease(hb->api, node_uid(o));
+    json_decref(o);
+}
+
+static void node_register(api_t *api, const char *data_dir)
 {
     const char *key = "nodes//" NODE_NAME;
     char *now = api_now_rfc3339();
@@ -146,12 +201,38 @@ void node_register(api_t *api, const char *data_dir)
                       "annotations", "node.alpha.kubernetes.io/ttl", "0",
                       "volumes.kubernetes.io/controller-managed-attach-detach", "true", "spec");
     }
-    json_object_set_new(o, "status", node_status(data_dir, now));
+    set_status(o, data_dir, now);
     free(now);
     char uid[64];
-    snprintf(uid, sizeof uid, "%s", json_string_value(json_object_get(json_object_get(o, "metadata"), "uid"))
-                                        ? json_string_value(json_object_get(json_object_get(o, "metadata"), "uid"))
-                                        : "");
+    snprintf(uid, sizeof uid, "%s", node_uid(o));
     store_write(api->store, key, o, NULL, NULL, NULL);
     node_lease(api, uid);
+}
+
+node_hb *node_start(api_t *api, const char *data_dir)
+{
+    node_register(api, data_dir);
+    node_hb *hb = calloc(1, sizeof *hb);
+    if (!hb)
+        abort();
+    hb->api = api;
+    snprintf(hb->data_dir, sizeof hb->data_dir, "%s", data_dir);
+    const char *ms = getenv("TORCHJOBD_NODE_RENEW_MS");
+    hb->renew_ms = ms && atoi(ms) > 0 ? (unsigned)atoi(ms) : RENEW_MS;
+    uv_timer_init(api->loop, &hb->timer);
+    hb->timer.data = hb;
+    uv_timer_start(&hb->timer, on_heartbeat, hb->renew_ms, hb->renew_ms);
+    uv_unref((uv_handle_t *)&hb->timer);
+    return hb;
+}
+
+static void on_hb_closed(uv_handle_t *h)
+{
+    free(h->data);
+}
+
+void node_stop(node_hb *hb)
+{
+    if (hb)
+        uv_close((uv_handle_t *)&hb->timer, on_hb_closed);
 }

@@ -9,7 +9,7 @@ Fixtures:
   kubectl  — daemon.kubectl (skips the test when kubectl is not installed).
   pyclient — daemon.api_client.
   ns       — a fresh namespace per test module.
-  make_daemon — factory for extra daemons (own data dir, own args); stopped at teardown.
+  make_daemon — factory for extra daemons (own data dir, own args, extra env); stopped at teardown.
 """
 import shutil
 import sys
@@ -44,9 +44,9 @@ def daemon(tmp_path_factory):
 def make_daemon(tmp_path_factory):
     started = []
 
-    def make(args=(), setup=None, start=True):
+    def make(args=(), setup=None, start=True, env=None):
         base = tmp_path_factory.mktemp("torchjobd-extra")
-        d = e2elib.Daemon(base / "data", args=args, kubectl_cache=base / "kubectl-cache")
+        d = e2elib.Daemon(base / "data", args=args, kubectl_cache=base / "kubectl-cache", env=env)
         if setup:
             setup(d)
         _daemons.append(d)

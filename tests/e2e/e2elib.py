@@ -231,8 +231,9 @@ class Resp:
 class Daemon:
     """One torchjobd process on 127.0.0.1:<port> with its own data dir."""
 
-    def __init__(self, data_dir, port=None, args=(), log_path=None, kubectl_cache=None):
+    def __init__(self, data_dir, port=None, args=(), log_path=None, kubectl_cache=None, env=None):
         self.data_dir = Path(data_dir)
+        self.env = dict(env or {})  # added to this process's environment for the daemon
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.port = port or free_port()
         self.args = list(args)
@@ -280,7 +281,8 @@ class Daemon:
         log.write(f"\n==== start {' '.join(self.command())}\n".encode())
         log.flush()
         self.proc = subprocess.Popen(self.command(), stdin=subprocess.DEVNULL, stdout=log,
-                                     stderr=subprocess.STDOUT, cwd=str(self.data_dir.parent))
+                                     stderr=subprocess.STDOUT, cwd=str(self.data_dir.parent),
+                                     env=dict(os.environ, **self.env) if self.env else None)
         log.close()
         self.wait_ready(timeout)
         return self

@@ -9,7 +9,7 @@ import shutil
 
 import pytest
 
-from e2elib import uniq
+from e2elib import poll, uniq
 
 NODE = "/api/v1/nodes/localhost"
 
@@ -141,3 +141,24 @@ def test_label_cordon_and_restart(nd):
     assert after["status"]["nodeInfo"] == before["status"]["nodeInfo"]
     kubectl_or_skip(nd, "uncordon", "localhost")
     assert "unschedulable" not in nd.get(NODE).json["spec"]
+
+
+def test_heartbeats(make_daemon):
+    """kubelet's heartbeats: the Lease renewed every interval (10 s; 100 ms here), made again when
+    deleted; the status reported every 30 renewals (5 min; 3 s here) with a new lastHeartbeatTime
+    and the same lastTransitionTime."""
+    import time
+    d = make_daemon(env={"TORCHJOBD_NODE_RENEW_MS": "100"})
+    lease_path = "/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/localhost"
+    first = d.get(lease_path).json["spec"]["renewTime"]
+    poll(lambda: d.get(lease_path).json["spec"]["renewTime"] > first, timeout=5, desc="lease renewed")
+    assert d.delete(lease_path).status == 200
+    poll(lambda: d.get(lease_path).status == 200, timeout=5, desc="lease made again")
+    ready = [c for c in d.get(NODE).json["status"]["conditions"] if c["type"] == "Ready"][0]
+    time.sleep(1.1)  # the heartbeat time has whole seconds
+
+    def reported():
+        c = [c for c in d.get(NODE).json["status"]["conditions"] if c["type"] == "Ready"][0]
+        return c if c["lastHeartbeatTime"] > ready["lastHeartbeatTime"] else None
+    later = poll(reported, timeout=10, desc="status reported")
+    assert later["lastTransitionTime"] == ready["lastTransitionTime"] and later["status"] == "True", later
