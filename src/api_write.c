@@ -16,6 +16,7 @@
 #include "sbuf.h"
 #include "svcalloc.h"
 #include "validate.h"
+#include "hpa.h"
 
 /* ---- answering after the commit --------------------------------------------------------------- */
 
@@ -444,7 +445,8 @@ static int check_object(const resource *res, json_t *obj, const json_t *old, int
         if (old) /* ValidateSecretUpdate / ValidateConfigMapUpdate: the update's rules first */
             validate_config_update(fe, res->plural, old, obj);
         validate_config_object(fe, res->plural, obj);
-    }
+    } else if (!strcmp(res->plural, "horizontalpodautoscalers"))
+        hpa_validate(fe, obj);
     api_scale_validate(res, obj, 1, 1, fe);
     if (fe->n)
         return -1;
@@ -632,6 +634,8 @@ static void create_defaults(const resource *res, json_t *obj)
 {
     if (!strcmp(res->plural, "pods") || !strcmp(res->plural, "services") || !strcmp(res->plural, "secrets"))
         validate_core_defaults(res->plural, obj);
+    if (!strcmp(res->plural, "horizontalpodautoscalers"))
+        hpa_defaults(obj);
     if (!strcmp(res->plural, "pods")) {
         /* What a cluster's defaulting and scheduler would fill in: one node, "localhost". */
         json_t *spec = json_object_get(obj, "spec");
@@ -1032,6 +1036,8 @@ void api_do_update(apireq *r, const store_rec *old, json_t *nobj, int dry, int r
     ns_name_label(r->res, nobj, r->name);
     if (!strcmp(r->res->plural, "pods") || !strcmp(r->res->plural, "services") || !strcmp(r->res->plural, "secrets"))
         validate_core_defaults(r->res->plural, nobj); /* a request body is decoded with them */
+    if (!strcmp(r->res->plural, "horizontalpodautoscalers"))
+        hpa_defaults(nobj);
     const char *gr = resource_gr(r->res);
     oobj = api_rec_json(old);
     char key[1024];

@@ -11,7 +11,8 @@
  *         to owners that are gone are dropped from dependents that still have a live owner
  *     namespace being deleted: delete everything in it, then the namespace
  *
- * Dependents are pods and services with ownerReferences (the controller's children); pods are
+ * Dependents are the namespaced objects with ownerReferences (DEP_KINDS: the controller's pods,
+ * services and HPA, and what clients own the same way); pods are
  * deleted gracefully: the grace given to the owner's DELETE (gracePeriodSeconds, our extension:
  * a training process needs time to checkpoint), else the pod's terminationGracePeriodSeconds.
  *
@@ -51,6 +52,34 @@ struct gc {
 };
 
 static void enqueue(gc_t *g, const char *key) { keyq_push(&g->queue, key); }
+
+/* The kinds that may be dependents (owned through ownerReferences). Events are left out: they
+ * are not owned, and there are many. */
+static const char *const dep_kinds[] = {"pods", "services", "configmaps", "secrets", "leases",
+                                        "horizontalpodautoscalers"};
+#define NDEP (sizeof dep_kinds / sizeof *dep_kinds)
+
+static int is_dep_key(const char *key)
+{
+    for (size_t i = 0; i < NDEP; i++) {
+        size_t n = strlen(dep_kinds[i]);
+        if (!strncmp(key, dep_kinds[i], n) && key[n] == '/')
+            return 1;
+    }
+    return 0;
+}
+
+/* The stored, namespaced resource of this plural, or of this kind. */
+static const resource *ns_resource(const char *plural, const char *kind)
+{
+    for (size_t i = 0; i < nresources; i++) {
+        const resource *r = &resources[i];
+        if (r->namespaced && !r->ephemeral &&
+            ((plural && !strcmp(r->plural, plural)) || (kind && !strcmp(r->kind, kind))))
+            return r;
+    }
+    return NULL;
+}
 
 static void on_timer(uv_timer_t *t);
 
@@ -220,10 +249,9 @@ static int scan_dep(void *arg, const store_rec *rec)
 
 static void scan_dependents(gc_t *g, const char *ns, depscan *d)
 {
-    static const char *const kinds[] = {"pods", "services"};
     char prefix[400];
-    for (size_t i = 0; i < 2; i++) {
-        snprintf(prefix, sizeof prefix, "%s/%s/", kinds[i], ns);
+    for (size_t i = 0; i < NDEP; i++) {
+        snprintf(prefix, sizeof prefix, "%s/%s/", dep_kinds[i], ns);
         store_list(g->api->store, prefix, NULL, 0, scan_dep, d);
     }
 }
@@ -241,12 +269,11 @@ static int owner_alive(gc_t *g, const char *ns, const json_t *ref)
     const char *uid = json_string_value(json_object_get(ref, "uid"));
     if (!kind || !name || !uid)
         return 0;
-    const char *plural = !strcmp(kind, "PyTorchJob") ? "pytorchjobs" : !strcmp(kind, "Pod") ? "pods" :
-                         !strcmp(kind, "Service") ? "services" : NULL;
-    if (!plural)
-        return 1; /* an owner kind we do not serve: leave it alone */
+    const resource *res = ns_resource(NULL, kind);
+    if (!res)
+        return 1; /* an owner kind we do not serve (or a cluster-scoped one): leave it alone */
     char key[700];
-    snprintf(key, sizeof key, "%s/%s/%s", plural, ns, name);
+    snprintf(key, sizeof key, "%s/%s/%s", res->plural, ns, name);
     const store_rec *rec = store_latest(g->api->store, key);
     if (!rec)
         return 0;
@@ -297,11 +324,10 @@ static int scan_dangling(void *arg, const store_rec *rec)
 
 static void process_dangling(gc_t *g, const char *ns)
 {
-    static const char *const kinds[] = {"pods", "services"};
     char prefix[400];
     dangle d = {g, ns};
-    for (size_t i = 0; i < 2; i++) {
-        snprintf(prefix, sizeof prefix, "%s/%s/", kinds[i], ns);
+    for (size_t i = 0; i < NDEP; i++) {
+        snprintf(prefix, sizeof prefix, "%s/%s/", dep_kinds[i], ns);
         store_list(g->api->store, prefix, NULL, 0, scan_dangling, &d);
     }
 }
@@ -320,8 +346,7 @@ static int delete_in_ns(void *arg, const store_rec *rec)
     const store_rec *latest = store_latest(s->g->api->store, rec->key);
     if (!latest)
         return 0;
-    const resource *res = !strcmp(s->plural, "pytorchjobs") ? resource_find("kubeflow.org", "v1", "pytorchjobs")
-                                                             : resource_find("", "v1", s->plural);
+    const resource *res = ns_resource(s->plural, NULL);
     if (!strcmp(s->plural, "pods")) {
         delete_dependent(s->g, rec->key, jsonio_parse(latest->data, latest->len, 0, NULL), 0, 0);
         return 0;
@@ -365,13 +390,14 @@ static void process(gc_t *g, const char *key)
     if (!deleting)
         return;
     if (!strncmp(key, "namespaces/", 11)) {
-        /* Delete everything inside, then the namespace itself. */
-        static const char *const kinds[] = {"pytorchjobs", "pods", "services", "events"};
+        /* Delete everything inside (every namespaced kind), then the namespace itself. */
         char prefix[400];
         size_t left = 0;
-        for (size_t i = 0; i < 4; i++) {
-            snprintf(prefix, sizeof prefix, "%s/%s/", kinds[i], nsname);
-            nsscan s = {g, 0, kinds[i]};
+        for (size_t i = 0; i < nresources; i++) {
+            if (!resources[i].namespaced || resources[i].ephemeral)
+                continue;
+            snprintf(prefix, sizeof prefix, "%s/%s/", resources[i].plural, nsname);
+            nsscan s = {g, 0, resources[i].plural};
             store_list(st, prefix, NULL, 0, delete_in_ns, &s);
             left += store_count(st, prefix);
         }
@@ -460,7 +486,7 @@ static void on_commit(void *arg, const store_rec *rec, const store_rec *prev)
 {
     gc_t *g = arg;
     (void)prev;
-    int dep = !strncmp(rec->key, "pods/", 5) || !strncmp(rec->key, "services/", 9);
+    int dep = is_dep_key(rec->key);
     if (dep) {
         queue_owners(g, rec);
         if (rec->deleted && !strncmp(rec->key, "pods/", 5))

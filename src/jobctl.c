@@ -23,6 +23,9 @@
  *     5 ms · 2^n, n = such restarts in a row, at most 1000 s, where upstream has the kubelet's
  *     start latency; n starts over once a recreated pod lived 10 s. A command that cannot start
  *     so does not loop hot.
+ *  7. An elastic job with elasticPolicy.metrics has an HPA named like it, kept equal in spec to
+ *     training-operator's desiredHPA (hpa.c) and deleted while the job is suspended
+ *     (ReconcileHPA); without metrics its HPA is left alone, as upstream leaves it.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,6 +37,7 @@
 #include <arpa/inet.h>
 #include "jobctl.h"
 #include "jobstatus.h"
+#include "hpa.h"
 #include "keyq.h"
 #include "metrics.h"
 
@@ -371,6 +375,41 @@ static int create_check(jobctl_t *c, const ptj_job *j, ptj_action *a, const char
     return api_validate_create(resource_find("", "v1", pod ? "pods" : "services"), a->obj, err) < 0 ? -1 : 1;
 }
 
+/* Invariant 7 (ReconcileHPA). */
+static void reconcile_hpa(jobent *e, const ptj_job *j)
+{
+    const json_t *metrics =
+        json_object_get(json_object_get(json_object_get(j->obj, "spec"), "elasticPolicy"), "metrics");
+    if (!j->elastic.present || !metrics || json_is_null(metrics))
+        return;
+    char key[700];
+    snprintf(key, sizeof key, "horizontalpodautoscalers/%s/%s", j->ns, j->name);
+    const store_rec *cur = store_latest(e->c->api->store, key);
+    if (!cur) {
+        if (j->run.suspend)
+            return;
+        json_t *want = hpa_for_job(j->name, j->ns, j->uid, j->elastic.min_replicas, j->elastic.max_replicas, metrics);
+        new_meta(want, j->ns);
+        counted_write(e, key, want);
+        return;
+    }
+    if (j->run.suspend) {
+        counted_write(e, key, NULL);
+        return;
+    }
+    json_t *want = hpa_for_job(j->name, j->ns, j->uid, j->elastic.min_replicas, j->elastic.max_replicas, metrics);
+    json_t *o = api_rec_json(cur);
+    if (!json_equal(json_object_get(o, "spec"), json_object_get(want, "spec"))) {
+        /* the update replaces the spec (and names the job as the owner); status is kept */
+        json_object_set(o, "spec", json_object_get(want, "spec"));
+        json_object_set(json_object_get(o, "metadata"), "ownerReferences",
+                        json_object_get(json_object_get(want, "metadata"), "ownerReferences"));
+        counted_write(e, key, json_incref(o));
+    }
+    json_decref(o);
+    json_decref(want);
+}
+
 /* The observed pod called name, or NULL. */
 static const ptj_pod *observed_pod(const ptj_pod *pv, size_t np, const char *name)
 {
@@ -552,6 +591,8 @@ static void reconcile(jobctl_t *c, const char *key)
             }
         }
     }
+    if (!j.deleting && nacts == res.nacts)
+        reconcile_hpa(e, &j);
     /* The next pass: the earliest of the job's own timer (deadline, TTL), a terminating child's
      * poll, a held recreate (invariant 6) and a failed pass's retry (invariant 4). */
     int64_t wake = res.requeue_after >= 0 ? res.requeue_after * 1000 + 50 : -1;
@@ -611,6 +652,14 @@ static void on_commit(void *arg, const store_rec *rec, const store_rec *prev)
         if ((rec->tags & PTJ_TAG_MANAGED_ELSEWHERE) && !rec->deleted && !entry(c, rec->key, 0))
             return;
         enqueue(c, rec->key);
+        return;
+    }
+    if (!strncmp(rec->key, "horizontalpodautoscalers/", 25)) {
+        /* an HPA named like a job: that job looks at it again (a deleted one is made again) */
+        char key[700];
+        snprintf(key, sizeof key, "pytorchjobs/%s", rec->key + 25);
+        if (entry(c, key, 0))
+            enqueue(c, key);
         return;
     }
     int pod = !strncmp(rec->key, "pods/", 5), svc = !strncmp(rec->key, "services/", 9);

@@ -68,6 +68,10 @@ const resource resources[] = {
     /* the node's heartbeat lease (kube-node-lease/localhost), and any other lease a client keeps */
     {"coordination.k8s.io", "v1", "leases", "lease", "Lease", "LeaseList", 1, ALL_VERBS, NULL, NULL, NULL,
      meta_fields, 0, NULL, 0},
+    /* what training-operator makes for an elastic job with metrics (hpa.c, jobctl.c) */
+    {"autoscaling", "v2", "horizontalpodautoscalers", "horizontalpodautoscaler", "HorizontalPodAutoscaler",
+     "HorizontalPodAutoscalerList", 1, ALL_VERBS, ns_sub, (const char *const[]){"hpa", NULL},
+     (const char *const[]){"all", NULL}, meta_fields, 0, NULL, 0},
     /* The self reviews: POST only, answered from the authorizer (authz.c), never stored. */
     {"authorization.k8s.io", "v1", "selfsubjectaccessreviews", "selfsubjectaccessreview",
      "SelfSubjectAccessReview", NULL, 0, VERB_CREATE, NULL, NULL, NULL, NULL, 0, NULL, 1},

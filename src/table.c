@@ -275,6 +275,22 @@ static const column lease_cols[] = {
     {"Age", "string", "", D_CREATED, 0},
 };
 
+/* printers.go horizontalPodAutoscalerColumnDefinitions */
+static const column hpa_cols[] = {
+    NAME_COL,
+    {"Reference", "string", "", "scaleTargetRef points to the target resource to scale, and is used to the pods for "
+                               "which metrics should be collected, as well as to actually change the replica count.", 0},
+    {"Targets", "string", "", "metrics contains the specifications for which to use to calculate the desired "
+                             "replica count (the maximum replica count across all metrics will be used).", 0},
+    {"MinPods", "string", "", "minReplicas is the lower limit for the number of replicas to which the autoscaler "
+                             "can scale down.", 0},
+    {"MaxPods", "string", "", "maxReplicas is the upper limit for the number of replicas to which the autoscaler "
+                             "can scale up.", 0},
+    {"Replicas", "string", "", "currentReplicas is current number of replicas of pods managed by this autoscaler, "
+                              "as last seen by the autoscaler.", 0},
+    {"Age", "string", "", D_CREATED, 0},
+};
+
 /* printers.go nodeColumnDefinitions */
 static const column node_cols[] = {
     NAME_COL,
@@ -406,6 +422,102 @@ static void lease_cells(const json_t *o, int64_t now, json_t *cells, json_t *row
     (void)row;
     put_name(cells, o);
     put_str(cells, jstr(o, "spec.holderIdentity") ? jstr(o, "spec.holderIdentity") : "");
+    put_age(cells, o, "metadata.creationTimestamp", now, 0);
+}
+
+/* A quantity as kubectl's String() prints it: as written, here. */
+static const char *qstr(const json_t *q, char *buf, size_t cap)
+{
+    if (json_is_string(q))
+        return json_string_value(q);
+    if (json_is_integer(q)) {
+        snprintf(buf, cap, "%lld", (long long)json_integer_value(q));
+        return buf;
+    }
+    return "<unknown>";
+}
+
+/* printers.go formatHPAMetrics: "<current>/<target>" per metric, the first two, then "+ N more...". */
+static void hpa_targets(const json_t *o, sbuf *out)
+{
+    const json_t *specs = jget(o, "spec.metrics"), *stats = jget(o, "status.currentMetrics");
+    if (json_array_size(specs) == 0) {
+        sbuf_printf(out, "<none>");
+        return;
+    }
+    size_t i, count = 0;
+    const json_t *m;
+    json_array_foreach(specs, i, m) {
+        char cur[64] = "<unknown>", b1[64], b2[64];
+        const char *type = jstr(m, "type") ? jstr(m, "type") : "";
+        const json_t *st = json_array_get(stats, i);
+        if (count < 2)
+            sbuf_printf(out, "%s", count ? ", " : "");
+        if (!strcmp(type, "Resource") || !strcmp(type, "ContainerResource")) {
+            const char *f = !strcmp(type, "Resource") ? "resource" : "containerResource";
+            const json_t *src = json_object_get(m, f), *t = json_object_get(src, "target");
+            const json_t *sc = json_object_get(json_object_get(st, f), "current");
+            const char *rname = jstr(src, "name") ? jstr(src, "name") : "";
+            char head[200];
+            if (!strcmp(type, "Resource"))
+                snprintf(head, sizeof head, "%.100s", rname);
+            else
+                snprintf(head, sizeof head, "%.100s/%.90s", rname, jstr(src, "container") ? jstr(src, "container") : "");
+            if (json_object_get(t, "averageValue")) {
+                if (json_object_get(sc, "averageValue"))
+                    snprintf(cur, sizeof cur, "%s", qstr(json_object_get(sc, "averageValue"), b1, sizeof b1));
+                if (count < 2)
+                    sbuf_printf(out, "%s: %s/%s", head, cur, qstr(json_object_get(t, "averageValue"), b2, sizeof b2));
+            } else {
+                if (json_is_integer(json_object_get(sc, "averageUtilization")))
+                    snprintf(cur, sizeof cur, "%lld%%", (long long)json_integer_value(json_object_get(sc, "averageUtilization")));
+                char tgt[32] = "<auto>";
+                if (json_is_integer(json_object_get(t, "averageUtilization")))
+                    snprintf(tgt, sizeof tgt, "%lld%%", (long long)json_integer_value(json_object_get(t, "averageUtilization")));
+                if (count < 2)
+                    sbuf_printf(out, "%s: %s/%s", head, cur, tgt);
+            }
+        } else if (!strcmp(type, "Pods") || !strcmp(type, "Object") || !strcmp(type, "External")) {
+            const char *f = !strcmp(type, "Pods") ? "pods" : !strcmp(type, "Object") ? "object" : "external";
+            const json_t *t = json_object_get(json_object_get(m, f), "target");
+            const json_t *sc = json_object_get(json_object_get(st, f), "current");
+            int avg = json_object_get(t, "averageValue") != NULL;
+            const char *k = avg ? "averageValue" : "value";
+            if (json_object_get(sc, k))
+                snprintf(cur, sizeof cur, "%s", qstr(json_object_get(sc, k), b1, sizeof b1));
+            if (count < 2)
+                sbuf_printf(out, "%s/%s%s", cur, qstr(json_object_get(t, k), b2, sizeof b2),
+                            avg && strcmp(type, "Pods") ? " (avg)" : "");
+        } else if (count < 2) {
+            sbuf_printf(out, "<unknown type>");
+        }
+        count++;
+    }
+    if (count > 2)
+        sbuf_printf(out, " + %zu more...", count - 2);
+}
+
+/* printHorizontalPodAutoscaler */
+static void hpa_cells(const json_t *o, int64_t now, json_t *cells, json_t *row)
+{
+    (void)row;
+    put_name(cells, o);
+    sbuf b = SBUF_INIT(SB_MAX);
+    sbuf_printf(&b, "%s/%s", jstr(o, "spec.scaleTargetRef.kind") ? jstr(o, "spec.scaleTargetRef.kind") : "",
+                jstr(o, "spec.scaleTargetRef.name") ? jstr(o, "spec.scaleTargetRef.name") : "");
+    put_str(cells, sbuf_str(&b));
+    sbuf_free(&b);
+    sbuf t = SBUF_INIT(SB_MAX);
+    hpa_targets(o, &t);
+    put_str(cells, sbuf_str(&t));
+    sbuf_free(&t);
+    const json_t *min = jget(o, "spec.minReplicas");
+    char mb[32] = "<unset>";
+    if (json_is_integer(min))
+        snprintf(mb, sizeof mb, "%lld", (long long)json_integer_value(min));
+    put_str(cells, mb);
+    put_int(cells, json_integer_value(jget(o, "spec.maxReplicas")));
+    put_int(cells, json_integer_value(jget(o, "status.currentReplicas")));
     put_age(cells, o, "metadata.creationTimestamp", now, 0);
 }
 
@@ -875,6 +987,7 @@ static const printer printers[] = {
     {"namespaces", COLS(ns_cols), ns_cells},
     {"nodes", COLS(node_cols), node_cells},
     {"leases", COLS(lease_cols), lease_cells},
+    {"horizontalpodautoscalers", COLS(hpa_cols), hpa_cells},
     {"configmaps", COLS(cm_cols), cm_cells},
     {"secrets", COLS(secret_cols), secret_cells},
     {"pods", COLS(pod_cols), pod_cells},
