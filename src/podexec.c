@@ -45,18 +45,23 @@
 #include "kubelet.h"
 #include "podexec.h"
 #include "runtime.h"
+#include "base64.h"
 #include "websocket.h"
 
 #define OUT_CAP (1u << 20)
 #define IN_CAP (1u << 20)
 #define MAX_FRAME (16u << 20)
+#define MAX_B64_MESSAGE (4u << 20) /* a base64 message is decoded whole */
 #define STREAM_CLOSE 255 /* v5: [255, channel] closes a channel */
 
 enum { P_V1, P_V4, P_V5 };
 enum { CH_STDIN, CH_STDOUT, CH_STDERR, CH_ERROR, CH_RESIZE };
 
-static const struct { const char *name; int proto; } protocols[] = {
-    {"v5.channel.k8s.io", P_V5}, {"v4.channel.k8s.io", P_V4}, {"channel.k8s.io", P_V1},
+/* The base64 ones (browsers' clients) carry each message as text: the channel as an ASCII digit,
+ * then the data in base64. */
+static const struct { const char *name; int proto, b64; } protocols[] = {
+    {"v5.channel.k8s.io", P_V5, 0}, {"v4.channel.k8s.io", P_V4, 0}, {"channel.k8s.io", P_V1, 0},
+    {"v4.base64.channel.k8s.io", P_V4, 1}, {"base64.channel.k8s.io", P_V1, 1},
 };
 
 typedef struct session session;
@@ -74,7 +79,9 @@ struct session {
     session *next;
     podexec_t *px;
     http_req *http;        /* NULL once the client is gone or the session ended */
-    int proto, tty;
+    int proto, tty, b64;
+    char *b64msg;          /* a base64 message being received */
+    size_t b64len;
     char run_id[96];
     char cmd[1024];        /* the command as Go's %v prints a []string, for the status */
     pid_t pid;
@@ -162,6 +169,15 @@ static void send_raw_frame(session *s, int op, const char *pre, size_t pn, const
 
 static void send_chan(session *s, int chan, const char *data, size_t n)
 {
+    if (s->b64) {
+        char c = (char)('0' + chan);
+        char *enc = base64_encode(data ? data : "", n);
+        if (!enc)
+            abort();
+        send_raw_frame(s, WS_TEXT, &c, 1, enc, strlen(enc));
+        free(enc);
+        return;
+    }
     char c = (char)chan;
     send_raw_frame(s, WS_BINARY, &c, 1, data, n);
 }
@@ -190,6 +206,7 @@ static void on_handle_closed(uv_handle_t *h)
             *pp = s->next;
             break;
         }
+    free(s->b64msg);
     free(s);
     if (px->closing && px->sig_closed && !px->sessions)
         free(px);
@@ -383,10 +400,9 @@ static void apply_resize(session *s)
     }
 }
 
-static void on_ws_data(void *arg, int op, int first, int fin, const char *p, size_t n)
+/* A piece of a message whose first byte is its channel (see on_ws_data). */
+static void channel_piece(session *s, int first, int fin, const char *p, size_t n)
 {
-    session *s = arg;
-    (void)op;
     if (first) {
         s->chan = -1;
         s->close_sig = 0;
@@ -414,6 +430,44 @@ static void on_ws_data(void *arg, int op, int first, int fin, const char *p, siz
         if (fin)
             apply_resize(s);
     }
+}
+
+static void on_ws_data(void *arg, int op, int first, int fin, const char *p, size_t n)
+{
+    session *s = arg;
+    (void)op;
+    if (!s->b64) {
+        channel_piece(s, first, fin, p, n);
+        return;
+    }
+    /* base64: the whole message, then its channel digit and the decoded data */
+    if (first)
+        s->b64len = 0;
+    if (s->b64len + n > MAX_B64_MESSAGE) {
+        send_close(s, WS_TOO_BIG);
+        abandon(s);
+        return;
+    }
+    char *nb = realloc(s->b64msg, s->b64len + n + 1);
+    if (!nb)
+        abort();
+    s->b64msg = nb;
+    memcpy(s->b64msg + s->b64len, p, n);
+    s->b64len += n;
+    if (!fin || s->b64len == 0)
+        return;
+    size_t len = 0, bad = 0;
+    unsigned char *d = base64_decode(s->b64msg + 1, s->b64len - 1, &len, &bad);
+    if (!d) /* the kubelet logs it and drops the message */
+        return;
+    char *msg = malloc(len + 1);
+    if (!msg)
+        abort();
+    msg[0] = (char)(s->b64msg[0] - '0');
+    memcpy(msg + 1, d, len);
+    channel_piece(s, 1, 1, msg, len + 1);
+    free(msg);
+    free(d);
 }
 
 static void on_ws_control(void *arg, int op, const char *p, size_t n)
@@ -819,6 +873,7 @@ void podexec_serve(apireq *r)
     s->px = px;
     s->http = h;
     s->proto = proto;
+    s->b64 = pi >= 0 && protocols[pi].b64;
     s->tty = tty;
     s->chan = -1;
     snprintf(s->run_id, sizeof s->run_id, "%s", run_id);

@@ -313,8 +313,28 @@ def test_negotiation_and_first_message(daemon, ns, pod):
     got, code = read_all(ws)
     assert got[3] == b'{"metadata":{},"status":"Success"}'
     with pytest.raises(websocket.WebSocketBadStatusException) as ei:
-        ws_connect(daemon, ns, pod, "command=true&stdout=true", protocols=("v4.base64.channel.k8s.io",))
+        ws_connect(daemon, ns, pod, "command=true&stdout=true", protocols=("v9.channel.k8s.io",))
     assert ei.value.status_code == 403
+
+
+def test_base64_protocol(daemon, ns, pod):
+    """v4.base64.channel.k8s.io (browsers' clients): text messages, a channel digit, base64 data."""
+    import base64
+    ws = ws_connect(daemon, ns, pod, "command=sh&command=-c&command=read%20x%3B%20echo%20got%20%24x%3B%20exit%202"
+                                     "&stdin=true&stdout=true&stderr=true",
+                    protocols=("v4.base64.channel.k8s.io",))
+    assert ws.subprotocol == "v4.base64.channel.k8s.io"
+    ws.send("0" + base64.b64encode(b"hello\n").decode())
+    got = {}
+    while True:
+        op, data = ws.recv_data(control_frame=True)
+        if op == websocket.ABNF.OPCODE_CLOSE:
+            break
+        assert op == websocket.ABNF.OPCODE_TEXT
+        ch = data[:1].decode()
+        got[ch] = got.get(ch, b"") + base64.b64decode(data[1:])
+    assert got["1"] == b"got hello\n"
+    assert json.loads(got["3"])["details"]["causes"] == [{"reason": "ExitCode", "message": "2"}]
 
 
 def test_ping_fragments_and_stdin_close(daemon, ns, pod):
