@@ -53,6 +53,7 @@
 #include "base64.h"
 #include "sbuf.h"
 #include "validate.h"
+#include "probe.h"
 
 
 enum { K_WAITING, K_STARTING, K_RUNNING, K_BACKOFF, K_STOPPING, K_EXITED, K_CONFIG_ERROR };
@@ -89,6 +90,7 @@ typedef struct kpod {
     char **env;
     size_t env_n;
     char *workdir;
+    probeset *probes;      /* the main container's probes while its process runs, or NULL */
 } kpod;
 
 struct kubelet {
@@ -156,8 +158,17 @@ static void kpod_free(kpod *p)
             *pp = p->next;
             break;
         }
+    probes_stop(p->probes);
+    p->probes = NULL;
     uv_close((uv_handle_t *)&p->timer, on_timer_closed);
     uv_close((uv_handle_t *)&p->deadline, on_timer_closed);
+}
+
+/* containerStatuses[].ready of the current container: a running main container, ready by its
+ * readiness probe if it has one */
+static int kready(const kpod *p)
+{
+    return !p->in_init && probes_ready(p->probes);
 }
 
 static const char *jstr(const json_t *o, const char *k)
@@ -419,7 +430,8 @@ static void write_status(kpod *p, const char *phase, json_t *state, json_t *last
     if (!json_object_get(st, "startTime"))
         json_object_set_new(st, "startTime", json_string(now));
     json_t *c = current_container(p, pod), *mc = main_container(pod);
-    json_t *cs = container_status(c, p->restarts, ready, p->state == K_RUNNING, state ? state : json_object(),
+    json_t *cs = container_status(c, p->restarts, ready, p->state == K_RUNNING && probes_started(p->probes),
+                                  state ? state : json_object(),
                                   last_state ? last_state : json_object());
     set_container_id(cs, p->pid);
     if (p->deadline_hit) {
@@ -936,6 +948,56 @@ static void on_backoff(uv_timer_t *t)
 static void retry_waiting(kubelet_t *k, const char *ns);
 static void on_proc_exit(void *arg, const char *id, int code, int sig, int err);
 
+/* ---- probes -------------------------------------------------------------------------------------- */
+
+static void probe_changed(void *arg)
+{
+    kpod *p = arg;
+    if (p->state == K_RUNNING && !p->gone)
+        write_status(p, "Running", running_state(p), json_incref(p->last_term), kready(p));
+}
+
+static void probe_failed(void *arg, const char *kind, const char *msg)
+{
+    kpod *p = arg;
+    pod_event(p, 1, "Warning", "Unhealthy", "%s probe failed: %s", kind, msg);
+}
+
+/* kubelet kills a container whose liveness or startup probe failed, with the pod's grace period
+ * (or the probe's terminationGracePeriodSeconds); the restart policy decides what follows. */
+static void probe_unhealthy(void *arg, const char *kind)
+{
+    kpod *p = arg;
+    if (p->state != K_RUNNING || p->gone)
+        return;
+    char lower[32];
+    snprintf(lower, sizeof lower, "%s", kind);
+    lower[0] = (char)(lower[0] - 'A' + 'a');
+    pod_event(p, 1, "Normal", "Killing", "Container %s failed %s probe, will be restarted", p->container, lower);
+    json_t *pod = api_stored_json(p->k->api, p->key);
+    json_t *c = pod ? current_container(p, pod) : NULL;
+    char key[48];
+    snprintf(key, sizeof key, "%.20sProbe", lower);
+    json_t *g = json_object_get(json_object_get(c, key), "terminationGracePeriodSeconds");
+    if (!json_is_integer(g))
+        g = json_object_get(json_object_get(pod, "spec"), "terminationGracePeriodSeconds");
+    json_int_t grace = json_is_integer(g) ? json_integer_value(g) : 30;
+    json_decref(pod);
+    runtime_stop(p->k->rt, p->run_id, grace <= 0 ? 0 : grace > 86400 ? 86400 : (unsigned)grace);
+}
+
+static void start_probes(kpod *p)
+{
+    probes_stop(p->probes);
+    p->probes = NULL;
+    json_t *pod = api_stored_json(p->k->api, p->key);
+    if (!pod)
+        return;
+    probe_cb cb = {probe_changed, probe_failed, probe_unhealthy, p};
+    p->probes = probes_start(p->k->api->loop, current_container(p, pod), p->env, p->workdir, &cb);
+    json_decref(pod);
+}
+
 static void on_proc_started(void *arg, const char *id, int pid)
 {
     kubelet_t *k = arg;
@@ -947,7 +1009,9 @@ static void on_proc_started(void *arg, const char *id, int pid)
         return;
     pod_event(p, 1, "Normal", "Started", "Started container %s", p->container);
     set_state(p, K_RUNNING);
-    write_status(p, p->in_init ? "Pending" : "Running", running_state(p), json_incref(p->last_term), !p->in_init);
+    if (!p->in_init)
+        start_probes(p);
+    write_status(p, p->in_init ? "Pending" : "Running", running_state(p), json_incref(p->last_term), kready(p));
     if (!p->in_init)
         retry_waiting(k, p->ns);
 }
@@ -958,6 +1022,8 @@ static void on_proc_exit(void *arg, const char *id, int code, int sig, int err)
     kpod *p = find_run(k, id);
     if (!p)
         return;
+    probes_stop(p->probes);
+    p->probes = NULL;
     run_env_free(p);
     if (k->run_end)
         k->run_end(k->run_end_arg, id); /* the container is gone, and what was exec'ed in it */

@@ -2289,6 +2289,26 @@ static void container_defaults(json_t *c)
         json_object_set_new(c, "terminationMessagePolicy", json_string("File"));
     if (!json_object_get(c, "resources"))
         json_object_set_new(c, "resources", json_object());
+    /* SetDefaults_Probe, SetDefaults_HTTPGetAction */
+    static const char *const probes[] = {"livenessProbe", "readinessProbe", "startupProbe"};
+    for (size_t k = 0; k < 3; k++) {
+        json_t *pr = json_object_get(c, probes[k]);
+        if (!json_is_object(pr))
+            continue;
+        static const struct { const char *f; int v; } d[] = {
+            {"timeoutSeconds", 1}, {"periodSeconds", 10}, {"successThreshold", 1}, {"failureThreshold", 3}};
+        for (size_t j = 0; j < 4; j++)
+            if (!json_is_integer(json_object_get(pr, d[j].f)) || json_integer_value(json_object_get(pr, d[j].f)) == 0)
+                json_object_set_new(pr, d[j].f, json_integer(d[j].v));
+        json_t *hg = json_object_get(pr, "httpGet");
+        if (json_is_object(hg)) {
+            const char *path = json_string_value(json_object_get(hg, "path"));
+            if (!path || !*path)
+                json_object_set_new(hg, "path", json_string("/"));
+            if (!json_is_string(json_object_get(hg, "scheme")) || !*json_string_value(json_object_get(hg, "scheme")))
+                json_object_set_new(hg, "scheme", json_string("HTTP"));
+        }
+    }
     size_t i;
     json_t *ev;
     json_array_foreach(json_object_get(c, "env"), i, ev) {
