@@ -597,14 +597,7 @@ static int spawn(session *s, char **argv, char *const *env, const char *workdir,
                 posix_spawn_file_actions_adddup2(&fa, fds[i][i ? 1 : 0], i);
         }
     }
-    if (workdir && *workdir)
-        posix_spawn_file_actions_addchdir_np(&fa, workdir);
-    sigset_t none, all;
-    sigemptyset(&none);
-    sigfillset(&all);
-    posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-    posix_spawnattr_setsigmask(&at, &none);
-    posix_spawnattr_setsigdefault(&at, &all);
+    runtime_spawn_setup(&fa, &at, workdir);
     pid_t pid = -1;
     if (ok) {
         argv[0] = file;

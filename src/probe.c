@@ -304,14 +304,7 @@ static void run_exec(attempt *a)
     posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
     posix_spawn_file_actions_adddup2(&fa, fds[1], 1);
     posix_spawn_file_actions_adddup2(&fa, fds[1], 2);
-    if (ps->workdir && *ps->workdir)
-        posix_spawn_file_actions_addchdir_np(&fa, ps->workdir);
-    sigset_t none, all;
-    sigemptyset(&none);
-    sigfillset(&all);
-    posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-    posix_spawnattr_setsigmask(&at, &none);
-    posix_spawnattr_setsigdefault(&at, &all);
+    runtime_spawn_setup(&fa, &at, ps->workdir);
     /* the handler first: a fast command's SIGCHLD must not come before it */
     uv_signal_start(&a->sigchld, exec_sigchld, SIGCHLD);
     char *argv0 = p->argv[0];

@@ -11,6 +11,7 @@
 #define TJ_RUNTIME_H
 #include <stddef.h>
 #include <stdint.h>
+#include <spawn.h>
 #include <uv.h>
 
 typedef struct runtime runtime_t;
@@ -42,6 +43,9 @@ int runtime_stop(runtime_t *rt, const char *id, unsigned grace_s);
 /* execvp's search for name on envp's PATH (else the daemon's), relative names from workdir:
  * 0 and *out (malloc'd, with a '/'), or -ENOENT, -EACCES, -ENOMEM. */
 int runtime_resolve_cmd(const char *name, char *const *envp, const char *workdir, char **out);
+/* The attributes every child of the daemon is spawned with: workdir (if any), a session and
+ * process group of its own, every signal at its default and none blocked. */
+void runtime_spawn_setup(posix_spawn_file_actions_t *fa, posix_spawnattr_t *at, const char *workdir);
 /* Number of live processes. */
 size_t runtime_live(const runtime_t *rt);
 /* Kill every process (SIGKILL to each group) and free the runtime once they are reaped. */

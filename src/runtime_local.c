@@ -492,6 +492,20 @@ static int check_exec(const char *cand, const char *workdir)
  * behind, and done on envp's PATH (else the daemon's, else /bin:/usr/bin) where the child's
  * execvp would use only envp's. Sets *out to a name with a '/' (malloc'ed; caller frees), so
  * the child's execvp runs it without searching again. */
+void runtime_spawn_setup(posix_spawn_file_actions_t *fa, posix_spawnattr_t *at, const char *workdir)
+{
+    if (workdir && *workdir)
+        posix_spawn_file_actions_addchdir_np(fa, workdir);
+    /* own session and process group; every signal at its default and none blocked (the daemon
+     * ignores SIGPIPE, and a child must not inherit that) */
+    sigset_t none, all;
+    sigemptyset(&none);
+    sigfillset(&all);
+    posix_spawnattr_setflags(at, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+    posix_spawnattr_setsigmask(at, &none);
+    posix_spawnattr_setsigdefault(at, &all);
+}
+
 int runtime_resolve_cmd(const char *name, char *const *envp, const char *workdir, char **out)
 {
     int err;
@@ -585,9 +599,6 @@ static int spawn(pod_t *p, const rt_pod *in)
     }
     posix_spawn_file_actions_t fa;
     posix_spawnattr_t at;
-    sigset_t none, all;
-    sigemptyset(&none);
-    sigfillset(&all);
     posix_spawn_file_actions_init(&fa);
     posix_spawnattr_init(&at);
     for (int fd = 1; fd <= 2; fd++) {
@@ -597,13 +608,7 @@ static int spawn(pod_t *p, const rt_pod *in)
             posix_spawn_file_actions_addopen(&fa, fd, "/dev/null", O_WRONLY, 0);
     }
     posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-    if (in->workdir)
-        posix_spawn_file_actions_addchdir_np(&fa, in->workdir);
-    /* own session and process group; every signal at its default and none blocked (the daemon
-     * ignores SIGPIPE, and a pod must not inherit that) */
-    posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-    posix_spawnattr_setsigmask(&at, &none);
-    posix_spawnattr_setsigdefault(&at, &all);
+    runtime_spawn_setup(&fa, &at, in->workdir);
     /* Synchronous: returns once the child has exec'ed (so setsid() is done and -pid names its
      * group) or has failed to (chdir, exec), with that errno; glibc reaps a failed child. */
     pid_t pid = 0;
