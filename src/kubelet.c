@@ -1,6 +1,7 @@
 /* kubelet — pods as local processes (see kubelet.h).
  *
- * A pod's life here (its init containers one after another, then one main container):
+ * A pod's life here (its init containers one after another, then its main container; the other
+ * containers run beside it, see "sidecars" below):
  *
  *   admitted ──(worker: master not Running yet)──► WAITING ──master runs──┐
  *      │                                                                  ▼
@@ -91,7 +92,34 @@ typedef struct kpod {
     size_t env_n;
     char *workdir;
     probeset *probes;      /* the main container's probes while its process runs, or NULL */
+    /* the pod's other containers, started with the main one's first run (see "sidecars") */
+    struct kside *sides;
+    size_t nsides;
+    int sides_made;
+    int awaiting_sides;    /* deleted, the main process gone: the pod goes when theirs are */
+    /* what the main container's last status write said, for a write a sidecar makes */
+    const char *cur_phase;
+    json_t *cur_state, *cur_last;
+    int cur_ready;
 } kpod;
+
+enum { S_STARTING, S_RUNNING, S_BACKOFF, S_EXITED, S_CONFIG_ERROR };
+
+typedef struct kside {
+    kpod *p;
+    char name[128];
+    char run_id[200];
+    int state, pid, restarts, crashes, ever;
+    int stopping;       /* stopped with the pod: its exit ends it */
+    unsigned backoff_ms;
+    time_t started;
+    json_t *cur;        /* its state for containerStatuses, or NULL before its first start */
+    json_t *last_term;  /* lastState of its last run, or NULL */
+    uv_timer_t timer;   /* back-off */
+    char **env;         /* for exec, while its process runs */
+    size_t env_n;
+    char *workdir;
+} kside;
 
 struct kubelet {
     api_t *api;
@@ -131,6 +159,15 @@ static kpod *find(kubelet_t *k, const char *key)
     return NULL;
 }
 
+static kside *find_side(kubelet_t *k, const char *run_id)
+{
+    for (kpod *p = k->pods; p; p = p->next)
+        for (size_t i = 0; i < p->nsides; i++)
+            if (!strcmp(p->sides[i].run_id, run_id) && p->sides[i].state != S_EXITED)
+                return &p->sides[i];
+    return NULL;
+}
+
 static kpod *find_run(kubelet_t *k, const char *run_id)
 {
     for (kpod *p = k->pods; p; p = p->next)
@@ -139,15 +176,43 @@ static kpod *find_run(kubelet_t *k, const char *run_id)
     return NULL;
 }
 
-static void on_timer_closed(uv_handle_t *h)
+static void side_env_free(kside *sd)
 {
-    kpod *p = h->data;
+    for (size_t j = 0; j < sd->env_n; j++)
+        free(sd->env[j]);
+    free(sd->env);
+    free(sd->workdir);
+    sd->env = NULL;
+    sd->env_n = 0;
+    sd->workdir = NULL;
+}
+
+static void kpod_release(kpod *p)
+{
     if (--p->handles > 0)
         return;
     json_decref(p->last_term);
     json_decref(p->init_status);
+    json_decref(p->cur_state);
+    json_decref(p->cur_last);
+    for (size_t i = 0; i < p->nsides; i++) {
+        json_decref(p->sides[i].cur);
+        json_decref(p->sides[i].last_term);
+        side_env_free(&p->sides[i]);
+    }
+    free(p->sides);
     run_env_free(p);
     free(p);
+}
+
+static void on_timer_closed(uv_handle_t *h)
+{
+    kpod_release(h->data);
+}
+
+static void on_side_timer_closed(uv_handle_t *h)
+{
+    kpod_release(((kside *)h->data)->p);
 }
 
 static void kpod_free(kpod *p)
@@ -160,6 +225,13 @@ static void kpod_free(kpod *p)
         }
     probes_stop(p->probes);
     p->probes = NULL;
+    for (size_t i = 0; i < p->nsides; i++) {
+        kside *sd = &p->sides[i];
+        if (sd->state == S_STARTING || sd->state == S_RUNNING)
+            runtime_stop(k->rt, sd->run_id, 0); /* its exit is not waited for */
+        sd->state = S_EXITED;
+        uv_close((uv_handle_t *)&sd->timer, on_side_timer_closed);
+    }
     uv_close((uv_handle_t *)&p->timer, on_timer_closed);
     uv_close((uv_handle_t *)&p->deadline, on_timer_closed);
 }
@@ -200,19 +272,17 @@ void kubelet_log_path(const kubelet_t *k, const char *ns, const char *pod, const
  * reference is the pod as last stored (its resourceVersion) or, once it is gone, what p keeps of
  * it; container: about the main container (fieldPath spec.containers{NAME}, as kubelet's
  * container references). */
-static void pod_event(kpod *p, int container, const char *type, const char *reason, const char *fmt, ...)
-    __attribute__((format(printf, 5, 6)));
-static void pod_event(kpod *p, int container, const char *type, const char *reason, const char *fmt, ...)
+/* An event about p, as kubelet records it (see pod_event); cname: the container it is about
+ * (fieldPath spec.containers{NAME} or spec.initContainers{NAME}), or NULL for the pod. */
+static void vpod_event(kpod *p, const char *cname, int init, const char *type, const char *reason, const char *fmt,
+                       va_list ap)
 {
     kubelet_t *k = p->k;
     if (!k->ev)
         return;
     char msg[1200], fp[160];
-    va_list ap;
-    va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    snprintf(fp, sizeof fp, "spec.%s{%s}", p->in_init ? "initContainers" : "containers", p->container);
+    snprintf(fp, sizeof fp, "spec.%s{%s}", init ? "initContainers" : "containers", cname ? cname : "");
     json_t *ref = json_pack("{s:s,s:s,s:{s:s,s:s,s:s}}", "apiVersion", "v1", "kind", "Pod", "metadata", "name",
                             p->name, "namespace", p->ns, "uid", p->uid);
     const store_rec *rec = p->key[0] ? store_latest(k->api->store, p->key) : NULL;
@@ -223,8 +293,18 @@ static void pod_event(kpod *p, int container, const char *type, const char *reas
     }
     int sched = !strcmp(reason, "Scheduled");
     events_source src = {sched ? "default-scheduler" : "kubelet", sched ? NULL : NODE_NAME};
-    events_record_from(k->ev, ref, container ? fp : NULL, &src, type, reason, msg);
+    events_record_from(k->ev, ref, cname ? fp : NULL, &src, type, reason, msg);
     json_decref(ref);
+}
+
+static void pod_event(kpod *p, int container, const char *type, const char *reason, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+static void pod_event(kpod *p, int container, const char *type, const char *reason, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vpod_event(p, container ? p->container : NULL, p->in_init, type, reason, fmt, ap);
+    va_end(ap);
 }
 
 /* Go's %q for the usual image reference: in quotes, quote and backslash escaped. */
@@ -397,6 +477,73 @@ static void pod_conditions(const json_t *pod, json_t *st, const json_t *old, con
     sbuf_free(&incomplete);
 }
 
+/* ---- sidecars: the pod's other containers ---------------------------------------------------------
+ *
+ * Each runs as a process of its own from the main container's first run on (kubelet starts a
+ * pod's containers together, after its init containers), restarts by the pod's policy with its
+ * own back-off, and is stopped with the pod. The pod is over only when every container is:
+ * Running while one still runs, Failed when any ended in failure. */
+
+static kside *side_named(const kpod *p, const char *name)
+{
+    for (size_t i = 0; i < p->nsides; i++)
+        if (name && !strcmp(p->sides[i].name, name))
+            return &p->sides[i];
+    return NULL;
+}
+
+/* Processes of sidecars that have not ended yet. */
+static size_t sides_procs(const kpod *p)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < p->nsides; i++)
+        n += p->sides[i].state == S_STARTING || p->sides[i].state == S_RUNNING;
+    return n;
+}
+
+/* The pod's phase from the main container's (main) and the sidecars'. */
+static const char *sides_phase(const kpod *p, const char *main)
+{
+    if (!main || !p->nsides || (strcmp(main, "Succeeded") && strcmp(main, "Failed")))
+        return main;
+    int failed = 0;
+    for (size_t i = 0; i < p->nsides; i++) {
+        const kside *sd = &p->sides[i];
+        if (sd->state != S_EXITED)
+            return "Running";
+        failed |= json_integer_value(json_object_get(json_object_get(sd->cur, "terminated"), "exitCode")) != 0;
+    }
+    return failed ? "Failed" : main;
+}
+
+/* containerStatuses in spec order: the main container's (cs, taken) and each sidecar's. */
+static json_t *all_statuses(const kpod *p, json_t *pod, const json_t *mc, json_t *cs)
+{
+    json_t *list = json_array();
+    size_t i;
+    json_t *c;
+    json_array_foreach(json_object_get(json_object_get(pod, "spec"), "containers"), i, c) {
+        if (c == mc) {
+            json_array_append(list, cs);
+            continue;
+        }
+        const kside *sd = side_named(p, jstr(c, "name"));
+        json_t *state = sd && sd->cur ? json_incref(sd->cur)
+                                      : json_pack("{s:{s:s}}", "waiting", "reason",
+                                                  p->init_status ? "PodInitializing" : "ContainerCreating");
+        int running = sd && sd->state == S_RUNNING;
+        json_t *e = container_status(c, sd ? sd->restarts : 0, running, running, state,
+                                     sd && sd->last_term ? json_incref(sd->last_term) : json_object());
+        if (running)
+            set_container_id(e, sd->pid);
+        json_array_append_new(list, e);
+    }
+    if (!mc)
+        json_array_append(list, cs);
+    json_decref(cs);
+    return list;
+}
+
 /* Rewrite the pod's status from p's state. exit_code/signal describe the last exit (when
  * terminated or restarting); phase NULL = keep. */
 static void write_status(kpod *p, const char *phase, json_t *state, json_t *last_state, int ready)
@@ -416,6 +563,15 @@ static void write_status(kpod *p, const char *phase, json_t *state, json_t *last
         json_decref(last_state);
         return;
     }
+    /* kept for a write a sidecar makes (sides_write) */
+    json_t *ks = json_incref(state), *kl = json_incref(last_state);
+    json_decref(p->cur_state);
+    json_decref(p->cur_last);
+    p->cur_state = ks;
+    p->cur_last = kl;
+    p->cur_phase = phase;
+    p->cur_ready = ready;
+    phase = sides_phase(p, phase);
     json_t *old = json_deep_copy(json_object_get(pod, "status"));
     json_t *st = json_object_get(pod, "status");
     if (!json_is_object(st))
@@ -445,7 +601,7 @@ static void write_status(kpod *p, const char *phase, json_t *state, json_t *last
     }
     if (p->init_status)
         json_object_set_new(st, "initContainerStatuses", json_deep_copy(p->init_status));
-    json_object_set_new(st, "containerStatuses", json_pack("[o]", cs));
+    json_object_set_new(st, "containerStatuses", all_statuses(p, pod, mc, cs));
     if (!json_object_get(st, "qosClass"))
         json_object_set_new(st, "qosClass", json_string(validate_pod_qos(pod)));
     pod_conditions(pod, st, json_object_get(old, "conditions"), now);
@@ -795,6 +951,51 @@ static int command_found(const char *cmd, char **env)
     }
 }
 
+/* c's environment (PATH, HOSTNAME, HOME, then its env as kubelet makes it) and argv (the log shim,
+ * then command and args with $(VAR) expanded): argv has *argc entries, the command at *first_cmd.
+ * -1 with err set (nothing allocated) when a ConfigMap, Secret or key its env names is missing. */
+static int build_cmd(const kpod *p, const json_t *pod, const json_t *c, char ***argv_out, size_t *argc,
+                     size_t *first_cmd, char ***env_out, size_t *ne_out, char *err, size_t cap)
+{
+    kubelet_t *k = p->k;
+    size_t na = json_array_size(json_object_get(c, "command")) + json_array_size(json_object_get(c, "args"));
+    char **argv = calloc(na + 4, sizeof *argv);
+    char **env = NULL;
+    size_t ne = 0;
+    add_env(&env, &ne, "PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+    /* the kubelet's hostname: the pod's name cut to 63 characters, without a trailing '-' or
+     * '.' (truncatePodHostnameIfNeeded); a pod name may have up to 253 */
+    char host[64];
+    snprintf(host, sizeof host, "%.63s", p->name);
+    for (size_t hl = strlen(host); hl > 1 && (host[hl - 1] == '-' || host[hl - 1] == '.');)
+        host[--hl] = 0;
+    add_env(&env, &ne, "HOSTNAME", host);
+    add_env(&env, &ne, "HOME", "/root");
+    if (container_env(k, pod, c, &env, &ne, err, cap) < 0) {
+        for (size_t j = 0; j < ne; j++)
+            free(env[j]);
+        free(env);
+        free(argv);
+        return -1;
+    }
+    size_t i, ai = 0;
+    json_t *a;
+    if (k->o.shim)
+        argv[ai++] = strdup(k->o.shim);
+    *first_cmd = ai;
+    json_array_foreach(json_object_get(c, "command"), i, a)
+        argv[ai++] = expand(json_string_value(a) ? json_string_value(a) : "", env, ne);
+    json_array_foreach(json_object_get(c, "args"), i, a)
+        argv[ai++] = expand(json_string_value(a) ? json_string_value(a) : "", env, ne);
+    *argc = ai;
+    *argv_out = argv;
+    *env_out = env;
+    *ne_out = ne;
+    return 0;
+}
+
+static void sides_make(kpod *p, const json_t *pod);
+
 static void start(kpod *p)
 {
     kubelet_t *k = p->k;
@@ -824,22 +1025,10 @@ static void start(kpod *p)
     }
     json_t *c = current_container(p, pod);
     snprintf(p->container, sizeof p->container, "%s", jstr(c, "name") ? jstr(c, "name") : "main");
-    /* argv: command + args */
-    size_t na = json_array_size(json_object_get(c, "command")) + json_array_size(json_object_get(c, "args"));
-    char **argv = calloc(na + 4, sizeof *argv);
-    char **env = NULL;
-    size_t ne = 0;
-    add_env(&env, &ne, "PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
-    /* the kubelet's hostname: the pod's name cut to 63 characters, without a trailing '-' or
-     * '.' (truncatePodHostnameIfNeeded); a pod name may have up to 253 */
-    char host[64];
-    snprintf(host, sizeof host, "%.63s", p->name);
-    for (size_t hl = strlen(host); hl > 1 && (host[hl - 1] == '-' || host[hl - 1] == '.');)
-        host[--hl] = 0;
-    add_env(&env, &ne, "HOSTNAME", host);
-    add_env(&env, &ne, "HOME", "/root");
+    char **argv = NULL, **env = NULL;
+    size_t ne = 0, first_cmd = 0, ai = 0;
     char cfgerr[600] = "";
-    if (container_env(k, pod, c, &env, &ne, cfgerr, sizeof cfgerr) < 0) {
+    if (build_cmd(p, pod, c, &argv, &ai, &first_cmd, &env, &ne, cfgerr, sizeof cfgerr) < 0) {
         /* kubelet: the image is there, the container cannot be made; the pod stays Pending */
         char img[600];
         quote(jstr(c, "image") ? jstr(c, "image") : "", img, sizeof img);
@@ -849,23 +1038,9 @@ static void start(kpod *p)
         write_status(p, "Pending",
                      json_pack("{s:{s:s,s:s}}", "waiting", "reason", "CreateContainerConfigError", "message", cfgerr),
                      json_incref(p->last_term), 0);
-        for (size_t j = 0; j < ne; j++)
-            free(env[j]);
-        free(env);
-        free(argv);
         json_decref(pod);
         return;
     }
-    size_t i;
-    size_t ai = 0;
-    json_t *a;
-    if (k->o.shim)
-        argv[ai++] = strdup(k->o.shim);
-    size_t first_cmd = ai;
-    json_array_foreach(json_object_get(c, "command"), i, a)
-        argv[ai++] = expand(json_string_value(a) ? json_string_value(a) : "", env, ne);
-    json_array_foreach(json_object_get(c, "args"), i, a)
-        argv[ai++] = expand(json_string_value(a) ? json_string_value(a) : "", env, ne);
     char log[1200], prev[1200], dir[1100];
     kubelet_log_path(k, p->ns, p->name, p->container, 0, log, sizeof log);
     kubelet_log_path(k, p->ns, p->name, p->container, 1, prev, sizeof prev);
@@ -931,9 +1106,246 @@ static void start(kpod *p)
     for (size_t j = 0; j < ne; j++)
         free(env[j]);
     free(env);
+    if (!p->in_init)
+        sides_make(p, pod); /* the pod's other containers start with the main one */
     json_decref(pod);
     if (*why)
         on_proc_exit(k, p->run_id, 128, 0, 0);
+}
+
+/* ---- sidecars' lives ------------------------------------------------------------------------ */
+
+static void side_event(kside *sd, const char *type, const char *reason, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static void side_event(kside *sd, const char *type, const char *reason, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vpod_event(sd->p, sd->name, 0, type, reason, fmt, ap);
+    va_end(ap);
+}
+
+/* The pod's status again, the main container's part as it last wrote it. */
+static void sides_write(kpod *p)
+{
+    if (!p->cur_phase)
+        return;
+    write_status(p, p->cur_phase, json_incref(p->cur_state), json_incref(p->cur_last), p->cur_ready);
+}
+
+static void side_exited(kside *sd, int code, int sig, int err);
+static void on_side_backoff(uv_timer_t *t);
+
+static void side_start(kside *sd)
+{
+    kpod *p = sd->p;
+    kubelet_t *k = p->k;
+    json_t *pod = api_stored_json(k->api, p->key);
+    const json_t *c = NULL;
+    size_t i;
+    json_t *x;
+    json_array_foreach(json_object_get(json_object_get(pod, "spec"), "containers"), i, x)
+        if (jstr(x, "name") && !strcmp(jstr(x, "name"), sd->name))
+            c = x;
+    if (!c) {
+        json_decref(pod);
+        return;
+    }
+    char **argv = NULL, **env = NULL, cfgerr[600] = "";
+    size_t ne = 0, first_cmd = 0, argc = 0;
+    char img[600];
+    quote(jstr(c, "image") ? jstr(c, "image") : "", img, sizeof img);
+    side_event(sd, "Normal", "Pulled", "Container image %s already present on machine", img);
+    if (build_cmd(p, pod, c, &argv, &argc, &first_cmd, &env, &ne, cfgerr, sizeof cfgerr) < 0) {
+        side_event(sd, "Warning", "Failed", "Error: %s", cfgerr);
+        sd->state = S_CONFIG_ERROR;
+        json_decref(sd->cur);
+        sd->cur = json_pack("{s:{s:s,s:s}}", "waiting", "reason", "CreateContainerConfigError", "message", cfgerr);
+        json_decref(pod);
+        sides_write(p);
+        return;
+    }
+    char log[1200], prev[1200];
+    kubelet_log_path(k, p->ns, p->name, sd->name, 0, log, sizeof log);
+    kubelet_log_path(k, p->ns, p->name, sd->name, 1, prev, sizeof prev);
+    if (sd->ever) {
+        rename(log, prev);
+        sd->restarts++;
+    } else {
+        unlink(log);
+        unlink(prev);
+    }
+    sd->ever = 1;
+    sd->pid = 0;
+    sd->started = time(NULL);
+    snprintf(sd->run_id, sizeof sd->run_id, "%s/c/%.100s/%d", p->uid, sd->name, sd->restarts);
+    side_event(sd, "Normal", "Created", "Created container: %s", sd->name);
+    char why[600] = "";
+    if (argc == first_cmd)
+        snprintf(why, sizeof why, "container %s has no command; images are not pulled or run", sd->name);
+    else if (!command_found(argv[first_cmd], env))
+        snprintf(why, sizeof why, "exec: \"%.400s\": executable file not found in $PATH", argv[first_cmd]);
+    int started = 0;
+    if (!*why) {
+        rt_pod rp = {.id = sd->run_id, .argv = argv, .envp = env, .workdir = jstr(c, "workingDir"),
+                     .log_path = log, .log_cap = 64u << 20};
+        sd->state = S_STARTING;
+        started = runtime_start(k->rt, &rp) == 0;
+        if (started) {
+            side_env_free(sd);
+            sd->env = env;
+            sd->env_n = ne;
+            sd->workdir = jstr(c, "workingDir") ? strdup(jstr(c, "workingDir")) : NULL;
+            env = NULL;
+            ne = 0;
+        }
+    }
+    for (size_t j = 0; j < argc; j++)
+        free(argv[j]);
+    free(argv);
+    for (size_t j = 0; j < ne; j++)
+        free(env[j]);
+    free(env);
+    json_decref(pod);
+    if (!started) {
+        FILE *f = *why ? fopen(log, "a") : NULL;
+        if (f) {
+            fprintf(f, "torchjobd: %s\n", why);
+            fclose(f);
+        }
+        if (*why)
+            side_event(sd, "Warning", "Failed", "Error: %s", why);
+        side_exited(sd, 128, 0, 0);
+    }
+}
+
+static void side_started(kside *sd, int pid)
+{
+    sd->pid = pid;
+    if (sd->state != S_STARTING)
+        return;
+    sd->state = S_RUNNING;
+    side_event(sd, "Normal", "Started", "Started container %s", sd->name);
+    char *ts = api_rfc3339(sd->started);
+    json_decref(sd->cur);
+    sd->cur = json_pack("{s:{s:s}}", "running", "startedAt", ts);
+    free(ts);
+    sides_write(sd->p);
+}
+
+static void side_exited(kside *sd, int code, int sig, int err)
+{
+    kpod *p = sd->p;
+    kubelet_t *k = p->k;
+    side_env_free(sd);
+    if (k->run_end && sd->pid > 0)
+        k->run_end(k->run_end_arg, sd->run_id);
+    char *a = api_rfc3339(sd->started), *b = api_now_rfc3339();
+    json_t *t = json_pack("{s:i,s:s,s:s,s:s}", "exitCode", code,
+                          "reason", code == 0 ? "Completed" : err == 0 && code == 128 && sd->pid <= 0 ? "StartError" : "Error",
+                          "startedAt", a, "finishedAt", b);
+    if (sig)
+        json_object_set_new(t, "signal", json_integer(sig));
+    set_container_id(t, sd->pid);
+    free(a);
+    free(b);
+    json_t *term = json_pack("{s:o}", "terminated", t);
+    if (p->gone || p->awaiting_sides || sd->stopping || p->deadline_hit || p->state == K_STOPPING) {
+        sd->state = S_EXITED;
+        json_decref(sd->cur);
+        sd->cur = term;
+        if (p->awaiting_sides && !sides_procs(p)) { /* the pod's last process: it goes now */
+            finish_deletion(p);
+            kpod_free(p);
+            return;
+        }
+        if (!p->gone && !p->awaiting_sides)
+            sides_write(p);
+        return;
+    }
+    json_t *pod = api_stored_json(k->api, p->key);
+    const char *policy = jstr(json_object_get(pod, "spec"), "restartPolicy");
+    int restart = policy && (!strcmp(policy, "Always") || (!strcmp(policy, "OnFailure") && code != 0));
+    json_decref(pod);
+    if (restart) { /* the same back-off as the main container's */
+        if (time(NULL) - sd->started >= 600)
+            sd->crashes = 0;
+        sd->crashes++;
+        sd->backoff_ms = sd->crashes == 1 ? 0 : sd->crashes == 2 ? k->o.backoff_initial_ms : sd->backoff_ms * 2;
+        if (sd->backoff_ms > k->o.backoff_max_ms)
+            sd->backoff_ms = k->o.backoff_max_ms;
+        sd->state = S_BACKOFF;
+        char msg[1200];
+        snprintf(msg, sizeof msg, "back-off %us restarting failed container=%s pod=%s_%s(%s)", sd->backoff_ms / 1000,
+                 sd->name, p->name, p->ns, p->uid);
+        if (sd->backoff_ms)
+            side_event(sd, "Warning", "BackOff", "Back-off restarting failed container %s in pod %s_%s(%s)", sd->name,
+                       p->name, p->ns, p->uid);
+        json_decref(sd->last_term);
+        sd->last_term = term;
+        json_decref(sd->cur);
+        sd->cur = json_pack("{s:{s:s,s:s}}", "waiting", "reason", "CrashLoopBackOff", "message", msg);
+        uv_timer_start(&sd->timer, on_side_backoff, sd->backoff_ms, 0);
+    } else {
+        sd->state = S_EXITED;
+        json_decref(sd->cur);
+        sd->cur = term;
+    }
+    sides_write(p);
+}
+
+static void on_side_backoff(uv_timer_t *t)
+{
+    kside *sd = t->data;
+    if (sd->state == S_BACKOFF && !sd->p->gone)
+        side_start(sd);
+}
+
+/* The main container's first run: the others start with it. */
+static void sides_make(kpod *p, const json_t *pod)
+{
+    if (p->sides_made)
+        return;
+    p->sides_made = 1;
+    const json_t *cs = json_object_get(json_object_get(pod, "spec"), "containers");
+    const json_t *mc = main_container((json_t *)pod);
+    size_t n = json_array_size(cs);
+    if (n <= 1)
+        return;
+    p->sides = calloc(n - 1, sizeof *p->sides);
+    if (!p->sides)
+        abort();
+    size_t i;
+    const json_t *c;
+    json_array_foreach(cs, i, c) {
+        if (c == mc)
+            continue;
+        kside *sd = &p->sides[p->nsides++];
+        sd->p = p;
+        snprintf(sd->name, sizeof sd->name, "%s", jstr(c, "name") ? jstr(c, "name") : "");
+        uv_timer_init(p->k->api->loop, &sd->timer);
+        sd->timer.data = sd;
+        p->handles++;
+    }
+    for (size_t j = 0; j < p->nsides; j++)
+        side_start(&p->sides[j]);
+}
+
+/* Stop the sidecars' processes with grace (a deletion, a deadline); the others end at once. */
+static void sides_stop(kpod *p, unsigned grace)
+{
+    for (size_t i = 0; i < p->nsides; i++) {
+        kside *sd = &p->sides[i];
+        uv_timer_stop(&sd->timer);
+        if (sd->state == S_STARTING || sd->state == S_RUNNING) {
+            if (!sd->stopping)
+                side_event(sd, "Normal", "Killing", "Stopping container %s", sd->name);
+            sd->stopping = 1;
+            runtime_stop(p->k->rt, sd->run_id, grace);
+        } else {
+            sd->state = S_EXITED;
+        }
+    }
 }
 
 static void on_backoff(uv_timer_t *t)
@@ -1001,6 +1413,11 @@ static void start_probes(kpod *p)
 static void on_proc_started(void *arg, const char *id, int pid)
 {
     kubelet_t *k = arg;
+    kside *sd = find_side(k, id);
+    if (sd) {
+        side_started(sd, pid);
+        return;
+    }
     kpod *p = find_run(k, id);
     if (!p)
         return;
@@ -1019,6 +1436,12 @@ static void on_proc_started(void *arg, const char *id, int pid)
 static void on_proc_exit(void *arg, const char *id, int code, int sig, int err)
 {
     kubelet_t *k = arg;
+    kside *sd = find_side(k, id);
+    if (sd) {
+        if (!k->closing)
+            side_exited(sd, code, sig, err);
+        return;
+    }
     kpod *p = find_run(k, id);
     if (!p)
         return;
@@ -1044,6 +1467,10 @@ static void on_proc_exit(void *arg, const char *id, int code, int sig, int err)
     int was_stopping = p->state == K_STOPPING;
     if (p->gone || was_stopping) {
         set_state(p, K_EXITED);
+        if (!p->gone && sides_procs(p)) { /* the pod goes with its last process */
+            p->awaiting_sides = 1;
+            return;
+        }
         if (!p->gone)
             finish_deletion(p);
         kpod_free(p);
@@ -1145,8 +1572,12 @@ static void retry_config_errors(kubelet_t *k, const char *key)
         return;
     for (kpod *p = k->pods, *next; p; p = next) {
         next = p->next;
-        if (p->state == K_CONFIG_ERROR && !p->gone && strlen(p->ns) == (size_t)(end - ns) &&
-            !strncmp(p->ns, ns, (size_t)(end - ns))) {
+        if (p->gone || strlen(p->ns) != (size_t)(end - ns) || strncmp(p->ns, ns, (size_t)(end - ns)))
+            continue;
+        for (size_t i = 0; i < p->nsides; i++)
+            if (p->sides[i].state == S_CONFIG_ERROR)
+                side_start(&p->sides[i]);
+        if (p->state == K_CONFIG_ERROR) {
             set_state(p, K_STARTING);
             start(p);
         }
@@ -1162,6 +1593,13 @@ static void on_deadline(uv_timer_t *t)
         return;
     p->deadline_hit = 1;
     pod_event(p, 0, "Normal", "DeadlineExceeded", "Pod was active on the node longer than the specified deadline");
+    {
+        json_t *pod = api_stored_json(k->api, p->key);
+        json_t *g = json_object_get(json_object_get(pod, "spec"), "terminationGracePeriodSeconds");
+        json_int_t grace = json_is_integer(g) ? json_integer_value(g) : 30;
+        json_decref(pod);
+        sides_stop(p, grace <= 0 ? 0 : grace > 86400 ? 86400 : (unsigned)grace);
+    }
     if (p->state == K_RUNNING || p->state == K_STARTING) {
         json_t *pod = api_stored_json(k->api, p->key);
         json_t *g = json_object_get(json_object_get(pod, "spec"), "terminationGracePeriodSeconds");
@@ -1199,6 +1637,7 @@ static void stop_pod(kpod *p, json_t *md)
      * shorter grace can only bring the SIGKILL forward (runtime_stop never extends). */
     json_int_t grace = json_integer_value(json_object_get(md, "deletionGracePeriodSeconds"));
     unsigned left = grace <= 0 ? 0 : grace > (json_int_t)UINT_MAX ? UINT_MAX : (unsigned)grace;
+    sides_stop(p, left);
     switch (p->state) {
     case K_STARTING:
     case K_RUNNING:
@@ -1214,6 +1653,10 @@ static void stop_pod(kpod *p, json_t *md)
     default:
         uv_timer_stop(&p->timer);
         set_state(p, K_EXITED);
+        if (sides_procs(p)) {
+            p->awaiting_sides = 1;
+            return;
+        }
         finish_deletion(p);
         kpod_free(p);
     }
@@ -1281,7 +1724,13 @@ static void on_commit(void *arg, const store_rec *rec, const store_rec *prev)
         snprintf(p->uid, sizeof p->uid, "%s", uid);
         snprintf(p->ns, sizeof p->ns, "%s", jstr(md, "namespace") ? jstr(md, "namespace") : "");
         snprintf(p->name, sizeof p->name, "%s", jstr(md, "name") ? jstr(md, "name") : "");
-        json_t *cs = json_array_get(json_object_get(json_object_get(pod, "status"), "containerStatuses"), 0);
+        /* the main container's status (a pod's other containers have theirs beside it) */
+        json_t *cs = NULL, *e;
+        size_t ci;
+        const char *mname = jstr(main_container(pod), "name");
+        json_array_foreach(json_object_get(json_object_get(pod, "status"), "containerStatuses"), ci, e)
+            if (!cs || (mname && jstr(e, "name") && !strcmp(jstr(e, "name"), mname)))
+                cs = e;
         p->restarts = (int)json_integer_value(json_object_get(cs, "restartCount"));
         uv_timer_init(k->api->loop, &p->timer);
         p->timer.data = p;
@@ -1372,6 +1821,15 @@ int kubelet_exec_target(const kubelet_t *k, const char *ns, const char *pod, con
     for (kpod *p = k->pods; p; p = p->next) {
         if (strcmp(p->ns, ns) || strcmp(p->name, pod) || p->gone)
             continue;
+        kside *sd = side_named(p, container);
+        if (sd) {
+            if (!sd->env || sd->pid <= 0 || sd->state != S_RUNNING)
+                return -1;
+            *env = sd->env;
+            *workdir = sd->workdir;
+            snprintf(run_id, cap, "%s", sd->run_id);
+            return 0;
+        }
         if (!p->env || p->pid <= 0 || strcmp(p->container, container) ||
             (p->state != K_RUNNING && p->state != K_STOPPING))
             return -1;

@@ -1,7 +1,8 @@
 /* kubelet — runs the pods bound to this machine (spec.nodeName "localhost") through the runtime
  * interface and writes their status as a kubelet would: phase, conditions, containerStatuses,
  * restarts in place with back-off (Always/OnFailure), graceful termination on delete.
- * Only the pod's main container runs (the one named "pytorch", else the first). */
+ * The main container (the one named "pytorch", else the first) carries the pod's state machine,
+ * its probes and the worker's wait for its master; the other containers run beside it. */
 #ifndef TJ_KUBELET_H
 #define TJ_KUBELET_H
 #include "api.h"

@@ -34,6 +34,11 @@ def status(daemon, ns, name):
     return daemon.get(f"/api/v1/namespaces/{ns}/pods/{name}").json["status"]
 
 
+def main_status(daemon, ns, name):
+    """containerStatuses[0], or {} before the kubelet's first status write."""
+    return (status(daemon, ns, name).get("containerStatuses") or [{}])[0]
+
+
 def cond(st, t):
     return next((c for c in st.get("conditions", []) if c["type"] == t), {})
 
@@ -72,11 +77,11 @@ def test_readiness_by_exec(daemon, ns, tmp_path):
     assert cond(st, "Ready")["status"] == "False"
     assert cond(st, "Ready")["message"] == "containers with unready status: [main]"
     flag.write_text("")
-    poll(lambda: status(daemon, ns, name)["containerStatuses"][0]["ready"], timeout=10, desc="ready")
+    poll(lambda: main_status(daemon, ns, name).get("ready"), timeout=10, desc="ready")
     assert cond(status(daemon, ns, name), "Ready")["status"] == "True"
     assert ("Unhealthy", "Readiness probe failed: ") in events(daemon, ns, name)
     flag.unlink()  # failureThreshold 3: unready again after three failures
-    poll(lambda: not status(daemon, ns, name)["containerStatuses"][0]["ready"], timeout=10, desc="unready")
+    poll(lambda: main_status(daemon, ns, name).get("ready") is False, timeout=10, desc="unready")
 
 
 def test_liveness_by_http_restarts(daemon, ns):
@@ -108,7 +113,7 @@ def test_liveness_by_http_restarts(daemon, ns):
                                                                       "httpHeaders": [{"name": "X-Probe",
                                                                                        "value": "yes"}]},
                                                           "periodSeconds": 1, "failureThreshold": 2}})
-        poll(lambda: status(daemon, ns, name)["containerStatuses"][0]["restartCount"] >= 1, timeout=20,
+        poll(lambda: main_status(daemon, ns, name).get("restartCount", 0) >= 1, timeout=20,
              desc="restarted by liveness")
         ev = events(daemon, ns, name)
         assert ("Unhealthy", "Liveness probe failed: HTTP probe failed with statuscode: 500") in ev, ev
@@ -148,7 +153,7 @@ def test_startup_probe_gates_the_others(daemon, ns, tmp_path):
     assert cs["started"] is False and cs["restartCount"] == 0, cs
     assert cs["ready"] is True  # no readiness probe: ready, as kubelet reports it
     flag.write_text("")
-    poll(lambda: status(daemon, ns, name)["containerStatuses"][0]["restartCount"] >= 1, timeout=15,
+    poll(lambda: main_status(daemon, ns, name).get("restartCount", 0) >= 1, timeout=15,
          desc="liveness ran after startup")
 
 
