@@ -1857,7 +1857,7 @@ int kubelet_pod_running(const kubelet_t *k, const char *ns, const char *pod)
     for (kpod *p = k->pods; p; p = p->next)
         if (!strcmp(p->ns, ns) && !strcmp(p->name, pod))
             return p->state == K_RUNNING || p->state == K_STARTING || p->state == K_STOPPING ||
-                   p->state == K_BACKOFF || p->state == K_WAITING;
+                   p->state == K_BACKOFF || p->state == K_WAITING || sides_procs(p) > 0;
     return 0;
 }
 

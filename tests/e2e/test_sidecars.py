@@ -62,6 +62,15 @@ def test_never_pod_ends_with_its_last_container(daemon, ns):
     name = make_pod(daemon, ns, "exit 0", "sleep 2; exit 0", restart="Never")
     poll(lambda: statuses(daemon, ns, name).get("main", {}).get("state", {}).get("terminated"), desc="main done")
     assert pod(daemon, ns, name)["status"]["phase"] == "Running"  # the sidecar still runs
+    # a follow of the sidecar's log lasts as long as the sidecar, not the main container
+    import subprocess
+    env = dict(os.environ, KUBECONFIG=str(daemon.kubeconfig))
+    t = time.time()
+    f = subprocess.run(["kubectl", "-n", ns, "logs", "-f", name, "-c", "side"], env=env, capture_output=True,
+                       text=True, timeout=20)
+    followed = time.time() - t
+    assert f.returncode == 0, f.stderr
+    assert followed >= 0.5, followed  # it followed until the sidecar's end
     poll(lambda: pod(daemon, ns, name)["status"]["phase"] == "Succeeded", timeout=10, desc="succeeded")
     failed = make_pod(daemon, ns, "exit 0", "sleep 1; exit 3", restart="Never")
     poll(lambda: pod(daemon, ns, failed)["status"].get("phase") == "Failed", timeout=10, desc="failed")
