@@ -93,7 +93,7 @@ typedef struct kpod {
     char *workdir;
     probeset *probes;      /* the main container's probes while its process runs, or NULL */
     /* the pod's other containers, started with the main one's first run (see "sidecars") */
-    struct kside *sides;
+    struct kside *sides;   /* room for every container, made once: the timers must not move */
     size_t nsides;
     int sides_made;
     int awaiting_sides;    /* deleted, the main process gone: the pod goes when theirs are */
@@ -111,6 +111,8 @@ typedef struct kside {
     char run_id[200];
     int state, pid, restarts, crashes, ever;
     int stopping;       /* stopped with the pod: its exit ends it */
+    int native;         /* an init container with restartPolicy Always (a native sidecar) */
+    int init_idx;       /* its index in spec.initContainers */
     unsigned backoff_ms;
     time_t started;
     json_t *cur;        /* its state for containerStatuses, or NULL before its first start */
@@ -351,7 +353,7 @@ static json_t *container_status(const json_t *c, int restarts, int ready, int st
 
 /* initContainerStatuses[init_done] = cs (taken); the list is made on first use, every init
  * container waiting (PodInitializing) until its turn. */
-static void init_status_set(kpod *p, json_t *pod, json_t *cs)
+static void init_status_ensure(kpod *p, json_t *pod)
 {
     json_t *inits = json_object_get(json_object_get(pod, "spec"), "initContainers");
     if (json_array_size(p->init_status) != json_array_size(inits)) {
@@ -364,6 +366,11 @@ static void init_status_set(kpod *p, json_t *pod, json_t *cs)
                                   container_status(c, 0, 0, 0, json_pack("{s:{s:s}}", "waiting", "reason", "PodInitializing"),
                                                    json_object()));
     }
+}
+
+static void init_status_set(kpod *p, json_t *pod, json_t *cs)
+{
+    init_status_ensure(p, pod);
     json_array_set_new(p->init_status, (size_t)p->init_done, cs);
 }
 
@@ -509,6 +516,8 @@ static const char *sides_phase(const kpod *p, const char *main)
     int failed = 0;
     for (size_t i = 0; i < p->nsides; i++) {
         const kside *sd = &p->sides[i];
+        if (sd->native) /* a native sidecar neither holds the pod nor fails it */
+            continue;
         if (sd->state != S_EXITED)
             return "Running";
         failed |= json_integer_value(json_object_get(json_object_get(sd->cur, "terminated"), "exitCode")) != 0;
@@ -543,6 +552,26 @@ static json_t *all_statuses(const kpod *p, json_t *pod, const json_t *mc, json_t
     json_decref(cs);
     return list;
 }
+
+/* initContainerStatuses' entries of the native sidecars, from their processes. */
+static void native_statuses(kpod *p, json_t *pod)
+{
+    json_t *inits = json_object_get(json_object_get(pod, "spec"), "initContainers");
+    for (size_t i = 0; i < p->nsides; i++) {
+        const kside *sd = &p->sides[i];
+        if (!sd->native || !sd->cur)
+            continue;
+        init_status_ensure(p, pod);
+        int running = sd->state == S_RUNNING;
+        json_t *e = container_status(json_array_get(inits, (size_t)sd->init_idx), sd->restarts, running, running,
+                                     json_incref(sd->cur), sd->last_term ? json_incref(sd->last_term) : json_object());
+        if (running)
+            set_container_id(e, sd->pid);
+        json_array_set_new(p->init_status, (size_t)sd->init_idx, e);
+    }
+}
+
+static void sides_stop(kpod *p, unsigned grace);
 
 /* Rewrite the pod's status from p's state. exit_code/signal describe the last exit (when
  * terminated or restarting); phase NULL = keep. */
@@ -598,6 +627,14 @@ static void write_status(kpod *p, const char *phase, json_t *state, json_t *last
         init_status_set(p, pod, cs);
         cs = container_status(mc, p->main_restarts, 0, 0, json_pack("{s:{s:s}}", "waiting", "reason", "PodInitializing"),
                               json_object());
+    }
+    native_statuses(p, pod);
+    if (phase && (!strcmp(phase, "Succeeded") || !strcmp(phase, "Failed"))) {
+        /* the regular containers are all done: kubelet terminates the native sidecars */
+        json_int_t g = json_integer_value(json_object_get(json_object_get(pod, "spec"), "terminationGracePeriodSeconds"));
+        for (size_t i = 0; i < p->nsides; i++)
+            if (p->sides[i].native && !p->sides[i].stopping)
+                sides_stop(p, g <= 0 ? 0 : g > 86400 ? 86400 : (unsigned)g);
     }
     if (p->init_status)
         json_object_set_new(st, "initContainerStatuses", json_deep_copy(p->init_status));
@@ -995,6 +1032,9 @@ static int build_cmd(const kpod *p, const json_t *pod, const json_t *c, char ***
 }
 
 static void sides_make(kpod *p, const json_t *pod);
+static kside *side_named(const kpod *p, const char *name);
+static kside *side_add(kpod *p, const json_t *pod, const json_t *c, int native, int init_idx);
+static void side_start(kside *sd);
 
 static void start(kpod *p)
 {
@@ -1024,6 +1064,20 @@ static void start(kpod *p)
         return;
     }
     json_t *c = current_container(p, pod);
+    if (p->in_init && jstr(c, "restartPolicy") && !strcmp(jstr(c, "restartPolicy"), "Always")) {
+        /* a native sidecar: it starts and keeps running, and the next init container (or the
+         * main one) follows */
+        if (!side_named(p, jstr(c, "name")))
+            side_start(side_add(p, pod, c, 1, p->init_done));
+        int ninit = (int)json_array_size(json_object_get(json_object_get(pod, "spec"), "initContainers"));
+        if (++p->init_done >= ninit) {
+            p->in_init = 0;
+            p->restarts = p->main_restarts;
+        }
+        json_decref(pod);
+        start(p);
+        return;
+    }
     snprintf(p->container, sizeof p->container, "%s", jstr(c, "name") ? jstr(c, "name") : "main");
     char **argv = NULL, **env = NULL;
     size_t ne = 0, first_cmd = 0, ai = 0;
@@ -1144,7 +1198,7 @@ static void side_start(kside *sd)
     const json_t *c = NULL;
     size_t i;
     json_t *x;
-    json_array_foreach(json_object_get(json_object_get(pod, "spec"), "containers"), i, x)
+    json_array_foreach(json_object_get(json_object_get(pod, "spec"), sd->native ? "initContainers" : "containers"), i, x)
         if (jstr(x, "name") && !strcmp(jstr(x, "name"), sd->name))
             c = x;
     if (!c) {
@@ -1265,7 +1319,7 @@ static void side_exited(kside *sd, int code, int sig, int err)
     }
     json_t *pod = api_stored_json(k->api, p->key);
     const char *policy = jstr(json_object_get(pod, "spec"), "restartPolicy");
-    int restart = policy && (!strcmp(policy, "Always") || (!strcmp(policy, "OnFailure") && code != 0));
+    int restart = sd->native || (policy && (!strcmp(policy, "Always") || (!strcmp(policy, "OnFailure") && code != 0)));
     json_decref(pod);
     if (restart) { /* the same back-off as the main container's */
         if (time(NULL) - sd->started >= 600)
@@ -1302,32 +1356,41 @@ static void on_side_backoff(uv_timer_t *t)
 }
 
 /* The main container's first run: the others start with it. */
+/* A new sidecar of p, named like container c. The array has room for all of the pod's
+ * containers from its first use on. */
+static kside *side_add(kpod *p, const json_t *pod, const json_t *c, int native, int init_idx)
+{
+    if (!p->sides) {
+        const json_t *spec = json_object_get(pod, "spec");
+        size_t cap = json_array_size(json_object_get(spec, "containers")) +
+                     json_array_size(json_object_get(spec, "initContainers"));
+        p->sides = calloc(cap ? cap : 1, sizeof *p->sides);
+        if (!p->sides)
+            abort();
+    }
+    kside *sd = &p->sides[p->nsides++];
+    sd->p = p;
+    sd->native = native;
+    sd->init_idx = init_idx;
+    snprintf(sd->name, sizeof sd->name, "%s", jstr(c, "name") ? jstr(c, "name") : "");
+    uv_timer_init(p->k->api->loop, &sd->timer);
+    sd->timer.data = sd;
+    p->handles++;
+    return sd;
+}
+
 static void sides_make(kpod *p, const json_t *pod)
 {
     if (p->sides_made)
         return;
     p->sides_made = 1;
-    const json_t *cs = json_object_get(json_object_get(pod, "spec"), "containers");
     const json_t *mc = main_container((json_t *)pod);
-    size_t n = json_array_size(cs);
-    if (n <= 1)
-        return;
-    p->sides = calloc(n - 1, sizeof *p->sides);
-    if (!p->sides)
-        abort();
-    size_t i;
+    size_t i, first = p->nsides;
     const json_t *c;
-    json_array_foreach(cs, i, c) {
-        if (c == mc)
-            continue;
-        kside *sd = &p->sides[p->nsides++];
-        sd->p = p;
-        snprintf(sd->name, sizeof sd->name, "%s", jstr(c, "name") ? jstr(c, "name") : "");
-        uv_timer_init(p->k->api->loop, &sd->timer);
-        sd->timer.data = sd;
-        p->handles++;
-    }
-    for (size_t j = 0; j < p->nsides; j++)
+    json_array_foreach(json_object_get(json_object_get(pod, "spec"), "containers"), i, c)
+        if (c != mc)
+            side_add(p, pod, c, 0, 0);
+    for (size_t j = first; j < p->nsides; j++)
         side_start(&p->sides[j]);
 }
 

@@ -106,3 +106,46 @@ def test_delete_stops_every_container(daemon, ns):
         f"/api/v1/namespaces/{ns}/events", query={"fieldSelector": f"involvedObject.name={name},reason=Killing"}
     ).json["items"]]
     assert sorted(kills) == ["spec.containers{main}", "spec.containers{side}"], kills
+
+
+def test_native_sidecar(daemon, kubectl, ns):
+    """An init container with restartPolicy Always (kube 1.29+): started in its turn, the next init
+    container and the main one follow while it runs; it shows in initContainerStatuses; it neither
+    holds nor fails the pod, and is terminated once the regular containers are done."""
+    name = uniq("nat")
+    body = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name},
+            "spec": {"restartPolicy": "Never", "terminationGracePeriodSeconds": 2,
+                     "initContainers": [
+                         {"name": "proxy", "image": "busybox", "restartPolicy": "Always",
+                          "command": ["sh", "-c", "echo proxy up; trap 'exit 0' TERM; sleep 300 & wait"]},
+                         {"name": "setup", "image": "busybox", "command": ["true"]}],
+                     "containers": [{"name": "main", "image": "busybox", "command": ["sh", "-c", "sleep 2"]}]}}
+    assert daemon.post(f"/api/v1/namespaces/{ns}/pods", body).status == 201
+
+    def inits():
+        return {c["name"]: c for c in pod(daemon, ns, name).get("status", {}).get("initContainerStatuses") or []}
+    poll(lambda: statuses(daemon, ns, name).get("main", {}).get("state", {}).get("running"), desc="main running")
+    proxy = inits()["proxy"]
+    assert "running" in proxy["state"] and proxy["started"] is True and proxy["ready"] is True, proxy
+    assert inits()["setup"]["state"]["terminated"]["exitCode"] == 0
+    p = kubectl("-n", ns, "exec", name, "-c", "proxy", "--", "echo", "in proxy")
+    assert p.returncode == 0 and p.stdout == "in proxy\n", p.stderr
+    assert kubectl("-n", ns, "logs", name, "-c", "proxy").stdout == "proxy up\n"
+    poll(lambda: pod(daemon, ns, name)["status"]["phase"] == "Succeeded", timeout=15, desc="succeeded")
+    poll(lambda: inits()["proxy"]["state"].get("terminated"), timeout=10, desc="sidecar terminated")
+
+
+def test_native_sidecar_always_restarts(daemon, ns):
+    name = uniq("nat")
+    body = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name},
+            "spec": {"restartPolicy": "Never", "terminationGracePeriodSeconds": 1,
+                     "initContainers": [{"name": "flaky", "image": "busybox", "restartPolicy": "Always",
+                                         "command": ["sh", "-c", "exit 1"]}],
+                     "containers": [{"name": "main", "image": "busybox", "command": ["sh", "-c", "sleep 3"]}]}}
+    assert daemon.post(f"/api/v1/namespaces/{ns}/pods", body).status == 201
+
+    def flaky():
+        return ((pod(daemon, ns, name).get("status", {}).get("initContainerStatuses") or [{}])[0])
+    poll(lambda: flaky().get("restartCount", 0) >= 1, timeout=10, desc="restarted despite Never")
+    # its failures do not fail the pod: the main container decides
+    poll(lambda: pod(daemon, ns, name)["status"]["phase"] == "Succeeded", timeout=15, desc="succeeded")
