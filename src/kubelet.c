@@ -121,6 +121,7 @@ typedef struct kside {
     char **env;         /* for exec, while its process runs */
     size_t env_n;
     char *workdir;
+    probeset *probes;   /* its probes while its process runs */
 } kside;
 
 struct kubelet {
@@ -229,6 +230,8 @@ static void kpod_free(kpod *p)
     p->probes = NULL;
     for (size_t i = 0; i < p->nsides; i++) {
         kside *sd = &p->sides[i];
+        probes_stop(sd->probes);
+        sd->probes = NULL;
         if (sd->state == S_STARTING || sd->state == S_RUNNING)
             runtime_stop(k->rt, sd->run_id, 0); /* its exit is not waited for */
         sd->state = S_EXITED;
@@ -541,7 +544,8 @@ static json_t *all_statuses(const kpod *p, json_t *pod, const json_t *mc, json_t
                                       : json_pack("{s:{s:s}}", "waiting", "reason",
                                                   p->init_status ? "PodInitializing" : "ContainerCreating");
         int running = sd && sd->state == S_RUNNING;
-        json_t *e = container_status(c, sd ? sd->restarts : 0, running, running, state,
+        json_t *e = container_status(c, sd ? sd->restarts : 0, running && probes_ready(sd->probes),
+                                     running && probes_started(sd->probes), state,
                                      sd && sd->last_term ? json_incref(sd->last_term) : json_object());
         if (running)
             set_container_id(e, sd->pid);
@@ -563,7 +567,8 @@ static void native_statuses(kpod *p, json_t *pod)
             continue;
         init_status_ensure(p, pod);
         int running = sd->state == S_RUNNING;
-        json_t *e = container_status(json_array_get(inits, (size_t)sd->init_idx), sd->restarts, running, running,
+        json_t *e = container_status(json_array_get(inits, (size_t)sd->init_idx), sd->restarts,
+                                     running && probes_ready(sd->probes), running && probes_started(sd->probes),
                                      json_incref(sd->cur), sd->last_term ? json_incref(sd->last_term) : json_object());
         if (running)
             set_container_id(e, sd->pid);
@@ -1273,6 +1278,33 @@ static void side_start(kside *sd)
     }
 }
 
+static void side_probe_changed(void *arg)
+{
+    kside *sd = arg;
+    if (sd->state == S_RUNNING && !sd->stopping && !sd->p->gone)
+        sides_write(sd->p);
+}
+
+static void side_probe_failed(void *arg, const char *kind, const char *msg)
+{
+    side_event(arg, "Warning", "Unhealthy", "%s probe failed: %s", kind, msg);
+}
+
+static void side_probe_unhealthy(void *arg, const char *kind)
+{
+    kside *sd = arg;
+    kpod *p = sd->p;
+    if (sd->state != S_RUNNING || sd->stopping || p->gone)
+        return;
+    side_event(sd, "Normal", "Killing", "Container %s failed %c%s probe, will be restarted", sd->name,
+               (char)(kind[0] - 'A' + 'a'), kind + 1);
+    json_t *pod = api_stored_json(p->k->api, p->key);
+    json_t *g = json_object_get(json_object_get(pod, "spec"), "terminationGracePeriodSeconds");
+    json_int_t grace = json_is_integer(g) ? json_integer_value(g) : 30;
+    json_decref(pod);
+    runtime_stop(p->k->rt, sd->run_id, grace <= 0 ? 0 : grace > 86400 ? 86400 : (unsigned)grace);
+}
+
 static void side_started(kside *sd, int pid)
 {
     sd->pid = pid;
@@ -1284,6 +1316,16 @@ static void side_started(kside *sd, int pid)
     json_decref(sd->cur);
     sd->cur = json_pack("{s:{s:s}}", "running", "startedAt", ts);
     free(ts);
+    json_t *pod = api_stored_json(sd->p->k->api, sd->p->key);
+    size_t i;
+    json_t *c;
+    json_array_foreach(json_object_get(json_object_get(pod, "spec"), sd->native ? "initContainers" : "containers"), i, c)
+        if (jstr(c, "name") && !strcmp(jstr(c, "name"), sd->name)) {
+            probe_cb cb = {side_probe_changed, side_probe_failed, side_probe_unhealthy, sd};
+            probes_stop(sd->probes);
+            sd->probes = probes_start(sd->p->k->api->loop, c, sd->env, sd->workdir, &cb);
+        }
+    json_decref(pod);
     sides_write(sd->p);
 }
 
@@ -1291,6 +1333,8 @@ static void side_exited(kside *sd, int code, int sig, int err)
 {
     kpod *p = sd->p;
     kubelet_t *k = p->k;
+    probes_stop(sd->probes);
+    sd->probes = NULL;
     side_env_free(sd);
     if (k->run_end && sd->pid > 0)
         k->run_end(k->run_end_arg, sd->run_id);

@@ -149,3 +149,25 @@ def test_native_sidecar_always_restarts(daemon, ns):
     poll(lambda: flaky().get("restartCount", 0) >= 1, timeout=10, desc="restarted despite Never")
     # its failures do not fail the pod: the main container decides
     poll(lambda: pod(daemon, ns, name)["status"]["phase"] == "Succeeded", timeout=15, desc="succeeded")
+
+
+def test_sidecar_probes(daemon, ns, tmp_path):
+    flag = tmp_path / "side-ready"
+    name = uniq("sp")
+    body = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name},
+            "spec": {"terminationGracePeriodSeconds": 1, "containers": [
+                {"name": "main", "image": "busybox", "command": ["sleep", "300"]},
+                {"name": "side", "image": "busybox", "command": ["sleep", "300"],
+                 "readinessProbe": {"exec": {"command": ["test", "-f", str(flag)]}, "periodSeconds": 1}},
+                {"name": "sick", "image": "busybox", "command": ["sleep", "300"],
+                 "livenessProbe": {"exec": {"command": ["false"]}, "periodSeconds": 1, "failureThreshold": 1}}]}}
+    assert daemon.post(f"/api/v1/namespaces/{ns}/pods", body).status == 201
+    poll(lambda: statuses(daemon, ns, name).get("sick", {}).get("restartCount", 0) >= 1, timeout=15,
+         desc="sick sidecar restarted by its liveness probe")
+    st = statuses(daemon, ns, name)
+    assert st["side"]["ready"] is False and st["main"]["ready"] is True
+    flag.write_text("")
+    poll(lambda: statuses(daemon, ns, name)["side"]["ready"], timeout=10, desc="side ready")
+    ev = [(e["reason"], e["message"]) for e in daemon.get(
+        f"/api/v1/namespaces/{ns}/events", query={"fieldSelector": f"involvedObject.name={name}"}).json["items"]]
+    assert ("Killing", "Container sick failed liveness probe, will be restarted") in ev, ev
