@@ -253,6 +253,16 @@ static const char *jstr(const json_t *o, const char *k)
     return json_string_value(json_object_get(o, k));
 }
 
+/* A grace period as runtime_stop takes it: g (a JSON integer: a probe's) or else the pod's
+ * terminationGracePeriodSeconds, else 30 s; negative is 0, at most a day. */
+static unsigned grace_of(const json_t *pod, const json_t *g)
+{
+    if (!json_is_integer(g))
+        g = json_object_get(json_object_get(pod, "spec"), "terminationGracePeriodSeconds");
+    json_int_t v = json_is_integer(g) ? json_integer_value(g) : 30;
+    return v <= 0 ? 0 : v > 86400 ? 86400 : (unsigned)v;
+}
+
 /* The main container: "pytorch" if present, else the first. */
 static json_t *main_container(json_t *pod)
 {
@@ -636,10 +646,9 @@ static void write_status(kpod *p, const char *phase, json_t *state, json_t *last
     native_statuses(p, pod);
     if (phase && (!strcmp(phase, "Succeeded") || !strcmp(phase, "Failed"))) {
         /* the regular containers are all done: kubelet terminates the native sidecars */
-        json_int_t g = json_integer_value(json_object_get(json_object_get(pod, "spec"), "terminationGracePeriodSeconds"));
         for (size_t i = 0; i < p->nsides; i++)
             if (p->sides[i].native && !p->sides[i].stopping)
-                sides_stop(p, g <= 0 ? 0 : g > 86400 ? 86400 : (unsigned)g);
+                sides_stop(p, grace_of(pod, NULL));
     }
     if (p->init_status)
         json_object_set_new(st, "initContainerStatuses", json_deep_copy(p->init_status));
@@ -1299,10 +1308,9 @@ static void side_probe_unhealthy(void *arg, const char *kind)
     side_event(sd, "Normal", "Killing", "Container %s failed %c%s probe, will be restarted", sd->name,
                (char)(kind[0] - 'A' + 'a'), kind + 1);
     json_t *pod = api_stored_json(p->k->api, p->key);
-    json_t *g = json_object_get(json_object_get(pod, "spec"), "terminationGracePeriodSeconds");
-    json_int_t grace = json_is_integer(g) ? json_integer_value(g) : 30;
+    unsigned grace = grace_of(pod, NULL);
     json_decref(pod);
-    runtime_stop(p->k->rt, sd->run_id, grace <= 0 ? 0 : grace > 86400 ? 86400 : (unsigned)grace);
+    runtime_stop(p->k->rt, sd->run_id, grace);
 }
 
 static void side_started(kside *sd, int pid)
@@ -1497,12 +1505,9 @@ static void probe_unhealthy(void *arg, const char *kind)
     json_t *c = pod ? current_container(p, pod) : NULL;
     char key[48];
     snprintf(key, sizeof key, "%.20sProbe", lower);
-    json_t *g = json_object_get(json_object_get(c, key), "terminationGracePeriodSeconds");
-    if (!json_is_integer(g))
-        g = json_object_get(json_object_get(pod, "spec"), "terminationGracePeriodSeconds");
-    json_int_t grace = json_is_integer(g) ? json_integer_value(g) : 30;
+    unsigned grace = grace_of(pod, json_object_get(json_object_get(c, key), "terminationGracePeriodSeconds"));
     json_decref(pod);
-    runtime_stop(p->k->rt, p->run_id, grace <= 0 ? 0 : grace > 86400 ? 86400 : (unsigned)grace);
+    runtime_stop(p->k->rt, p->run_id, grace);
 }
 
 static void start_probes(kpod *p)
@@ -1700,20 +1705,13 @@ static void on_deadline(uv_timer_t *t)
         return;
     p->deadline_hit = 1;
     pod_event(p, 0, "Normal", "DeadlineExceeded", "Pod was active on the node longer than the specified deadline");
-    {
-        json_t *pod = api_stored_json(k->api, p->key);
-        json_t *g = json_object_get(json_object_get(pod, "spec"), "terminationGracePeriodSeconds");
-        json_int_t grace = json_is_integer(g) ? json_integer_value(g) : 30;
-        json_decref(pod);
-        sides_stop(p, grace <= 0 ? 0 : grace > 86400 ? 86400 : (unsigned)grace);
-    }
+    json_t *pod = api_stored_json(k->api, p->key);
+    unsigned grace = grace_of(pod, NULL);
+    json_decref(pod);
+    sides_stop(p, grace);
     if (p->state == K_RUNNING || p->state == K_STARTING) {
-        json_t *pod = api_stored_json(k->api, p->key);
-        json_t *g = json_object_get(json_object_get(pod, "spec"), "terminationGracePeriodSeconds");
-        json_int_t grace = json_is_integer(g) ? json_integer_value(g) : 30;
-        json_decref(pod);
         pod_event(p, 1, "Normal", "Killing", "Stopping container %s", p->container);
-        if (runtime_stop(k->rt, p->run_id, grace <= 0 ? 0 : grace > 86400 ? 86400 : (unsigned)grace) == 0)
+        if (runtime_stop(k->rt, p->run_id, grace) == 0)
             return; /* on_proc_exit ends the pod */
     }
     uv_timer_stop(&p->timer);
