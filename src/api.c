@@ -1664,7 +1664,7 @@ static void handle_as(api_t *api, http_req *h, const auth_user *user)
         apireq_free(r);
         return;
     }
-    if (r->sub && !strcmp(r->sub, "exec")) {
+    if (r->sub && (!strcmp(r->sub, "exec") || !strcmp(r->sub, "attach"))) {
         podexec_serve(r);
         apireq_free(r);
         return;

@@ -1249,7 +1249,7 @@ static void gv_camel(char *buf, size_t n, const char *group, const char *version
 enum {
     Q_PRETTY = 1u << 0, Q_DRYRUN = 1u << 1, Q_FIELDMANAGER = 1u << 2,
     Q_FIELDVALIDATION = 1u << 3, Q_FORCE = 1u << 4, Q_LIST = 1u << 5, Q_DELETE = 1u << 6,
-    Q_LOG = 1u << 7, Q_EXEC = 1u << 8,
+    Q_LOG = 1u << 7, Q_EXEC = 1u << 8, Q_ATTACH = 1u << 9,
     Q_WRITE = Q_PRETTY | Q_DRYRUN | Q_FIELDMANAGER | Q_FIELDVALIDATION,
 };
 
@@ -1261,6 +1261,9 @@ static const struct qparam {
      "Command is the remote command to execute. argv array. Not executed within a shell."},
     {Q_EXEC, "container", "string",
      "Container in which to execute the command. Defaults to only container if there is only "
+     "one container in the pod."},
+    {Q_ATTACH, "container", "string",
+     "The container in which to execute the command. Defaults to only container if there is only "
      "one container in the pod."},
     {Q_LIST, "allowWatchBookmarks", "boolean",
      "allowWatchBookmarks requests watch events with type \"BOOKMARK\"."},
@@ -1314,18 +1317,18 @@ static const struct qparam {
      "A relative time in seconds before the current time from which to show logs."},
     {Q_LOG, "tailLines", "integer",
      "If set, the number of lines from the end of the logs to show."},
-    {Q_EXEC, "stderr", "boolean",
+    {Q_EXEC | Q_ATTACH, "stderr", "boolean",
      "Redirect the standard error stream of the pod for this call."},
-    {Q_EXEC, "stdin", "boolean", "Redirect the standard input stream of the pod for this call. "
+    {Q_EXEC | Q_ATTACH, "stdin", "boolean", "Redirect the standard input stream of the pod for this call. "
      "Defaults to false."},
-    {Q_EXEC, "stdout", "boolean",
+    {Q_EXEC | Q_ATTACH, "stdout", "boolean",
      "Redirect the standard output stream of the pod for this call."},
     {Q_LIST, "timeoutSeconds", "integer",
      "Timeout for the list/watch call, regardless of any activity or inactivity."},
     {Q_LOG, "timestamps", "boolean",
      "If true, add an RFC3339 or RFC3339Nano timestamp at the beginning of every line of log "
      "output. Defaults to false."},
-    {Q_EXEC, "tty", "boolean",
+    {Q_EXEC | Q_ATTACH, "tty", "boolean",
      "TTY if true indicates that a tty will be allocated for the exec call. Defaults to false."},
     {Q_LIST, "watch", "boolean",
      "Watch for changes to the described resources and return them as a stream of add, "
@@ -1552,7 +1555,7 @@ static void add_paths(json_t *paths, const resource *r)
         snprintf(path, sizeof path, "%s/%s", item, s->name);
         snprintf(sfx, sizeof sfx, "%c%s", s->name[0] >= 'a' && s->name[0] <= 'z'
                  ? s->name[0] - 'a' + 'A' : s->name[0], s->name + 1);
-        if (!strcmp(s->name, "exec")) {
+        if (!strcmp(s->name, "exec") || !strcmp(s->name, "attach")) {
             /* a connect subresource: GET and POST upgrade to a stream */
             static const char *const methods[][2] = {{"get", "Get"}, {"post", "Post"}};
             for (size_t m = 0; m < 2; m++) {
@@ -1564,7 +1567,8 @@ static void add_paths(json_t *paths, const resource *r)
                 json_t *resps = json_pack("{s:o, s:o}", "200", response("OK", "*/*", typed("string", NULL, NULL)),
                                           "401", response("Unauthorized", NULL, NULL));
                 set_op(paths, path, methods[m][0],
-                       o = op(&c, "connect", "connect", mid, sfx, d, params(ns, 1, Q_EXEC, r), NULL, resps));
+                       o = op(&c, "connect", "connect", mid, sfx, d,
+                              params(ns, 1, !strcmp(s->name, "exec") ? Q_EXEC : Q_ATTACH, r), NULL, resps));
                 sub_gvk(o, s);
             }
             continue;

@@ -36,6 +36,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/ioctl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <termios.h>
 #include <unistd.h>
@@ -80,6 +81,13 @@ struct session {
     podexec_t *px;
     http_req *http;        /* NULL once the client is gone or the session ended */
     int proto, tty, b64;
+    /* attach: no command; the container's output from its log, from now until it ends */
+    int attach, want_out, want_err;
+    int tail_fd;
+    off_t tail_off;
+    char *carry;           /* an incomplete last line */
+    size_t carry_len;
+    int run_over;
     char *b64msg;          /* a base64 message being received */
     size_t b64len;
     char run_id[96];
@@ -207,6 +215,7 @@ static void on_handle_closed(uv_handle_t *h)
             break;
         }
     free(s->b64msg);
+    free(s->carry);
     free(s);
     if (px->closing && px->sig_closed && !px->sessions)
         free(px);
@@ -226,9 +235,33 @@ static void kill_group(session *s)
         kill(-s->pid, SIGKILL);
 }
 
+static void tail_read(session *s);
+
+/* An attach is over (its container ended, or the client left): Success, as the kubelet writes. */
+static void attach_finish(session *s)
+{
+    if (s->done)
+        return;
+    s->done = 1;
+    if (s->http)
+        tail_read(s);
+    if (s->proto != P_V1)
+        send_chan(s, CH_ERROR, "{\"metadata\":{},\"status\":\"Success\"}", 34);
+    send_close(s, WS_NORMAL);
+    if (s->tail_fd >= 0)
+        close(s->tail_fd);
+    s->tail_fd = -1;
+    uv_close((uv_handle_t *)&s->poll, on_handle_closed);
+}
+
 /* Both the process and its output are over: the status, the close, and the handles. */
 static void maybe_finish(session *s)
 {
+    if (s->attach) {
+        if (!s->http || s->run_over)
+            attach_finish(s);
+        return;
+    }
     if (s->done || !s->reaped || s->out_open || s->err_open)
         return;
     s->done = 1;
@@ -312,6 +345,86 @@ static void on_output(uv_stream_t *st, ssize_t n, const uv_buf_t *buf)
         reading(s, 0);
         uv_timer_start(&s->poll, on_poll, 10, 10);
     }
+}
+
+/* ---- attach: the container's log as it grows ------------------------------------------------------ */
+
+#define CARRY_MAX 65536
+
+/* One log line: a CRI record "<time> <stdout|stderr> <F|P> <text>" (the shim's), or any other
+ * line as stdout (no shim). */
+static void tail_line(session *s, const char *l, size_t n)
+{
+    int chan = CH_STDOUT, full = 1;
+    const char *sp1 = memchr(l, ' ', n), *sp2 = sp1 ? memchr(sp1 + 1, ' ', n - (size_t)(sp1 + 1 - l)) : NULL;
+    if (sp2 && (size_t)(sp2 - l) + 2 < n && sp2[2] == ' ' && (sp2[1] == 'F' || sp2[1] == 'P')) {
+        size_t sl = (size_t)(sp2 - sp1 - 1);
+        if (sl == 6 && !memcmp(sp1 + 1, "stderr", 6))
+            chan = CH_STDERR;
+        else if (!(sl == 6 && !memcmp(sp1 + 1, "stdout", 6)))
+            goto raw;
+        full = sp2[1] == 'F';
+        const char *text = sp2 + 3;
+        n -= (size_t)(text - l);
+        l = text;
+    }
+raw:
+    if (s->tty || chan == CH_STDOUT ? !s->want_out : !s->want_err)
+        return;
+    char *buf = malloc(n + 1);
+    if (!buf)
+        abort();
+    memcpy(buf, l, n);
+    if (full)
+        buf[n++] = '\n';
+    send_chan(s, s->tty ? CH_STDOUT : chan, buf, n);
+    free(buf);
+}
+
+static void tail_read(session *s)
+{
+    if (s->tail_fd < 0 || !s->http)
+        return;
+    struct stat st;
+    if (fstat(s->tail_fd, &st) == 0 && st.st_size < s->tail_off) { /* rotated (copytruncate) */
+        s->tail_off = 0;
+        s->carry_len = 0;
+    }
+    char buf[65536];
+    for (;;) {
+        ssize_t n = pread(s->tail_fd, buf, sizeof buf, s->tail_off);
+        if (n <= 0)
+            break;
+        s->tail_off += n;
+        char *c = realloc(s->carry, s->carry_len + (size_t)n);
+        if (!c)
+            abort();
+        s->carry = c;
+        memcpy(s->carry + s->carry_len, buf, (size_t)n);
+        s->carry_len += (size_t)n;
+        size_t start = 0;
+        for (size_t i = 0; i < s->carry_len; i++)
+            if (s->carry[i] == '\n') {
+                tail_line(s, s->carry + start, i - start);
+                start = i + 1;
+            }
+        if (s->carry_len - start > CARRY_MAX) { /* a line without end: pass it on as it is */
+            tail_line(s, s->carry + start, s->carry_len - start);
+            start = s->carry_len;
+        }
+        memmove(s->carry, s->carry + start, s->carry_len - start);
+        s->carry_len -= start;
+        if (http_req_queued(s->http) > OUT_CAP)
+            break; /* the next tick goes on */
+    }
+}
+
+static void on_tail(uv_timer_t *t)
+{
+    session *s = t->data;
+    if (s->done || !s->http || http_req_queued(s->http) > OUT_CAP)
+        return;
+    tail_read(s);
 }
 
 /* ---- input -------------------------------------------------------------------------------------- */
@@ -833,8 +946,9 @@ void podexec_serve(apireq *r)
     int tty = query_flag(h, "tty");
     if (tty)
         want_err = 0; /* the kubelet: a terminal has no separate stderr */
+    int attach = !strcmp(r->sub, "attach");
     char **cmd = NULL;
-    size_t ncmd = http_query_all(h, "command", &cmd);
+    size_t ncmd = attach ? 0 : http_query_all(h, "command", &cmd);
     /* the kubelet's checks */
     char refusal[400] = "";
     int refusal_code = 0;
@@ -869,6 +983,10 @@ void podexec_serve(apireq *r)
     s->b64 = pi >= 0 && protocols[pi].b64;
     s->tty = tty;
     s->chan = -1;
+    s->attach = attach;
+    s->want_out = want_out;
+    s->want_err = want_err;
+    s->tail_fd = -1;
     snprintf(s->run_id, sizeof s->run_id, "%s", run_id);
     go_strv(cmd, ncmd, s->cmd, sizeof s->cmd);
     uv_timer_init(r->api->loop, &s->poll);
@@ -878,7 +996,13 @@ void podexec_serve(apireq *r)
     px->sessions = s;
     http_req_on_gone(h, on_gone, s);
     char spawn_err[600] = "";
-    if (!*refusal) {
+    if (!*refusal && attach) {
+        char log[1200];
+        kubelet_log_path(r->api->kubelet, r->ns, r->name, container, 0, log, sizeof log);
+        s->tail_fd = open(log, O_RDONLY | O_CLOEXEC);
+        struct stat st;
+        s->tail_off = s->tail_fd >= 0 && fstat(s->tail_fd, &st) == 0 ? st.st_size : 0; /* from now on */
+    } else if (!*refusal) {
         if (ncmd == 0) {
             snprintf(spawn_err, sizeof spawn_err, "no command was given");
         } else {
@@ -908,6 +1032,10 @@ void podexec_serve(apireq *r)
         send_close(s, WS_NORMAL);
         s->done = 1;
         uv_close((uv_handle_t *)&s->poll, on_handle_closed);
+        return;
+    }
+    if (attach) {
+        uv_timer_start(&s->poll, on_tail, 50, 50);
         return;
     }
     reading(s, 1);
@@ -959,8 +1087,13 @@ void podexec_run_ended(void *arg, const char *run_id)
 {
     podexec_t *px = arg;
     for (session *s = px->sessions; s; s = s->next)
-        if (!strcmp(s->run_id, run_id))
+        if (!strcmp(s->run_id, run_id)) {
             kill_group(s);
+            if (s->attach && !s->done) {
+                s->run_over = 1;
+                maybe_finish(s);
+            }
+        }
 }
 
 size_t podexec_sessions(const podexec_t *px)

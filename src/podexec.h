@@ -1,6 +1,7 @@
 /* podexec — GET/POST …/pods/{pod}/exec: a command run in a pod's container (here: beside its
  * process, with its environment and working directory), its stdin, stdout, stderr, exit status
- * and terminal carried over a WebSocket in Kubernetes' channel protocols (v5.channel.k8s.io as
+ * and terminal carried over a WebSocket in Kubernetes' channel protocols; and …/attach, the
+ * container's own output from its log as it grows, over the same streams (v5.channel.k8s.io as
  * kubectl exec and kubectl cp speak it, v4.channel.k8s.io as the Python and JavaScript clients'
  * stream helpers do, channel.k8s.io). */
 #ifndef TJ_PODEXEC_H

@@ -20,6 +20,7 @@ static const scalepaths pj_scale = {".spec.pytorchReplicaSpecs.Worker.replicas",
 static const subresource ns_sub[] = {SUB("status", VERB_GET | VERB_UPDATE | VERB_PATCH), SUB_END};
 static const subresource pod_sub[] = {SUB("status", VERB_GET | VERB_UPDATE | VERB_PATCH),
                                       SUB("log", VERB_GET),
+                                      {"attach", VERB_GET | VERB_CREATE, "", "v1", "PodAttachOptions"},
                                       {"exec", VERB_GET | VERB_CREATE, "", "v1", "PodExecOptions"},
                                       SUB_END};
 static const char *const meta_fields[] = {"metadata.name", "metadata.namespace", NULL};

@@ -421,3 +421,40 @@ def test_exec_metrics(daemon, ns, pod):
     line = [ln for ln in text.splitlines() if ln.startswith("apiserver_request_total{") and 'verb="CONNECT"' in ln
             and 'subresource="exec"' in ln and 'code="101"' in ln]
     assert line and float(line[0].rsplit(" ", 1)[1]) >= 1
+
+
+def test_kubectl_attach_streams_output_until_the_container_ends(daemon, kubectl, ns):
+    """pods/attach: the running container's output from now on, stdout and stderr on their own
+    channels, until it ends (Success); its earlier output is not replayed."""
+    name = uniq("at")
+    body = pod_obj(name, containers=[{"name": "main", "image": "busybox", "command": [
+        "sh", "-c", "echo before; sleep 1.5; for i in 1 2 3; do echo line $i; echo err $i >&2; sleep 0.2; done"]}],
+        restartPolicy="Never")
+    assert daemon.post(f"/api/v1/namespaces/{ns}/pods", body).status == 201
+    poll(lambda: daemon.get(f"/api/v1/namespaces/{ns}/pods/{name}").json["status"].get("phase") == "Running",
+         desc="running")
+    poll(lambda: kubectl("-n", ns, "logs", name).stdout == "before\n", desc="first line logged")
+    p = kubectl("-n", ns, "attach", name, timeout=20)
+    assert p.returncode == 0, p.stderr
+    assert p.stdout == "line 1\nline 2\nline 3\n", p.stdout
+    assert "err 1\nerr 2\nerr 3\n" in p.stderr, p.stderr
+    # a finished pod: kubectl refuses before asking
+    poll(lambda: daemon.get(f"/api/v1/namespaces/{ns}/pods/{name}").json["status"].get("phase") == "Succeeded",
+         desc="done")
+    p = kubectl("-n", ns, "attach", name)
+    assert p.returncode == 1 and "completed pod" in p.stderr, p.stderr
+
+
+def test_attach_over_v4(daemon, ns):
+    name = uniq("at")
+    body = pod_obj(name, containers=[{"name": "main", "image": "busybox", "command": [
+        "sh", "-c", "sleep 1; echo hello; sleep 0.5"]}], restartPolicy="Never")
+    assert daemon.post(f"/api/v1/namespaces/{ns}/pods", body).status == 201
+    poll(lambda: daemon.get(f"/api/v1/namespaces/{ns}/pods/{name}").json["status"].get("phase") == "Running",
+         desc="running")
+    url = f"wss://127.0.0.1:{daemon.port}/api/v1/namespaces/{ns}/pods/{name}/attach?stdout=true&stderr=true"
+    ws = websocket.create_connection(url, sslopt={"cert_reqs": ssl.CERT_REQUIRED, "ca_certs": str(daemon.ca_path)},
+                                     header=[f"Authorization: Bearer {daemon.token}"],
+                                     subprotocols=["v4.channel.k8s.io"], timeout=10)
+    got, code = read_all(ws)
+    assert code == 1000 and got[1] == b"hello\n" and got[3] == b'{"metadata":{},"status":"Success"}', got

@@ -486,6 +486,13 @@ static void test_openapi_every_gv(void **state)
             char sp[384];
             snprintf(sp, sizeof sp, "%s/%s", item, s->name);
             assert_non_null(json_object_get(paths, sp));
+            if (!strcmp(s->name, "attach")) {
+                json_t *g = json_object_get(json_object_get(paths, sp), "get");
+                assert_string_equal(str(g, "operationId"), "connectCoreV1GetNamespacedPodAttach");
+                assert_true(has_query_param(g, "stdout"));
+                assert_false(has_query_param(g, "command"));
+                continue;
+            }
             if (!strcmp(s->name, "exec")) {
                 /* a connect subresource: GET and POST, the exec options as query parameters */
                 json_t *g = json_object_get(json_object_get(paths, sp), "get");
