@@ -385,19 +385,17 @@ static void reconcile_hpa(jobent *e, const ptj_job *j)
     char key[700];
     snprintf(key, sizeof key, "horizontalpodautoscalers/%s/%s", j->ns, j->name);
     const store_rec *cur = store_latest(e->c->api->store, key);
+    if (j->run.suspend) {
+        if (cur)
+            counted_write(e, key, NULL);
+        return;
+    }
+    json_t *want = hpa_for_job(j->name, j->ns, j->uid, j->elastic.min_replicas, j->elastic.max_replicas, metrics);
     if (!cur) {
-        if (j->run.suspend)
-            return;
-        json_t *want = hpa_for_job(j->name, j->ns, j->uid, j->elastic.min_replicas, j->elastic.max_replicas, metrics);
         new_meta(want, j->ns);
         counted_write(e, key, want);
         return;
     }
-    if (j->run.suspend) {
-        counted_write(e, key, NULL);
-        return;
-    }
-    json_t *want = hpa_for_job(j->name, j->ns, j->uid, j->elastic.min_replicas, j->elastic.max_replicas, metrics);
     json_t *o = api_rec_json(cur);
     if (!json_equal(json_object_get(o, "spec"), json_object_get(want, "spec"))) {
         /* the update replaces the spec (and names the job as the owner); status is kept */

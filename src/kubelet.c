@@ -61,6 +61,35 @@ enum { K_WAITING, K_STARTING, K_RUNNING, K_BACKOFF, K_STOPPING, K_EXITED, K_CONF
 static const char *const kstate_name[] = {"WAITING", "STARTING", "RUNNING", "BACKOFF", "STOPPING", "EXITED",
                                           "CONFIG_ERROR"};
 
+/* A running container process's environment and directory: what an exec or a probe in that
+ * container runs with. */
+typedef struct runenv {
+    char **env;   /* NULL-terminated */
+    size_t n;
+    char *workdir;
+} runenv;
+
+static void runenv_free(runenv *r)
+{
+    for (size_t j = 0; j < r->n; j++)
+        free(r->env[j]);
+    free(r->env);
+    free(r->workdir);
+    memset(r, 0, sizeof *r);
+}
+
+/* Keep a started process's env (taken: *env and *n are cleared) and container c's workingDir. */
+static void runenv_keep(runenv *r, char ***env, size_t *n, const json_t *c)
+{
+    runenv_free(r);
+    r->env = *env;
+    r->n = *n;
+    const char *wd = json_string_value(json_object_get(c, "workingDir"));
+    r->workdir = wd ? strdup(wd) : NULL;
+    *env = NULL;
+    *n = 0;
+}
+
 typedef struct kpod {
     struct kpod *next;
     kubelet_t *k;
@@ -87,10 +116,7 @@ typedef struct kpod {
     uv_timer_t deadline;   /* spec.activeDeadlineSeconds */
     int deadline_hit;      /* the deadline passed: the pod fails, nothing restarts */
     int handles;           /* timers not closed yet */
-    /* the running process's environment and directory, for an exec into its container */
-    char **env;
-    size_t env_n;
-    char *workdir;
+    runenv run;            /* its running process's, for an exec into its container */
     probeset *probes;      /* the main container's probes while its process runs, or NULL */
     /* the pod's other containers, started with the main one's first run (see "sidecars") */
     struct kside *sides;   /* room for every container, made once: the timers must not move */
@@ -118,9 +144,7 @@ typedef struct kside {
     json_t *cur;        /* its state for containerStatuses, or NULL before its first start */
     json_t *last_term;  /* lastState of its last run, or NULL */
     uv_timer_t timer;   /* back-off */
-    char **env;         /* for exec, while its process runs */
-    size_t env_n;
-    char *workdir;
+    runenv run;         /* for exec and probes, while its process runs */
     probeset *probes;   /* its probes while its process runs */
 } kside;
 
@@ -135,17 +159,6 @@ struct kubelet {
     void (*run_end)(void *arg, const char *run_id);
     void *run_end_arg;
 };
-
-static void run_env_free(kpod *p)
-{
-    for (size_t j = 0; j < p->env_n; j++)
-        free(p->env[j]);
-    free(p->env);
-    free(p->workdir);
-    p->env = NULL;
-    p->env_n = 0;
-    p->workdir = NULL;
-}
 
 static void set_state(kpod *p, int s)
 {
@@ -179,17 +192,6 @@ static kpod *find_run(kubelet_t *k, const char *run_id)
     return NULL;
 }
 
-static void side_env_free(kside *sd)
-{
-    for (size_t j = 0; j < sd->env_n; j++)
-        free(sd->env[j]);
-    free(sd->env);
-    free(sd->workdir);
-    sd->env = NULL;
-    sd->env_n = 0;
-    sd->workdir = NULL;
-}
-
 static void kpod_release(kpod *p)
 {
     if (--p->handles > 0)
@@ -201,10 +203,10 @@ static void kpod_release(kpod *p)
     for (size_t i = 0; i < p->nsides; i++) {
         json_decref(p->sides[i].cur);
         json_decref(p->sides[i].last_term);
-        side_env_free(&p->sides[i]);
+        runenv_free(&p->sides[i].run);
     }
     free(p->sides);
-    run_env_free(p);
+    runenv_free(&p->run);
     free(p);
 }
 
@@ -646,9 +648,11 @@ static void write_status(kpod *p, const char *phase, json_t *state, json_t *last
     native_statuses(p, pod);
     if (phase && (!strcmp(phase, "Succeeded") || !strcmp(phase, "Failed"))) {
         /* the regular containers are all done: kubelet terminates the native sidecars */
+        int running_native = 0;
         for (size_t i = 0; i < p->nsides; i++)
-            if (p->sides[i].native && !p->sides[i].stopping)
-                sides_stop(p, grace_of(pod, NULL));
+            running_native |= p->sides[i].native && !p->sides[i].stopping;
+        if (running_native)
+            sides_stop(p, grace_of(pod, NULL));
     }
     if (p->init_status)
         json_object_set_new(st, "initContainerStatuses", json_deep_copy(p->init_status));
@@ -1160,12 +1164,7 @@ static void start(kpod *p)
             uv_timer_start(&p->timer, on_backoff, 100, 0);
         } else {
             /* kept for exec: a command run in the container sees the container's environment */
-            run_env_free(p);
-            p->env = env;
-            p->env_n = ne;
-            p->workdir = jstr(c, "workingDir") ? strdup(jstr(c, "workingDir")) : NULL;
-            env = NULL;
-            ne = 0;
+            runenv_keep(&p->run, &env, &ne, c);
         }
     }
     for (size_t j = 0; argv[j]; j++)
@@ -1260,12 +1259,7 @@ static void side_start(kside *sd)
         sd->state = S_STARTING;
         started = runtime_start(k->rt, &rp) == 0;
         if (started) {
-            side_env_free(sd);
-            sd->env = env;
-            sd->env_n = ne;
-            sd->workdir = jstr(c, "workingDir") ? strdup(jstr(c, "workingDir")) : NULL;
-            env = NULL;
-            ne = 0;
+            runenv_keep(&sd->run, &env, &ne, c);
         }
     }
     for (size_t j = 0; j < argc; j++)
@@ -1331,7 +1325,7 @@ static void side_started(kside *sd, int pid)
         if (jstr(c, "name") && !strcmp(jstr(c, "name"), sd->name)) {
             probe_cb cb = {side_probe_changed, side_probe_failed, side_probe_unhealthy, sd};
             probes_stop(sd->probes);
-            sd->probes = probes_start(sd->p->k->api->loop, c, sd->env, sd->workdir, &cb);
+            sd->probes = probes_start(sd->p->k->api->loop, c, sd->run.env, sd->run.workdir, &cb);
         }
     json_decref(pod);
     sides_write(sd->p);
@@ -1343,7 +1337,7 @@ static void side_exited(kside *sd, int code, int sig, int err)
     kubelet_t *k = p->k;
     probes_stop(sd->probes);
     sd->probes = NULL;
-    side_env_free(sd);
+    runenv_free(&sd->run);
     if (k->run_end && sd->pid > 0)
         k->run_end(k->run_end_arg, sd->run_id);
     char *a = api_rfc3339(sd->started), *b = api_now_rfc3339();
@@ -1518,7 +1512,7 @@ static void start_probes(kpod *p)
     if (!pod)
         return;
     probe_cb cb = {probe_changed, probe_failed, probe_unhealthy, p};
-    p->probes = probes_start(p->k->api->loop, current_container(p, pod), p->env, p->workdir, &cb);
+    p->probes = probes_start(p->k->api->loop, current_container(p, pod), p->run.env, p->run.workdir, &cb);
     json_decref(pod);
 }
 
@@ -1559,7 +1553,7 @@ static void on_proc_exit(void *arg, const char *id, int code, int sig, int err)
         return;
     probes_stop(p->probes);
     p->probes = NULL;
-    run_env_free(p);
+    runenv_free(&p->run);
     if (k->run_end)
         k->run_end(k->run_end_arg, id); /* the container is gone, and what was exec'ed in it */
     if (err < 0) {
@@ -1928,18 +1922,18 @@ int kubelet_exec_target(const kubelet_t *k, const char *ns, const char *pod, con
             continue;
         kside *sd = side_named(p, container);
         if (sd) {
-            if (!sd->env || sd->pid <= 0 || sd->state != S_RUNNING)
+            if (!sd->run.env || sd->pid <= 0 || sd->state != S_RUNNING)
                 return -1;
-            *env = sd->env;
-            *workdir = sd->workdir;
+            *env = sd->run.env;
+            *workdir = sd->run.workdir;
             snprintf(run_id, cap, "%s", sd->run_id);
             return 0;
         }
-        if (!p->env || p->pid <= 0 || strcmp(p->container, container) ||
+        if (!p->run.env || p->pid <= 0 || strcmp(p->container, container) ||
             (p->state != K_RUNNING && p->state != K_STOPPING))
             return -1;
-        *env = p->env;
-        *workdir = p->workdir;
+        *env = p->run.env;
+        *workdir = p->run.workdir;
         snprintf(run_id, cap, "%s", p->run_id);
         return 0;
     }

@@ -1095,11 +1095,3 @@ void podexec_run_ended(void *arg, const char *run_id)
             }
         }
 }
-
-size_t podexec_sessions(const podexec_t *px)
-{
-    size_t n = 0;
-    for (const session *s = px ? px->sessions : NULL; s; s = s->next)
-        n += !s->done;
-    return n;
-}

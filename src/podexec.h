@@ -16,5 +16,4 @@ void podexec_free(podexec_t *px);
 void podexec_serve(apireq *r);
 /* The container process run_id ended: what was exec'ed in it is killed, as with its container. */
 void podexec_run_ended(void *px, const char *run_id);
-size_t podexec_sessions(const podexec_t *px);
 #endif

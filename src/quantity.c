@@ -8,6 +8,7 @@
  * with, and for CPU down to the nano unit. */
 #include <ctype.h>
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 #include "quantity.h"
 
@@ -79,4 +80,15 @@ long long quantity_ceil_div(long double value, long double divisor, int cpu)
     long double q = cpu ? ceill(value * 1000 - 1e-9L) / ceill(divisor * 1000 - 1e-9L)
                         : ceill(value - 1e-9L) / ceill(divisor - 1e-9L);
     return (long long)ceill(q - 1e-12L);
+}
+
+const char *quantity_text(const json_t *q, char *buf, size_t cap)
+{
+    if (json_is_string(q))
+        return json_string_value(q);
+    if (json_is_integer(q)) {
+        snprintf(buf, cap, "%lld", (long long)json_integer_value(q));
+        return buf;
+    }
+    return NULL;
 }

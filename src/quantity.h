@@ -12,6 +12,9 @@ int quantity_parse(const char *s, long double *out);
 /* A quantity as JSON carries it: a string as quantity_parse reads it, or a number (YAML's 1).
  * 0, or -1 when q is neither or not a quantity (*out untouched). */
 int quantity_json(const json_t *q, long double *out);
+/* A quantity's text as the JSON carries it: the string, or a number (YAML's 1) written into buf;
+ * NULL when q is neither. */
+const char *quantity_text(const json_t *q, char *buf, size_t cap);
 /* What kube's downward API makes of a value against a divisor (ExtractContainerResourceValue):
  * ceil(value / divisor), the CPU in thousandths first (MilliValue). */
 long long quantity_ceil_div(long double value, long double divisor, int cpu);

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <strings.h>
 #include "table.h"
+#include "quantity.h"
 #include "sbuf.h"
 
 /* ---- small helpers ------------------------------------------------------------------------ */
@@ -428,13 +429,8 @@ static void lease_cells(const json_t *o, int64_t now, json_t *cells, json_t *row
 /* A quantity as kubectl's String() prints it: as written, here. */
 static const char *qstr(const json_t *q, char *buf, size_t cap)
 {
-    if (json_is_string(q))
-        return json_string_value(q);
-    if (json_is_integer(q)) {
-        snprintf(buf, cap, "%lld", (long long)json_integer_value(q));
-        return buf;
-    }
-    return "<unknown>";
+    const char *t = quantity_text(q, buf, cap);
+    return t ? t : "<unknown>";
 }
 
 /* printers.go formatHPAMetrics: "<current>/<target>" per metric, the first two, then "+ N more...". */

@@ -1753,18 +1753,6 @@ static void env_field_ref(fielderrs *l, const char *at, const json_t *fr)
     free(v);
 }
 
-/* A quantity as the JSON carries it (a string, or a number as YAML gives it), in buf. */
-static const char *quantity_text(const json_t *q, char *buf, size_t cap)
-{
-    if (json_is_string(q))
-        return json_string_value(q);
-    if (json_is_integer(q)) {
-        snprintf(buf, cap, "%lld", (long long)json_integer_value(q));
-        return buf;
-    }
-    return NULL;
-}
-
 /* validateContainerResourceFieldSelector (not for a volume) and validateContainerResourceDivisor. */
 static void env_resource_ref(fielderrs *l, const char *at, const json_t *rr)
 {
